@@ -1,0 +1,198 @@
+"""Command line: ``python -m ingest <source> PATH`` and the demo pipeline.
+
+Exit codes: 0 ok, 1 the load failed (nothing was written), 2 the command line was wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ingest import aws_cur, azure, focus, oci
+from ingest.core import (
+    DEFAULT_DB_ENV,
+    DEFAULT_DB_PATH,
+    LoadError,
+    LoadResult,
+    TableSpec,
+    connect,
+    database_path,
+    ensure_all_tables,
+    file_fingerprint,
+    load_path,
+    stderr_progress,
+)
+
+SOURCES: dict[str, tuple[TableSpec, str]] = {
+    "focus": (focus.SPEC, "FOCUS 1.0-1.2 export (CSV/parquet) from any cloud"),
+    "azure": (azure.SPEC, "Azure EA/MCA cost details CSV (native columns)"),
+    "oci": (oci.SPEC, "Oracle Cloud cost report CSV (native columns)"),
+}
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", help="a file, a folder (searched recursively) or s3://bucket/prefix")
+    p.add_argument(
+        "--db",
+        help=f"DuckDB file (default: ${DEFAULT_DB_ENV} or {DEFAULT_DB_PATH})",
+    )
+    p.add_argument("--export", dest="export_name", help="export name (default: from manifest)")
+    p.add_argument(
+        "--force", action="store_true", help="reload even if these exact files were loaded"
+    )
+    p.add_argument(
+        "--allow-currency",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="accept a non-ISO billing currency (repeatable), e.g. CHC",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m ingest",
+        description="Load cloud bills and usage exports into the cost model's DuckDB.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    cur = sub.add_parser(
+        "cur",
+        help="AWS CUR 2.0 or legacy CUR (parquet, csv, csv.gz, zip), auto-detected",
+        description="Load an AWS CUR 2.0 (Data Exports) or legacy CUR delivery. Manifests, "
+        "when present, decide which files are current. A delivery replaces the billing "
+        "periods it contains; closed (invoiced) periods get correction rows instead.",
+    )
+    _common(cur)
+    cur.add_argument(
+        "--header-file",
+        type=Path,
+        help="names for headerless text exports (one column name per line)",
+    )
+    for name, (_, text) in SOURCES.items():
+        _common(sub.add_parser(name, help=text, description=f"Load a {text}."))
+    gen = sub.add_parser(
+        "generate-sample",
+        help="write the bundled fictional SaaS company's bills and usage exports",
+        description="Generate deterministic sample data (CUR 2.0, query_log, usage, revenue).",
+    )
+    gen.add_argument("out", type=Path, help="output folder")
+    gen.add_argument("--cur-lines", type=int, default=20_000, help="approximate CUR rows")
+    gen.add_argument("--query-log-rows", type=int, help="query_log rows (default ~CUR rows)")
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--months", type=int, default=3)
+    init = sub.add_parser(
+        "init",
+        help="create the raw tables (so dbt can build before every source is loaded)",
+        description="Create the raw schema and every source's raw table if missing.",
+    )
+    init.add_argument("--db", help="DuckDB file")
+    demo = sub.add_parser(
+        "demo",
+        help="generate the sample, load it, run dbt build and print a summary",
+        description="The README's first command: sample data → DuckDB → dbt build → summary.",
+    )
+    demo.add_argument("--db", help="DuckDB file")
+    demo.add_argument("--sample-dir", type=Path, default=Path("sample_data"))
+    demo.add_argument("--cur-lines", type=int, default=20_000)
+    return parser
+
+
+def _run_source(
+    args: argparse.Namespace, load: Callable[..., list[LoadResult]]
+) -> list[LoadResult]:
+    progress = None if args.quiet else stderr_progress
+    con = connect(args.db)
+    try:
+        if str(args.path).startswith("s3://"):
+            from ingest import s3
+
+            with tempfile.TemporaryDirectory(prefix="ingest-s3-") as tmp:
+                etags = s3.download(str(args.path), Path(tmp), progress)
+                return load(
+                    con,
+                    Path(tmp),
+                    args,
+                    fingerprint=lambda p: etags.get(p, file_fingerprint(p)),
+                    display_root=str(args.path),
+                    progress=progress,
+                )
+        return load(con, Path(args.path), args, progress=progress)
+    finally:
+        con.close()
+
+
+def _load_cur(con, path, args, **kw):  # type: ignore[no-untyped-def]
+    header = None
+    if args.header_file:
+        try:
+            header = [h.strip() for h in args.header_file.read_text().splitlines() if h.strip()]
+        except OSError as exc:
+            raise LoadError(f"{args.header_file}: cannot read header file ({exc})") from None
+    return aws_cur.load(
+        con,
+        path,
+        export_name=args.export_name,
+        header_names=header,
+        force=args.force,
+        allow_currencies=tuple(args.allow_currency),
+        **kw,
+    )
+
+
+def _loader_for(spec: TableSpec) -> Callable[..., list[LoadResult]]:
+    def _load(con, path, args, **kw):  # type: ignore[no-untyped-def]
+        return [
+            load_path(
+                con,
+                spec,
+                path,
+                export_name=args.export_name or spec.source,
+                force=args.force,
+                allow_currencies=tuple(args.allow_currency),
+                **kw,
+            )
+        ]
+
+    return _load
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "generate-sample":
+            from ingest import sample_data
+
+            summary = sample_data.generate(
+                args.out,
+                cur_lines=args.cur_lines,
+                query_log_rows=args.query_log_rows,
+                seed=args.seed,
+                months=args.months,
+            )
+            print(summary)
+            return 0
+        if args.command == "init":
+            con = connect(args.db)
+            ensure_all_tables(con)
+            con.close()
+            print(f"raw tables ready in {database_path(args.db)}")
+            return 0
+        if args.command == "demo":
+            from ingest import demo
+
+            return demo.run(args.db, args.sample_dir, args.cur_lines)
+        loader = _load_cur if args.command == "cur" else _loader_for(SOURCES[args.command][0])
+        for result in _run_source(args, loader):
+            print(result.summary())
+        return 0
+    except LoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 1

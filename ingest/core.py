@@ -1,0 +1,861 @@
+"""Shared loading machinery: spec-driven projection, atomic partition replace, lineage.
+
+Every source (CUR, FOCUS, Azure, OCI, ...) is described by a :class:`TableSpec`: the canonical
+columns of its raw table, how source headers map onto them, and which columns hold tags. The
+loader reads each file with DuckDB (``read_parquet`` / ``read_csv``) straight into the raw table;
+Python only builds the statement and reports progress.
+
+Guarantees, for every source:
+
+* **Atomic.** One load is one transaction. Any error rolls back, so the database is exactly as
+  it was before the load.
+* **Restatable.** A load replaces the (billing account, billing period) partitions it contains.
+  Loading the same delivery again yields the same rows.
+* **Closed periods are never rewritten.** If a partition already holds rows with an invoice id,
+  a new delivery is diffed against it and only the difference is appended as correction rows
+  (``_is_correction``; removed lines carry ``_correction_sign = -1``), booked to the billing
+  period in which the correction was received.
+* **Lineage.** Each landed row carries ``_load_id``, ``_source_file``, ``_source_row`` (1-based
+  data row) and ``_loaded_at``.
+* **Clear errors.** A :class:`LoadError` names the file, and the column or row when known.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import hashlib
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from ingest.currencies import ISO_4217
+
+log = logging.getLogger(__name__)
+
+MONEY = "DECIMAL(38, 12)"
+"""Exact money type. 12 decimal places keep CUR's 10-place rates exact; 26 integer digits."""
+
+DEFAULT_DB_ENV = "COST_MODEL_DB"
+DEFAULT_DB_PATH = "warehouse/cost_model.duckdb"
+
+PARQUET_EXT = (".parquet",)
+TEXT_EXT = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz", ".gz", ".zip")
+
+LINEAGE_COLUMNS = (
+    ("_load_id", "VARCHAR"),
+    ("_source_file", "VARCHAR"),
+    ("_source_row", "BIGINT"),
+    ("_loaded_at", "TIMESTAMP"),
+    ("_export_name", "VARCHAR"),
+    ("_billing_account_id", "VARCHAR"),
+    ("_billing_period", "DATE"),
+    ("_is_correction", "BOOLEAN"),
+    ("_correction_sign", "INTEGER"),
+    ("_correction_period", "DATE"),
+)
+
+
+class LoadError(Exception):
+    """A load failed; the message names the file and the column or row, nothing was written."""
+
+
+class UsageError(Exception):
+    """The command line was wrong (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column of a raw table.
+
+    ``aliases`` are extra normalised source names that land in this column (e.g. FOCUS 0.5
+    ``Provider`` for ``ProviderName``). ``formats`` are strptime formats tried for text
+    timestamps that DuckDB's ISO cast does not accept (Azure's ``9/2/2023``).
+    """
+
+    name: str
+    type: str
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    formats: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MapColumn:
+    """A MAP(VARCHAR, VARCHAR) column assembled from a native map/JSON column or flattened ones.
+
+    ``native`` names hold a whole map (CUR 2.0 ``resource_tags``, FOCUS ``Tags`` JSON);
+    ``prefixes`` match flattened columns (legacy ``resourceTags/user:team``) whose remainder is
+    the key. Matching is on the raw header, so keys keep their source spelling.
+    """
+
+    name: str
+    native: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What one source's raw table looks like and how files map onto it."""
+
+    source: str
+    table: str
+    columns: tuple[Column, ...]
+    maps: tuple[MapColumn, ...]
+    normalise: Callable[[str], str]
+    account_column: str
+    period_column: str
+    currency_column: str
+    billed_column: str
+    money_columns: tuple[str, ...]
+    invoice_column: str | None = None
+    null_strings: tuple[str, ...] = ("",)
+    detect: Callable[[set[str]], bool] = lambda names: True  # noqa: E731
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns] + [m.name for m in self.maps]
+
+
+@dataclass
+class SourceFile:
+    """One file to load, as the user sees it (``display``) and as DuckDB reads it (``path``)."""
+
+    path: Path
+    display: str
+    fingerprint: str
+    header_names: list[str] | None = None
+
+
+@dataclass
+class PartitionResult:
+    billing_account_id: str
+    billing_period: dt.date
+    action: str
+    rows: int
+
+
+@dataclass
+class LoadResult:
+    """What a load did, for the CLI summary and for tests."""
+
+    source: str
+    load_id: str
+    export_name: str
+    files: int
+    rows: int
+    seconds: float
+    skipped: bool = False
+    partitions: list[PartitionResult] = field(default_factory=list)
+    totals: list[tuple[dt.date, str, float]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.skipped:
+            return f"{self.source}: unchanged since load {self.load_id}; nothing to do"
+        lines = [
+            f"{self.source}: loaded {self.rows:,} rows from {self.files} file(s) "
+            f"in {self.seconds:.2f} s (load {self.load_id}, export {self.export_name!r})"
+        ]
+        for p in self.partitions:
+            lines.append(
+                f"  {p.billing_period:%Y-%m} account {p.billing_account_id or '-'}: "
+                f"{p.action} ({p.rows:,} rows)"
+            )
+        for period, currency, total in self.totals:
+            lines.append(f"  {period:%Y-%m} billed {currency} {total:,.2f}")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- connections
+
+
+def database_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The DuckDB file: ``--db``, else ``$COST_MODEL_DB``, else the project default."""
+    return Path(explicit or os.environ.get(DEFAULT_DB_ENV) or DEFAULT_DB_PATH)
+
+
+def connect(path: str | os.PathLike[str] | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse read-write, turning DuckDB's lock error into a clear message."""
+    db = database_path(path)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(db))
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise LoadError(
+                f"{db}: the database is in use by another process (a load or dbt build); "
+                "wait for it to finish and retry"
+            ) from None
+        raise LoadError(f"{db}: cannot open database: {exc}") from None
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def snake_name(header: str) -> str:
+    """Normalise a source header the way AWS's Athena integration does.
+
+    ``lineItem/UnblendedCost`` → ``line_item_unblended_cost``, ``reservation/ReservationARN`` →
+    ``reservation_reservation_a_r_n`` (every capital starts a word, as in CUR 2.0), FOCUS
+    ``BilledCost`` → ``billed_cost``; already-snake names are unchanged.
+    """
+    parts = []
+    for part in header.strip().lstrip("\ufeff").split("/"):
+        out = []
+        for i, ch in enumerate(part):
+            if ch.isupper() and i > 0 and part[i - 1] not in "_ ":
+                out.append("_")
+            out.append(ch.lower())
+        parts.append(re.sub(r"[^a-z0-9]+", "_", "".join(out)).strip("_"))
+    return "_".join(p for p in parts if p)
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier the way DuckDB does, so header text is never spliced in raw."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
+    """Create the raw schema, the spec's table and the load registry if missing."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    cols = [f"{quote_ident(c.name)} {c.type}" for c in spec.columns]
+    cols += [f"{quote_ident(m.name)} MAP(VARCHAR, VARCHAR)" for m in spec.maps]
+    cols += [f"{name} {typ}" for name, typ in LINEAGE_COLUMNS]
+    con.execute(f"CREATE TABLE IF NOT EXISTS {spec.table} ({', '.join(cols)})")
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS raw._loads (
+            load_id VARCHAR PRIMARY KEY,
+            source VARCHAR NOT NULL,
+            export_name VARCHAR NOT NULL,
+            fingerprint VARCHAR NOT NULL,
+            files JSON NOT NULL,
+            row_count BIGINT NOT NULL,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP NOT NULL
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS raw._load_partitions (
+            load_id VARCHAR NOT NULL,
+            source VARCHAR NOT NULL,
+            export_name VARCHAR NOT NULL,
+            billing_account_id VARCHAR NOT NULL,
+            billing_period DATE NOT NULL,
+            action VARCHAR NOT NULL,
+            row_count BIGINT NOT NULL
+        )
+        """
+    )
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def file_fingerprint(path: Path) -> str:
+    """Cheap identity of a delivered file: name, size and modification time."""
+    st = path.stat()
+    return f"{path.name}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def is_supported(path: Path) -> bool:
+    name = path.name.lower()
+    return name.endswith(PARQUET_EXT + TEXT_EXT) and not name.endswith("manifest.json")
+
+
+def format_family(path: Path) -> str:
+    return "parquet" if path.name.lower().endswith(PARQUET_EXT) else "text"
+
+
+def walk_files(root: Path) -> list[Path]:
+    """All loadable files below ``root`` (or ``root`` itself), in a stable order."""
+    if root.is_file():
+        return [root]
+    if not root.exists():
+        raise LoadError(f"{root}: no such file or directory")
+    return sorted(p for p in root.rglob("*") if p.is_file() and is_supported(p))
+
+
+def check_one_format(files: Sequence[SourceFile]) -> None:
+    """A delivery is parquet or text, never both: mixing means two exports share a folder."""
+    families = {format_family(f.path) for f in files}
+    if len(families) > 1:
+        examples = {format_family(f.path): f.display for f in files}
+        raise LoadError(
+            "mixed file formats in one load: "
+            + ", ".join(f"{fam} ({name})" for fam, name in sorted(examples.items()))
+            + "; load each export folder separately"
+        )
+
+
+@contextmanager
+def expanded(files: Sequence[SourceFile]) -> Iterator[list[SourceFile]]:
+    """Unpack ``.zip`` members (legacy CUR's ZIP compression) to a temp dir for DuckDB."""
+    if not any(f.path.name.lower().endswith(".zip") for f in files):
+        yield list(files)
+        return
+    with tempfile.TemporaryDirectory(prefix="ingest-zip-") as tmp:
+        out: list[SourceFile] = []
+        for f in files:
+            if not f.path.name.lower().endswith(".zip"):
+                out.append(f)
+                continue
+            try:
+                with zipfile.ZipFile(f.path) as zf:
+                    members = [m for m in zf.namelist() if not m.endswith("/")]
+                    if not members:
+                        raise LoadError(f"{f.display}: zip archive is empty")
+                    for i, member in enumerate(members):
+                        target = Path(tmp) / f"{len(out)}-{i}-{Path(member).name}"
+                        target.write_bytes(zf.read(member))
+                        out.append(
+                            SourceFile(
+                                target,
+                                f"{f.display}!{member}",
+                                f"{f.fingerprint}!{member}",
+                                f.header_names,
+                            )
+                        )
+            except zipfile.BadZipFile as exc:
+                raise LoadError(f"{f.display}: not a readable zip archive ({exc})") from None
+        yield out
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _reader(spec: TableSpec, f: SourceFile) -> tuple[str, list[object], str]:
+    """The table-function call for one file, its parameters and its row-number expression."""
+    if format_family(f.path) == "parquet":
+        return "read_parquet(?, file_row_number = true)", [str(f.path)], "file_row_number + 1"
+    params: list[object] = [str(f.path), list(spec.null_strings), sniff_delimiter(f)]
+    extra = ""
+    if f.header_names is not None:
+        extra = ", header = false, names = ?"
+        params.append(f.header_names)
+    # all_varchar: the loader, not the sniffer, decides types, so a bad value becomes a named
+    # error instead of a silently different column type.
+    call = (
+        "read_csv(?, all_varchar = true, nullstr = ?, delim = ?, strict_mode = true"
+        f"{extra}) WITH ORDINALITY"
+    )
+    return call, params, "ordinality"
+
+
+_DELIMITERS = (",", "\t", "\x01", "|", ";")
+
+
+def sniff_delimiter(f: SourceFile) -> str:
+    """The field delimiter, from the first line: DuckDB's sniffer misses Hive's Ctrl-A."""
+    return _head(f)[0]
+
+
+def _head(f: SourceFile) -> tuple[str, str]:
+    """(delimiter, first line) of a text file."""
+    opener = gzip.open if f.path.name.lower().endswith(".gz") else open
+    try:
+        with opener(f.path, "rb") as fh:  # type: ignore[operator]
+            head = fh.read(256 * 1024)
+    except (OSError, EOFError) as exc:
+        raise LoadError(f"{f.display}: cannot read file: {exc}") from None
+    if not head.strip():
+        raise LoadError(f"{f.display}: file is empty")
+    first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].decode("utf-8", "replace")
+    counts = {d: first.count(d) for d in _DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return (best if counts[best] else ","), first.rstrip("\r")
+
+
+def describe(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, f: SourceFile
+) -> list[tuple[str, str]]:
+    """Column names and DuckDB types of one file, failing with the file's name."""
+    call, params, _ = _reader(spec, f)
+    try:
+        rows = con.execute(f"DESCRIBE SELECT * FROM {call}", params).fetchall()
+    except duckdb.Error as exc:
+        why = _first_line(exc)
+        if "sniffing" in why:
+            why = (
+                "not a consistent delimited file (rows do not match the header: wrong "
+                "delimiter, ragged rows or a malformed header)"
+            )
+        raise LoadError(f"{f.display}: cannot read file: {why}") from None
+    cols = [(r[0], r[1]) for r in rows if r[0] not in ("file_row_number", "ordinality")]
+    if format_family(f.path) == "text" and f.header_names is None:
+        _check_header(con, spec, f, [c[0] for c in cols])
+    return cols
+
+
+def _check_header(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, f: SourceFile, described: list[str]
+) -> None:
+    """Catch what the CSV sniffer hides: duplicate or blank header names."""
+    delim, first = _head(f)
+    names = next(csv.reader([first], delimiter=delim), [])
+    seen: set[str] = set()
+    for name in names:
+        if not name.strip():
+            continue
+        if name in seen:
+            raise LoadError(f"{f.display}: duplicate column {name!r} in header")
+        seen.add(name)
+    if len(names) != len(described):
+        raise LoadError(
+            f"{f.display}: header has {len(names)} names but rows have {len(described)} "
+            "fields; the file is malformed or uses another delimiter"
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+_NUMERIC = ("DECIMAL", "DOUBLE", "FLOAT", "BIGINT", "INTEGER", "HUGEINT", "UBIGINT", "SMALLINT")
+
+
+def _cast_expr(col: Column, src: str, src_type: str, index: int, row_expr: str) -> str:
+    """SQL turning source column ``src`` into ``col.type``, raising a coded error per bad row.
+
+    The error text carries only the column index, row number and value; Python maps the index
+    back to the header name, so no header text is ever pasted into SQL as a literal.
+    """
+    target = col.type.upper()
+    s = quote_ident(src)
+    src_type = src_type.upper()
+    if target == "VARCHAR":
+        return f"CAST({s} AS VARCHAR)"
+    if target in ("TIMESTAMP", "DATE"):
+        if src_type.startswith("TIMESTAMP") or src_type == "DATE":
+            parsed = f"CAST({s} AS {target})"
+            return parsed
+        text = f"NULLIF(TRIM(CAST({s} AS VARCHAR)), '')"
+        tries = [f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP)"]
+        if col.formats:
+            fmts = ", ".join("'" + fmt.replace("'", "''") + "'" for fmt in col.formats)
+            tries.append(f"TRY_STRPTIME({text}, [{fmts}])")
+        parsed = f"COALESCE({', '.join(tries)})"
+        if target == "DATE":
+            parsed = f"CAST({parsed} AS DATE)"
+    elif src_type.startswith(_NUMERIC) and target.startswith(_NUMERIC):
+        parsed = f"TRY_CAST({s} AS {col.type})"
+    else:
+        parsed = f"TRY_CAST(NULLIF(TRIM(CAST({s} AS VARCHAR)), '') AS {col.type})"
+    present = f"NULLIF(TRIM(CAST({s} AS VARCHAR)), '') IS NOT NULL"
+    if src_type.startswith(_NUMERIC):
+        present = f"{s} IS NOT NULL"
+    return (
+        f"CASE WHEN {present} AND {parsed} IS NULL THEN "
+        f"error('\x01{index}\x01' || ({row_expr}) || '\x01' || LEFT(CAST({s} AS VARCHAR), 60)) "
+        f"ELSE {parsed} END"
+    )
+
+
+def _map_expr(
+    m: MapColumn, sources: list[tuple[str, str]], index_of: dict[str, int], row_expr: str
+) -> tuple[str, list[object]]:
+    """SQL for a tag/category map from a native column or flattened prefixed columns."""
+    for name, typ in sources:
+        if name in m.native:
+            s = quote_ident(name)
+            if typ.upper().startswith("MAP"):
+                return f"CAST({s} AS MAP(VARCHAR, VARCHAR))", []
+            # JSON text; Azure omits the braces (`"a": "b","c": "d"`), so add them.
+            text = f"TRIM(CAST({s} AS VARCHAR))"
+            fixed = (
+                f"CASE WHEN {text} = '' THEN NULL WHEN LEFT({text}, 1) = '{{' THEN {text} "
+                f"ELSE '{{' || {text} || '}}' END"
+            )
+            parsed = f"TRY_CAST(TRY_CAST({fixed} AS JSON) AS MAP(VARCHAR, VARCHAR))"
+            idx = index_of[name]
+            return (
+                f"CASE WHEN {fixed} IS NOT NULL AND {parsed} IS NULL THEN "
+                f"error('\x01{idx}\x01' || ({row_expr}) || '\x01' || LEFT({text}, 60)) "
+                f"ELSE COALESCE({parsed}, MAP {{}}) END",
+                [],
+            )
+    flat = [(n, n[len(p) :]) for n, _ in sources for p in m.prefixes if n.startswith(p)]
+    if not flat:
+        return "CAST(MAP {} AS MAP(VARCHAR, VARCHAR))", []
+    values = ", ".join(f"CAST({quote_ident(n)} AS VARCHAR)" for n, _ in flat)
+    expr = (
+        "map_from_entries(list_filter(map_entries(map(?::VARCHAR[], "
+        f"[{values}])), lambda e: e.value IS NOT NULL AND e.value <> ''))"
+    )
+    return expr, [[key for _, key in flat]]
+
+
+def build_select(
+    spec: TableSpec, f: SourceFile, sources: list[tuple[str, str]]
+) -> tuple[list[str], list[object], dict[int, str]]:
+    """Map a file's columns onto the spec: SELECT expressions, parameters, index→header."""
+    wanted = {n for c in spec.columns for n in (c.name, *c.aliases)}
+    by_norm: dict[str, tuple[str, str]] = {}
+    for name, typ in sources:
+        norm = spec.normalise(name)
+        if norm in wanted and norm in by_norm:
+            raise LoadError(
+                f"{f.display}: columns {by_norm[norm][0]!r} and {name!r} both map to {norm!r}"
+            )
+        by_norm[norm] = (name, typ)
+    index_of = {name: i for i, (name, _) in enumerate(sources)}
+    header_of = {i: name for name, i in index_of.items()}
+    _, _, row_expr = _reader(spec, f)
+    exprs: list[str] = []
+    params: list[object] = []
+    for col in spec.columns:
+        hit = next(
+            (by_norm[n] for n in (col.name, *col.aliases) if n in by_norm),
+            None,
+        )
+        if hit is None:
+            if col.required:
+                raise LoadError(f"{f.display}: required column {col.name!r} is missing")
+            exprs.append(f"CAST(NULL AS {col.type})")
+            continue
+        exprs.append(_cast_expr(col, hit[0], hit[1], index_of[hit[0]], row_expr))
+    for m in spec.maps:
+        expr, p = _map_expr(m, sources, index_of, row_expr)
+        exprs.append(expr)
+        params.extend(p)
+    return exprs, params, header_of
+
+
+_CODED = re.compile("\x01(\\d+)\x01(\\d+)\x01(.*)", re.S)
+
+
+def explain_error(exc: duckdb.Error, f: SourceFile, header_of: dict[int, str]) -> LoadError:
+    """Turn DuckDB's error into one line naming the file, column and row."""
+    m = _CODED.search(str(exc))
+    if m:
+        column = header_of.get(int(m.group(1)), f"#{m.group(1)}")
+        value = m.group(3).splitlines()[0] if m.group(3) else ""
+        return LoadError(
+            f"{f.display}: row {m.group(2)}, column {column!r}: cannot read {value!r} "
+            "as the expected type"
+        )
+    return LoadError(f"{f.display}: {_first_line(exc)}")
+
+
+# --------------------------------------------------------------------------- the load
+
+
+def run_load(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    files: Sequence[SourceFile],
+    *,
+    export_name: str,
+    force: bool = False,
+    allow_currencies: Sequence[str] = (),
+    progress: Callable[[str], None] | None = None,
+) -> LoadResult:
+    """Load ``files`` as one delivery of ``export_name`` into ``spec.table``, atomically."""
+    say = progress or (lambda _msg: None)
+    started = time.monotonic()
+    if not files:
+        raise LoadError("no loadable files found (expected .parquet, .csv, .csv.gz, .gz, .zip)")
+    check_one_format(files)
+    ensure_tables(con, spec)
+    fingerprint = hashlib.sha256(
+        "\n".join(sorted(f.fingerprint for f in files)).encode()
+    ).hexdigest()
+    if not force:
+        prior = con.execute(
+            "SELECT load_id FROM raw._loads WHERE source = ? AND export_name = ? "
+            "AND fingerprint = ? ORDER BY finished_at DESC LIMIT 1",
+            [spec.source, export_name, fingerprint],
+        ).fetchone()
+        if prior and _still_current(con, spec, prior[0]):
+            return LoadResult(spec.source, prior[0], export_name, len(files), 0, 0.0, True)
+
+    load_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    table_cols = ", ".join(quote_ident(c) for c in spec.column_names)
+    lineage = ", ".join(name for name, _ in LINEAGE_COLUMNS)
+    rows = 0
+    con.execute("BEGIN TRANSACTION")
+    try:
+        with expanded(files) as real_files:
+            for n, f in enumerate(real_files, 1):
+                sources = describe(con, spec, f)
+                exprs, params, header_of = build_select(spec, f, sources)
+                _, _, row_expr = _reader(spec, f)
+                call, read_params, _ = _reader(spec, f)
+                account = quote_ident(spec.account_column)
+                period = quote_ident(spec.period_column)
+                sql = f"""
+                    INSERT INTO {spec.table} ({table_cols}, {lineage})
+                    SELECT {table_cols},
+                        ?, ?, _source_row, ?, ?,
+                        COALESCE(CAST({account} AS VARCHAR), ''),
+                        CAST(date_trunc('month', {period}) AS DATE),
+                        false, 1, CAST(NULL AS DATE)
+                    FROM (
+                        SELECT {", ".join(exprs)}, {row_expr} AS _source_row
+                        FROM {call}
+                    ) AS projected (
+                        {", ".join(quote_ident(c) for c in spec.column_names)}, _source_row
+                    )
+                """
+                try:
+                    got = con.execute(
+                        sql, [load_id, f.display, loaded_at, export_name, *params, *read_params]
+                    ).fetchone()
+                except duckdb.Error as exc:
+                    raise explain_error(exc, f, header_of) from None
+                landed = int(got[0]) if got else 0
+                if landed == 0:
+                    raise LoadError(f"{f.display}: file has a header but no data rows")
+                rows += landed
+                say(f"[{n}/{len(real_files)}] {f.display}: {landed:,} rows")
+        _validate(con, spec, load_id, allow_currencies)
+        partitions = _apply_partitions(con, spec, load_id, export_name, loaded_at)
+        con.execute(
+            "INSERT INTO raw._loads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                load_id,
+                spec.source,
+                export_name,
+                fingerprint,
+                json.dumps([f.display for f in files]),
+                rows,
+                loaded_at,
+                dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            ],
+        )
+        for p in partitions:
+            con.execute(
+                "INSERT INTO raw._load_partitions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    load_id,
+                    spec.source,
+                    export_name,
+                    p.billing_account_id,
+                    p.billing_period,
+                    p.action,
+                    p.rows,
+                ],
+            )
+        totals = con.execute(
+            f"""
+            SELECT _billing_period, {quote_ident(spec.currency_column)},
+                   CAST(SUM({quote_ident(spec.billed_column)} * _correction_sign) AS DOUBLE)
+            FROM {spec.table} WHERE _load_id = ? GROUP BY ALL ORDER BY ALL
+            """,
+            [load_id],
+        ).fetchall()
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return LoadResult(
+        spec.source,
+        load_id,
+        export_name,
+        len(files),
+        rows,
+        time.monotonic() - started,
+        partitions=partitions,
+        totals=[(t[0], t[1], t[2] or 0.0) for t in totals],
+    )
+
+
+def _still_current(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: str) -> bool:
+    """A prior identical load is a no-op only if its rows are still the ones in the table."""
+    got = con.execute(
+        f"SELECT count(*) FROM {spec.table} WHERE _load_id = ?", [load_id]
+    ).fetchone()
+    expected = con.execute(
+        "SELECT row_count FROM raw._loads WHERE load_id = ?", [load_id]
+    ).fetchone()
+    return bool(got and expected and got[0] == expected[0] and got[0] > 0)
+
+
+def _validate(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    load_id: str,
+    allow_currencies: Sequence[str],
+) -> None:
+    """Row-level checks a type cast cannot make: required values present, currency known."""
+    allowed = sorted(ISO_4217 | {c.upper() for c in allow_currencies})
+    cur = quote_ident(spec.currency_column)
+    checks = [
+        (
+            f"{cur} IS NULL OR upper(trim({cur})) NOT IN (SELECT unnest(?::VARCHAR[]))",
+            f"column {spec.currency_column!r}: unknown or missing currency",
+            cur,
+            [allowed],
+        ),
+    ]
+    for col in spec.columns:
+        if col.required:
+            q = quote_ident(col.name)
+            checks.append((f"{q} IS NULL", f"column {col.name!r}: value is missing", q, []))
+    for where, what, value, params in checks:
+        bad = con.execute(
+            f"SELECT _source_file, _source_row, CAST({value} AS VARCHAR) FROM {spec.table} "
+            f"WHERE _load_id = ? AND ({where}) ORDER BY _source_file, _source_row LIMIT 1",
+            [load_id, *params],
+        ).fetchone()
+        if bad:
+            shown = "" if bad[2] is None else f" ({bad[2][:40]!r})"
+            raise LoadError(f"{bad[0]}: row {bad[1]}, {what}{shown}")
+
+
+def _apply_partitions(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    load_id: str,
+    export_name: str,
+    loaded_at: dt.datetime,
+) -> list[PartitionResult]:
+    """Replace open partitions; diff closed ones into correction rows."""
+    parts = con.execute(
+        f"SELECT _billing_account_id, _billing_period, count(*) FROM {spec.table} "
+        "WHERE _load_id = ? GROUP BY ALL ORDER BY ALL",
+        [load_id],
+    ).fetchall()
+    results: list[PartitionResult] = []
+    key = "_export_name = ? AND _billing_account_id = ? AND _billing_period = ?"
+    for account, period, count in parts:
+        args = [export_name, account, period]
+        invoice = (
+            f"COALESCE(CAST({quote_ident(spec.invoice_column)} AS VARCHAR), '') <> ''"
+            if spec.invoice_column
+            else "false"
+        )
+        old_rows, closed_rows = con.execute(
+            f"SELECT count(*), count_if(NOT _is_correction AND {invoice}) FROM {spec.table} "
+            f"WHERE {key} AND _load_id <> ?",
+            [*args, load_id],
+        ).fetchone() or (0, 0)
+        if old_rows == 0:
+            results.append(PartitionResult(account, period, "inserted", count))
+        elif closed_rows == 0:
+            con.execute(f"DELETE FROM {spec.table} WHERE {key} AND _load_id <> ?", [*args, load_id])
+            results.append(PartitionResult(account, period, "replaced", count))
+        else:
+            n = _correct_closed(con, spec, load_id, args, key, loaded_at)
+            action = "closed: unchanged" if n == 0 else "closed: corrections appended"
+            results.append(PartitionResult(account, period, action, n))
+    return results
+
+
+def _correct_closed(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    load_id: str,
+    args: list[object],
+    key: str,
+    loaded_at: dt.datetime,
+) -> int:
+    """Append the multiset difference between a new delivery and a closed partition.
+
+    The current state of the partition is its original rows plus earlier corrections
+    (additions) minus removals. Lines only in the new delivery are added; lines only in the
+    current state are removed with ``_correction_sign = -1``. Both are booked to the month the
+    correction arrived, so the closed invoice's total never changes.
+    """
+    cols = ", ".join(quote_ident(c) for c in spec.column_names)
+    lineage = ", ".join(name for name, _ in LINEAGE_COLUMNS)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _current AS
+        SELECT {cols} FROM {spec.table}
+        WHERE {key} AND _load_id <> ? AND _correction_sign = 1
+        EXCEPT ALL
+        SELECT {cols} FROM {spec.table}
+        WHERE {key} AND _load_id <> ? AND _correction_sign = -1
+        """,
+        [*args, load_id, *args, load_id],
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _delivered AS
+        SELECT {cols}, _source_file, _source_row FROM {spec.table}
+        WHERE {key} AND _load_id = ?
+        """,
+        [*args, load_id],
+    )
+    con.execute(f"DELETE FROM {spec.table} WHERE {key} AND _load_id = ?", [*args, load_id])
+    correction_period = loaded_at.date().replace(day=1)
+    export_name, account, period = args
+    added = con.execute(
+        f"""
+        INSERT INTO {spec.table} ({cols}, {lineage})
+        SELECT {cols}, ?, '(correction of closed period)', row_number() OVER (), ?, ?, ?, ?, true, 1, ?
+        FROM (SELECT {cols} FROM _delivered EXCEPT ALL SELECT {cols} FROM _current)
+        """,
+        [load_id, loaded_at, export_name, account, period, correction_period],
+    ).fetchone()
+    removed = con.execute(
+        f"""
+        INSERT INTO {spec.table} ({cols}, {lineage})
+        SELECT {cols}, ?, '(correction of closed period)', row_number() OVER () + 1000000000, ?, ?, ?, ?, true, -1, ?
+        FROM (SELECT {cols} FROM _current EXCEPT ALL SELECT {cols} FROM _delivered)
+        """,
+        [load_id, loaded_at, export_name, account, period, correction_period],
+    ).fetchone()
+    con.execute("DROP TABLE _current")
+    con.execute("DROP TABLE _delivered")
+    return int(added[0] if added else 0) + int(removed[0] if removed else 0)
+
+
+def stderr_progress(msg: str) -> None:
+    """Progress lines go to stderr so stdout stays a clean summary."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+def load_path(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    path: Path,
+    *,
+    export_name: str,
+    force: bool = False,
+    allow_currencies: Sequence[str] = (),
+    fingerprint: Callable[[Path], str] = file_fingerprint,
+    display_root: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> LoadResult:
+    """Load every file below ``path`` as one delivery (sources without manifests)."""
+    base = path if path.is_dir() else path.parent
+    files = []
+    for p in walk_files(path):
+        rel = p.relative_to(base).as_posix()
+        shown = f"{display_root.rstrip('/')}/{rel}" if display_root else str(p)
+        files.append(SourceFile(p, shown, fingerprint(p)))
+    return run_load(
+        con,
+        spec,
+        files,
+        export_name=export_name,
+        force=force,
+        allow_currencies=allow_currencies,
+        progress=progress,
+    )
+
+
+def ensure_all_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every source's raw table, so dbt can build before all sources were loaded."""
+    from ingest import aws_cur, azure, focus, oci
+
+    for spec in (aws_cur.SPEC, focus.SPEC, azure.SPEC, oci.SPEC):
+        ensure_tables(con, spec)

@@ -1,0 +1,68 @@
+"""The README's first command: sample data → DuckDB → ``dbt build`` → a short summary."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from ingest import aws_cur
+from ingest.core import connect, database_path, ensure_all_tables, stderr_progress
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def dbt_build(db: Path, *args: str) -> bool:
+    """Run ``dbt build`` in-process against ``db``; True when every node passed."""
+    from dbt.cli.main import dbtRunner
+
+    os.environ["COST_MODEL_DB"] = str(db.resolve())
+    result = dbtRunner().invoke(
+        ["build", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR), *args]
+    )
+    return bool(result.success)
+
+
+def run(db_arg: str | None, sample_dir: Path, cur_lines: int) -> int:
+    """Generate, load, build and summarise; exit code 0 when the build is green."""
+    from ingest import sample_data
+
+    db = database_path(db_arg)
+    started = time.monotonic()
+    print(f"1/3 generating sample data ({cur_lines:,} CUR lines) in {sample_dir}/")
+    sample_data.generate(sample_dir, cur_lines=cur_lines)
+    print(f"2/3 loading into {db}")
+    con = connect(db)
+    try:
+        ensure_all_tables(con)
+        for result in aws_cur.load(con, sample_dir / "cur", progress=stderr_progress):
+            print(result.summary())
+    finally:
+        con.close()
+    print("3/3 dbt build")
+    build_started = time.monotonic()
+    ok = dbt_build(db)
+    build_seconds = time.monotonic() - build_started
+    con = connect(db)
+    try:
+        rows = con.execute(
+            """
+            select billing_period, billing_currency, count(*),
+                   sum(billed_cost), sum(effective_cost),
+                   sum(case when is_unused_commitment then effective_cost else 0 end)
+            from marts.fct_cost_line_items group by all order by all
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    print("\nbilling period  currency        lines        billed      effective  unused commit")
+    for period, currency, n, billed, effective, unused in rows:
+        print(
+            f"{period:%Y-%m}         {currency:<8} {n:>12,} {billed:>13,.2f} "
+            f"{effective:>14,.2f} {unused:>14,.2f}"
+        )
+    print(
+        f"\ndbt build {'passed' if ok else 'FAILED'} in {build_seconds:.1f} s; "
+        f"total {time.monotonic() - started:.1f} s. Warehouse: {db}"
+    )
+    return 0 if ok else 1

@@ -1,0 +1,87 @@
+{#-
+    The unified cost table: one row per delivered bill line from every source, in one
+    FOCUS-aligned vocabulary, with billed (invoice), effective (amortized) and list cost.
+    Grain: cost_line_key (load × file × row). Never aggregates, so every later number can be
+    traced to a bill line. Money is never summed across billing_currency.
+-#}
+{%- set sources = [
+    'int_aws_cur__line_items_amortized',
+    'stg_focus__line_items',
+    'stg_azure__cost_details',
+    'stg_oci__cost_reports',
+] -%}
+{%- set aws_only = {
+    'net_billed_cost': 'billed_cost',
+    'net_effective_cost': 'effective_cost',
+    'is_unused_commitment': "coalesce(charge_category = 'Purchase' and commitment_discount_status = 'Unused', false)",
+    'is_split_cost_line': 'false',
+    'split_parent_resource_id': 'cast(null as varchar)',
+    'split_cost': 'cast(null as decimal(38, 12))',
+    'split_unused_cost': 'cast(null as decimal(38, 12))',
+} -%}
+with
+
+{% for model in sources %}
+{{ model }} as (
+
+    select * from {{ ref(model) }}
+
+),
+
+{% endfor %}
+unioned as (
+
+    {% for model in sources %}
+    select
+        cost_line_key,
+        '{{ model.split("__")[0].replace("stg_", "").replace("int_", "") }}' as source_system,
+        source_line_id,
+        provider,
+        billing_account_id,
+        sub_account_id,
+        billing_period,
+        charge_billing_period,
+        charge_period_start,
+        charge_period_end,
+        cast(charge_period_start as date) as charge_date,
+        charge_category,
+        charge_class,
+        line_item_type,
+        service_code,
+        service_name,
+        region,
+        availability_zone,
+        resource_id,
+        usage_type,
+        operation,
+        charge_description,
+        consumed_quantity,
+        consumed_unit,
+        billing_currency,
+        invoice_id,
+        commitment_discount_id,
+        cast(billed_cost as decimal(38, 12)) as billed_cost,
+        cast(effective_cost as decimal(38, 12)) as effective_cost,
+        cast(list_cost as decimal(38, 12)) as list_cost,
+        {%- for column, fallback in aws_only.items() %}
+        {% if model.startswith('int_aws_cur') %}{{ column }}{% else %}{{ fallback }}{% endif %} as {{ column }},
+        {%- endfor %}
+        tags,
+        export_name,
+        load_id,
+        source_file,
+        source_row,
+        loaded_at
+    from {{ model }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+final as (
+
+    select * from unioned
+
+)
+
+select * from final

@@ -1,0 +1,54 @@
+{#- FOCUS rows from any provider: FOCUS already is our vocabulary, so this mostly passes
+    through. FOCUS exports keep their own BilledCost / EffectiveCost / ListCost. -#}
+with
+
+source as (
+
+    select * from {{ source('raw', 'focus_line_items') }}
+
+),
+
+renamed as (
+
+    select
+        _load_id || ':' || _source_file || ':' || cast(_source_row as varchar) as cost_line_key,
+        cast(null as varchar) as source_line_id,
+        provider_name as provider,
+        billing_account_id,
+        sub_account_id,
+        coalesce(_correction_period, _billing_period) as billing_period,
+        _billing_period as charge_billing_period,
+        charge_period_start,
+        charge_period_end,
+        charge_category as line_item_type,
+        charge_category,
+        case when _is_correction then 'Correction' else charge_class end as charge_class,
+        service_name as service_code,
+        service_name,
+        region_id as region,
+        availability_zone,
+        resource_id,
+        sku_id as usage_type,
+        cast(null as varchar) as operation,
+        charge_description,
+        consumed_quantity * _correction_sign as consumed_quantity,
+        consumed_unit,
+        upper(trim(billing_currency)) as billing_currency,
+        invoice_id,
+        commitment_discount_id,
+        commitment_discount_status,
+        {{ normalize_tag_keys('tags') }} as tags,
+        billed_cost * _correction_sign as billed_cost,
+        effective_cost * _correction_sign as effective_cost,
+        list_cost * _correction_sign as list_cost,
+        _export_name as export_name,
+        _load_id as load_id,
+        _source_file as source_file,
+        _source_row as source_row,
+        _loaded_at as loaded_at
+
+    from source
+
+)
+
+select * from renamed
