@@ -1,0 +1,86 @@
+{#-
+    Money is conserved from raw bill to the unified table: for every source, billing period and
+    currency, row counts match and Σ billed cost matches Σ of the raw invoice column (signed
+    for closed-period corrections) to the cent. CUR split-cost pod lines are excluded on the raw
+    side because the invoice counts their parent instance, not them.
+-#}
+with
+
+raw_totals as (
+
+    select
+        'aws_cur' as source_system,
+        _billing_period as charge_billing_period,
+        upper(trim(line_item_currency_code)) as billing_currency,
+        count(*) as n_rows,
+        sum(
+            case
+                when line_item_operation in ({{ "'" ~ var('split_cost_operations') | join("', '") ~ "'" }})
+                    then 0
+                else line_item_unblended_cost * _correction_sign
+            end
+        ) as billed
+    from {{ source('raw', 'aws_cur_line_items') }}
+    group by 1, 2, 3
+
+    union all
+
+    select
+        'focus', _billing_period, upper(trim(billing_currency)), count(*),
+        sum(billed_cost * _correction_sign)
+    from {{ source('raw', 'focus_line_items') }}
+    group by 1, 2, 3
+
+    union all
+
+    select
+        'azure', _billing_period, upper(trim(billing_currency_code)), count(*),
+        sum(cost_in_billing_currency * _correction_sign)
+    from {{ source('raw', 'azure_cost_details') }}
+    group by 1, 2, 3
+
+    union all
+
+    select
+        'oci', _billing_period, upper(trim(cost_currency_code)), count(*),
+        sum(cost_my_cost * _correction_sign)
+    from {{ source('raw', 'oci_cost_reports') }}
+    group by 1, 2, 3
+
+),
+
+model_totals as (
+
+    select
+        source_system,
+        charge_billing_period,
+        billing_currency,
+        count(*) as n_rows,
+        sum(billed_cost) as billed
+    from {{ ref('fct_cost_line_items') }}
+    group by 1, 2, 3
+
+),
+
+compared as (
+
+    select
+        coalesce(r.source_system, m.source_system) as source_system,
+        coalesce(r.charge_billing_period, m.charge_billing_period) as charge_billing_period,
+        coalesce(r.billing_currency, m.billing_currency) as billing_currency,
+        coalesce(r.n_rows, 0) as raw_rows,
+        coalesce(m.n_rows, 0) as model_rows,
+        coalesce(r.billed, 0) as raw_billed,
+        coalesce(m.billed, 0) as model_billed
+    from raw_totals as r
+    full outer join model_totals as m
+        on
+            r.source_system = m.source_system
+            and r.charge_billing_period = m.charge_billing_period
+            and r.billing_currency = m.billing_currency
+
+)
+
+select *
+from compared
+where raw_rows <> model_rows or abs(raw_billed - model_billed) > 0.005
