@@ -15,7 +15,10 @@ raw_totals as (
         count(*) as n_rows,
         sum(
             case
-                when line_item_operation in ({{ "'" ~ var('split_cost_operations') | join("', '") ~ "'" }})
+                when
+                    line_item_operation in (
+                        {{ "'" ~ var('split_cost_operations') | join("', '") ~ "'" }}
+                    )
                     then 0
                 else line_item_unblended_cost * _correction_sign
             end
@@ -26,24 +29,33 @@ raw_totals as (
     union all
 
     select
-        'focus', _billing_period, upper(trim(billing_currency)), count(*),
-        sum(billed_cost * _correction_sign)
+        'focus' as source_system,
+        _billing_period as charge_billing_period,
+        upper(trim(billing_currency)) as billing_currency,
+        count(*) as n_rows,
+        sum(billed_cost * _correction_sign) as billed
     from {{ source('raw', 'focus_line_items') }}
     group by 1, 2, 3
 
     union all
 
     select
-        'azure', _billing_period, upper(trim(billing_currency_code)), count(*),
-        sum(cost_in_billing_currency * _correction_sign)
+        'azure' as source_system,
+        _billing_period as charge_billing_period,
+        upper(trim(billing_currency_code)) as billing_currency,
+        count(*) as n_rows,
+        sum(cost_in_billing_currency * _correction_sign) as billed
     from {{ source('raw', 'azure_cost_details') }}
     group by 1, 2, 3
 
     union all
 
     select
-        'oci', _billing_period, upper(trim(cost_currency_code)), count(*),
-        sum(cost_my_cost * _correction_sign)
+        'oci' as source_system,
+        _billing_period as charge_billing_period,
+        upper(trim(cost_currency_code)) as billing_currency,
+        count(*) as n_rows,
+        sum(cost_my_cost * _correction_sign) as billed
     from {{ source('raw', 'oci_cost_reports') }}
     group by 1, 2, 3
 

@@ -37,10 +37,12 @@ amortized as (
             when line_item_type in ('SavingsPlanNegation', 'SavingsPlanUpfrontFee') then 0
             when line_item_type = 'DiscountedUsage' then coalesce(ri_effective_cost, 0)
             when line_item_type = 'RIFee'
-                then coalesce(ri_unused_amortized_upfront_fee, 0)
-                + coalesce(ri_unused_recurring_fee, 0)
+                then
+                    coalesce(ri_unused_amortized_upfront_fee, 0)
+                    + coalesce(ri_unused_recurring_fee, 0)
             when line_item_type = 'Fee' and reservation_arn is not null then 0
-            when line_item_type = 'Refund' and service_code = 'ComputeSavingsPlans'
+            when
+                line_item_type = 'Refund' and service_code = 'ComputeSavingsPlans'
                 and charge_description like 'Refund for one-time fee for Savings Plan ID%'
                 then 0
             else unblended_cost
@@ -55,10 +57,14 @@ amortized as (
             when line_item_type = 'DiscountedUsage'
                 then coalesce(ri_net_effective_cost, ri_effective_cost, 0)
             when line_item_type = 'RIFee'
-                then coalesce(ri_net_unused_amortized_upfront_fee, ri_unused_amortized_upfront_fee, 0)
-                + coalesce(ri_net_unused_recurring_fee, ri_unused_recurring_fee, 0)
+                then
+                    coalesce(
+                        ri_net_unused_amortized_upfront_fee, ri_unused_amortized_upfront_fee, 0
+                    )
+                    + coalesce(ri_net_unused_recurring_fee, ri_unused_recurring_fee, 0)
             when line_item_type = 'Fee' and reservation_arn is not null then 0
-            when line_item_type = 'Refund' and service_code = 'ComputeSavingsPlans'
+            when
+                line_item_type = 'Refund' and service_code = 'ComputeSavingsPlans'
                 and charge_description like 'Refund for one-time fee for Savings Plan ID%'
                 then 0
             else coalesce(net_unblended_cost, unblended_cost)

@@ -22,58 +22,58 @@
 with
 
 {% for model in sources %}
-{{ model }} as (
+    {{ model }} as (
 
-    select * from {{ ref(model) }}
+        select * from {{ ref(model) }}
 
-),
+    ),
 
 {% endfor %}
 unioned as (
 
     {% for model in sources %}
-    select
-        cost_line_key,
-        '{{ model.split("__")[0].replace("stg_", "").replace("int_", "") }}' as source_system,
-        source_line_id,
-        provider,
-        billing_account_id,
-        sub_account_id,
-        billing_period,
-        charge_billing_period,
-        charge_period_start,
-        charge_period_end,
-        cast(charge_period_start as date) as charge_date,
-        charge_category,
-        charge_class,
-        line_item_type,
-        service_code,
-        service_name,
-        region,
-        availability_zone,
-        resource_id,
-        usage_type,
-        operation,
-        charge_description,
-        consumed_quantity,
-        consumed_unit,
-        billing_currency,
-        invoice_id,
-        commitment_discount_id,
-        cast(billed_cost as decimal(38, 12)) as billed_cost,
-        cast(effective_cost as decimal(38, 12)) as effective_cost,
-        cast(list_cost as decimal(38, 12)) as list_cost,
-        {%- for column, fallback in aws_only.items() %}
-        {% if model.startswith('int_aws_cur') %}{{ column }}{% else %}{{ fallback }}{% endif %} as {{ column }},
-        {%- endfor %}
-        tags,
-        export_name,
-        load_id,
-        source_file,
-        source_row,
-        loaded_at
-    from {{ model }}
-    {% if not loop.last %}union all{% endif %}
+        select
+            cost_line_key,
+            '{{ model.split("__")[0].replace("stg_", "").replace("int_", "") }}' as source_system,
+            source_line_id,
+            provider,
+            billing_account_id,
+            sub_account_id,
+            billing_period,
+            charge_billing_period,
+            charge_period_start,
+            charge_period_end,
+            cast(charge_period_start as date) as charge_date,
+            charge_category,
+            charge_class,
+            line_item_type,
+            service_code,
+            service_name,
+            region,
+            availability_zone,
+            resource_id,
+            usage_type,
+            operation,
+            charge_description,
+            consumed_quantity,
+            consumed_unit,
+            billing_currency,
+            invoice_id,
+            commitment_discount_id,
+            cast(billed_cost as decimal(38, 12)) as billed_cost,
+            cast(effective_cost as decimal(38, 12)) as effective_cost,
+            cast(list_cost as decimal(38, 12)) as list_cost,
+            {%- for column, fallback in aws_only.items() %}
+                {{ column if model.startswith('int_aws_cur') else fallback }} as {{ column }},
+            {%- endfor %}
+            tags,
+            export_name,
+            load_id,
+            source_file,
+            source_row,
+            loaded_at
+        from {{ model }}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),

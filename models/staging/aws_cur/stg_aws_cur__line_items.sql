@@ -33,7 +33,8 @@ renamed as (
                 'Fee', 'RIFee', 'SavingsPlanRecurringFee', 'SavingsPlanUpfrontFee'
             ) then 'Purchase'
             when line_item_line_item_type = 'Tax' then 'Tax'
-            when line_item_line_item_type in ('Credit', 'Refund')
+            when
+                line_item_line_item_type in ('Credit', 'Refund')
                 or line_item_line_item_type like '%Discount' then 'Credit'
             else 'Adjustment'
         end as charge_category,

@@ -18,7 +18,7 @@ renamed as (
         subscription_id as sub_account_id,
         coalesce(_correction_period, _billing_period) as billing_period,
         _billing_period as charge_billing_period,
-        "date" as charge_period_start,
+        date as charge_period_start,
         {{ dbt.dateadd('day', 1, '"date"') }} as charge_period_end,
         charge_type as line_item_type,
         case
