@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,14 +15,21 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def dbt_build(db: Path, *args: str) -> bool:
-    """Run ``dbt build`` in-process against ``db``; True when every node passed."""
-    from dbt.cli.main import dbtRunner
+    """Run ``dbt build`` against ``db`` in a child process; True when every node passed.
 
-    os.environ["COST_MODEL_DB"] = str(db.resolve())
-    result = dbtRunner().invoke(
-        ["build", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR), *args]
+    A child process, because dbt-duckdb keeps its connection open for the life of the process,
+    which would lock the warehouse for the summary query that follows.
+    """
+    dbt = Path(sys.executable).parent / "dbt"
+    env = {**os.environ, "COST_MODEL_DB": str(db.resolve())}
+    proc = subprocess.run(
+        [str(dbt), "build", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
+         *args],
+        cwd=PROJECT_DIR,
+        env=env,
+        check=False,
     )
-    return bool(result.success)
+    return proc.returncode == 0
 
 
 def run(db_arg: str | None, sample_dir: Path, cur_lines: int) -> int:

@@ -1,0 +1,1711 @@
+"""Deterministic sample data for the cost-to-serve project, generated entirely in DuckDB SQL.
+
+The fictional company is a SaaS vendor with four products (``replay``, ``analytics``, ``flags``,
+``ai_assistant``) running on AWS (two member accounts under one payer) with a shared ClickHouse
+cluster, a shared Postgres, an ingress load balancer and a small EKS cluster. ``generate()`` writes:
+
+* an AWS CUR 2.0 (Data Exports) export ``saas-cur`` in its real S3 layout, with manifests;
+* a ClickHouse ``system.query_log`` export;
+* a daily usage-driver export, a revenue CSV and a customer CSV.
+
+Every value comes from ``hash(key..., seed)``, so the same ``(seed, size)`` always gives the same
+content, and Python only orchestrates SQL: no row is built in Python, which keeps 10 M CUR lines
+well inside a minute on two cores with bounded memory (rows stream straight into ``COPY``).
+
+The billing traps the rest of the project must handle are built in on purpose and are described
+where they are generated (Savings Plan negation, unused commitment, RI fees, split-cost pods,
+credits/refunds/tax, net columns only in the last month, inter-AZ transfer double lines, an open
+last invoice, a zero-driver day and a messy ``log_comment``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+import hashlib
+import json
+import logging
+import math
+import re
+import shutil
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+logger = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------------------------
+# Contract constants (other modules and the dbt project rely on these names and ids).
+# --------------------------------------------------------------------------------------------
+EXPORT_NAME = "saas-cur"
+S3_BUCKET = "sample-bucket"
+S3_PREFIX = "cur"
+REGION = "us-east-1"
+CURRENCY = "USD"
+PAYER_ACCOUNT_ID = "111122223333"
+PROD_ACCOUNT_ID = "444455556666"
+STAGING_ACCOUNT_ID = "777788889999"
+
+PRODUCTS: tuple[str, ...] = ("replay", "analytics", "flags", "ai_assistant")
+PRODUCT_TEAMS: Mapping[str, str] = {
+    "replay": "replay-team",
+    "analytics": "analytics-team",
+    "flags": "flags-team",
+    "ai_assistant": "ml-team",
+}
+PLATFORM_TEAM = "platform"
+PRODUCT_BILLING_UNITS: Mapping[str, str] = {
+    "replay": "recordings",
+    "analytics": "events",
+    "flags": "flag_requests",
+    "ai_assistant": "ai_requests",
+}
+AI_FEATURES: tuple[str, ...] = ("session_summary", "sql_assistant", "insight_chat")
+CLICKHOUSE_HOSTS: tuple[str, ...] = ("ch-0", "ch-1")
+CLICKHOUSE_USERS: Mapping[str, str | None] = {
+    "replay_svc": "replay",
+    "analytics_svc": "analytics",
+    "flags_svc": "flags",
+    "ai_svc": "ai_assistant",
+    "etl": None,
+    "default": None,
+}
+TAG_KEYS: tuple[str, ...] = (
+    "user_product",
+    "user_team",
+    "user_environment",
+    "user_customer",
+    "user_feature",
+    "user_service",
+)
+PLAN_PRICES: Mapping[str, int] = {
+    "free": 0,
+    "starter": 49,
+    "growth": 299,
+    "scale": 2000,
+    "enterprise": 5000,
+}
+
+# (customer_id, name, plan, status, monthly MRR in USD, products used). Fixed reference data:
+# it does not depend on the seed so that ids, names and MRR are stable for tests and docs.
+# Churned customers pay and use the product only in the first generated month.
+CUSTOMERS: tuple[tuple[str, str, str, str, int, str], ...] = (
+    ("cust_001", "Acme Corp", "enterprise", "active", 5000, "replay analytics flags ai_assistant"),
+    ("cust_002", "Beta Inc", "growth", "active", 299, "replay analytics flags"),
+    ("cust_003", "Gamma LLC", "starter", "active", 49, "analytics flags"),
+    ("cust_004", "Delta Co", "free", "active", 0, "replay analytics"),
+    ("cust_005", "Bluefin Labs", "scale", "active", 2000, "replay analytics ai_assistant"),
+    ("cust_006", "Cedar & Pine", "starter", "active", 49, "analytics"),
+    ("cust_007", "Driftwood Apps", "growth", "active", 299, "replay flags"),
+    ("cust_008", "Ember Health", "enterprise", "active", 7500, "replay analytics flags ai_assistant"),
+    ("cust_009", "Fjord Logistics", "free", "active", 0, "analytics"),
+    ("cust_010", "Granite Pay", "scale", "active", 2000, "analytics flags"),
+    ("cust_011", "Harbor Learning", "starter", "churned", 49, "replay"),
+    ("cust_012", "Ironleaf Games", "growth", "active", 299, "replay analytics flags"),
+    ("cust_013", "Juniper Retail", "free", "active", 0, "flags"),
+    ("cust_014", "Kestrel Travel", "growth", "active", 299, "analytics ai_assistant"),
+    ("cust_015", "Lumen Media", "starter", "active", 49, "replay"),
+    ("cust_016", "Maple Finance", "enterprise", "active", 12000, "replay analytics flags ai_assistant"),
+    ("cust_017", "Nimbus Foods", "free", "churned", 0, "analytics"),
+    ("cust_018", "Orchid Studio", "starter", "active", 49, "replay analytics"),
+    ("cust_019", "Pioneer Fleet", "scale", "active", 2000, "analytics flags ai_assistant"),
+    ("cust_020", "Quartz Legal", "growth", "active", 299, "analytics"),
+    ("cust_021", "Riverbend Realty", "free", "active", 0, "replay"),
+    ("cust_022", "Summit Fitness", "starter", "active", 49, "flags"),
+    ("cust_023", "Tidal Energy", "growth", "churned", 299, "replay analytics"),
+    ("cust_024", "Upland Farms", "free", "active", 0, "analytics flags"),
+    ("cust_025", "Vector Robotics", "scale", "active", 2000, "replay analytics flags"),
+    ("cust_026", "Willow Insurance", "growth", "active", 299, "analytics ai_assistant"),
+    ("cust_027", "Yellowtail Music", "starter", "active", 49, "replay"),
+    ("cust_028", "Zephyr Mobility", "free", "active", 0, "replay analytics"),
+    ("cust_029", "Aurora Clinics", "growth", "active", 299, "replay analytics flags"),
+    ("cust_030", "Basalt Security", "starter", "active", 49, "flags ai_assistant"),
+    ("cust_031", "Copper Kettle", "free", "active", 0, "analytics"),
+    ("cust_032", "Dune Outdoor", "starter", "churned", 49, "replay analytics"),
+    ("cust_033", "Evergreen Schools", "growth", "active", 299, "analytics flags"),
+    ("cust_034", "Falcon Freight", "scale", "active", 2000, "replay analytics ai_assistant"),
+    ("cust_035", "Glacier Data", "starter", "active", 49, "analytics"),
+    ("cust_036", "Horizon Telecom", "growth", "active", 299, "replay flags"),
+    ("cust_037", "Indigo Fashion", "free", "active", 0, "replay"),
+    ("cust_038", "Jasper Biotech", "starter", "active", 49, "analytics ai_assistant"),
+    ("cust_039", "Keystone Events", "free", "active", 0, "flags"),
+    ("cust_040", "Lighthouse NGO", "free", "active", 0, "analytics"),
+)
+
+# --------------------------------------------------------------------------------------------
+# Sizing knobs.
+# --------------------------------------------------------------------------------------------
+MAX_ROWS_PER_FILE = 2_000_000
+# A fleet bigger than this many CUR lines per day is expressed as hourly lines instead, which is
+# what a real export switches to when the organisation needs finer granularity.
+MAX_DAILY_LINES_PER_DAY = 2_000
+# Lines per usage period that do not grow with the fleet: SP recurring fee (1), RDS under the RI
+# (2 instances) + its storage (1), the ingress ALB (2 usage types), EKS node (1) + pod rows (6).
+_FIXED_LINES_PER_UNIT = 13
+_EKS_POD_ROWS = 6
+# Monthly one-off lines: RIFee, Credit, Support fee and one Tax line per charged product code
+# (AmazonEC2, AmazonS3, AmazonRDS, AWSELB, AmazonCloudWatch, ComputeSavingsPlans,
+# AWSSupportBusiness); a Refund in one month comes on top.
+_MONTHLY_LINES = 10
+TAX_RATE = Decimal("0.0625")
+NET_DISCOUNT_FACTOR = 0.97
+SP_DISCOUNT_FACTOR = 0.72  # Compute SP rate ≈ 28 % under on-demand for these families.
+CREDIT_AMOUNT = Decimal("-250.00")
+REFUND_AMOUNT = Decimal("-180.50")
+
+
+@dataclass(frozen=True)
+class _ResourceClass:
+    """A family of CUR resources whose count scales with the requested size."""
+
+    name: str
+    lines_per_resource: int
+    share: float  # share of the scalable CUR lines per usage period
+    minimum: int
+
+
+# app_od absorbs the rounding remainder so the line count per period is hit exactly.
+_SCALABLE_CLASSES: tuple[_ResourceClass, ...] = (
+    _ResourceClass("app_sp", 2, 0.18, 4),
+    _ResourceClass("app_ebs", 1, 0.12, 4),
+    _ResourceClass("acme", 1, 0.02, 1),
+    _ResourceClass("ch_ec2", 1, 0.04, 2),
+    _ResourceClass("ch_ebs", 1, 0.04, 2),
+    # S3 resources come in pairs per bucket: a storage line and a request line.
+    _ResourceClass("s3", 1, 0.08, 8),
+    _ResourceClass("untagged_ec2", 1, 0.03, 1),
+    _ResourceClass("untagged_ebs", 1, 0.03, 1),
+    _ResourceClass("untagged_cw", 1, 0.02, 1),
+    _ResourceClass("transfer", 2, 0.20, 2),
+)
+_APP_OD_MINIMUM = 4
+
+# CUR 2.0 columns in export order with the DuckDB type written to parquet. Rates are strings in
+# CUR 2.0 (the table dictionary types pricing_public_on_demand_rate as string), costs and
+# quantities are doubles, maps are MAP(VARCHAR, VARCHAR).
+_S, _D, _T, _M = "VARCHAR", "DOUBLE", "TIMESTAMP", "MAP(VARCHAR, VARCHAR)"
+CUR_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("identity_line_item_id", _S),
+    ("identity_time_interval", _S),
+    ("bill_invoice_id", _S),
+    ("bill_invoicing_entity", _S),
+    ("bill_billing_entity", _S),
+    ("bill_bill_type", _S),
+    ("bill_payer_account_id", _S),
+    ("bill_billing_period_start_date", _T),
+    ("bill_billing_period_end_date", _T),
+    ("line_item_usage_account_id", _S),
+    ("line_item_line_item_type", _S),
+    ("line_item_usage_start_date", _T),
+    ("line_item_usage_end_date", _T),
+    ("line_item_product_code", _S),
+    ("line_item_usage_type", _S),
+    ("line_item_operation", _S),
+    ("line_item_availability_zone", _S),
+    ("line_item_resource_id", _S),
+    ("line_item_usage_amount", _D),
+    ("line_item_normalization_factor", _D),
+    ("line_item_normalized_usage_amount", _D),
+    ("line_item_currency_code", _S),
+    ("line_item_unblended_rate", _S),
+    ("line_item_unblended_cost", _D),
+    ("line_item_blended_cost", _D),
+    ("line_item_net_unblended_cost", _D),
+    ("line_item_line_item_description", _S),
+    ("line_item_tax_type", _S),
+    ("line_item_legal_entity", _S),
+    ("pricing_public_on_demand_cost", _D),
+    ("pricing_public_on_demand_rate", _S),
+    ("pricing_term", _S),
+    ("pricing_unit", _S),
+    ("product", _M),
+    ("product_region_code", _S),
+    ("product_servicecode", _S),
+    ("product_product_family", _S),
+    ("product_instance_type", _S),
+    ("product_from_location", _S),
+    ("product_to_location", _S),
+    ("savings_plan_savings_plan_a_r_n", _S),
+    ("savings_plan_savings_plan_effective_cost", _D),
+    ("savings_plan_net_savings_plan_effective_cost", _D),
+    ("savings_plan_total_commitment_to_date", _D),
+    ("savings_plan_used_commitment", _D),
+    ("savings_plan_amortized_upfront_commitment_for_billing_period", _D),
+    ("savings_plan_recurring_commitment_for_billing_period", _D),
+    ("reservation_reservation_a_r_n", _S),
+    ("reservation_effective_cost", _D),
+    ("reservation_net_effective_cost", _D),
+    ("reservation_amortized_upfront_fee_for_billing_period", _D),
+    ("reservation_amortized_upfront_cost_for_usage", _D),
+    ("reservation_recurring_fee_for_usage", _D),
+    ("reservation_unused_amortized_upfront_fee_for_billing_period", _D),
+    ("reservation_net_unused_amortized_upfront_fee_for_billing_period", _D),
+    ("reservation_unused_recurring_fee", _D),
+    ("reservation_net_unused_recurring_fee", _D),
+    ("reservation_unused_quantity", _D),
+    ("split_line_item_parent_resource_id", _S),
+    ("split_line_item_split_cost", _D),
+    ("split_line_item_unused_cost", _D),
+    ("split_line_item_net_split_cost", _D),
+    ("split_line_item_net_unused_cost", _D),
+    ("resource_tags", _M),
+    ("cost_category", _M),
+    ("discount", _M),
+)
+_MANIFEST_TYPES = {_S: "string", _D: "double", _T: "timestamp", _M: "map<string,string>"}
+
+
+@dataclass(frozen=True)
+class SampleSummary:
+    """What ``generate()`` wrote: paths, row counts and the billed total per billing period."""
+
+    out_dir: Path
+    seed: int
+    granularity: str  # "daily" or "hourly" CUR lines
+    billing_periods: tuple[str, ...]
+    cur_data_files: tuple[Path, ...]
+    cur_manifest_files: tuple[Path, ...]
+    query_log_file: Path
+    usage_file: Path
+    revenue_file: Path
+    customers_file: Path
+    zero_driver_date: date
+    row_counts: Mapping[str, int] = field(hash=False)
+    cur_rows_by_period: Mapping[str, int] = field(hash=False)
+    unblended_cost_by_period: Mapping[str, Decimal] = field(hash=False)
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """Every file written, CUR first."""
+        return (
+            *self.cur_data_files,
+            *self.cur_manifest_files,
+            self.query_log_file,
+            self.usage_file,
+            self.revenue_file,
+            self.customers_file,
+        )
+
+    def describe(self) -> str:
+        """Human-readable multi-line summary for printing."""
+        lines = [f"sample data in {self.out_dir} (seed={self.seed}, {self.granularity} CUR lines)"]
+        lines += [f"  {name:<10} {rows:>12,} rows" for name, rows in self.row_counts.items()]
+        for period in self.billing_periods:
+            lines.append(
+                f"  CUR {period}: {self.cur_rows_by_period[period]:>12,} rows, "
+                f"unblended {self.unblended_cost_by_period[period]:,.2f} {CURRENCY}"
+            )
+        lines.append(f"  zero-requests driver day: {self.zero_driver_date.isoformat()}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Month:
+    idx: int
+    billing_period: str  # YYYY-MM
+    start: date
+    end: date  # first day of the next month
+    units: int
+    units_per_file: int
+    n_files: int
+
+
+@dataclass(frozen=True)
+class _CurPlan:
+    granularity: str
+    unit_hours: int
+    counts: Mapping[str, int]
+    lines_per_unit: int
+    months: tuple[_Month, ...]
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+def generate(
+    out_dir: Path,
+    *,
+    cur_lines: int = 20_000,
+    query_log_rows: int | None = None,
+    seed: int = 42,
+    start_month: str = "2026-08",
+    months: int = 3,
+) -> SampleSummary:
+    """Write the full sample data set under ``out_dir`` and return what was written.
+
+    ``cur_lines`` is the approximate total number of CUR rows across all billing periods (hit
+    within a few percent above ~5 000 lines; below that the minimal fleet is generated anyway).
+    ``query_log_rows`` defaults to about ``cur_lines``. Output paths owned by the generator are
+    replaced, nothing else under ``out_dir`` is touched.
+    """
+    out_dir = Path(out_dir)
+    if cur_lines <= 0:
+        raise ValueError("cur_lines must be positive")
+    if months <= 0:
+        raise ValueError("months must be positive")
+    if query_log_rows is not None and query_log_rows <= 0:
+        raise ValueError("query_log_rows must be positive")
+    seed = int(seed)
+    first = _parse_month(start_month)
+    plan = _plan_cur(cur_lines, first, months)
+    q_rows = cur_lines if query_log_rows is None else query_log_rows
+    started = time.perf_counter()
+    logger.info(
+        "generating sample data: %s CUR lines (%s), %s query_log rows, seed=%s, %s months from %s",
+        cur_lines,
+        plan.granularity,
+        q_rows,
+        seed,
+        months,
+        start_month,
+    )
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        # Row order is not part of the contract (tests compare sorted content); letting DuckDB
+        # write out of order keeps memory flat and COPY fully parallel.
+        con.execute("SET preserve_insertion_order = false")
+        _create_base_tables(con, plan, seed)
+        _create_cur_views(con, plan, seed)
+        cur_files, manifests, rows_by_period = _write_cur(con, out_dir, plan, seed)
+        cost_by_period = _cur_cost_by_period(con, cur_files)
+        query_log_file, n_query_log = _write_query_log(con, out_dir, q_rows, seed)
+        zero_day = _zero_driver_date(plan.months)
+        usage_file, n_usage = _write_usage(con, out_dir, zero_day)
+        revenue_file, n_revenue = _write_revenue(con, out_dir)
+        customers_file, n_customers = _write_customers(con, out_dir)
+    finally:
+        con.close()
+
+    summary = SampleSummary(
+        out_dir=out_dir,
+        seed=seed,
+        granularity=plan.granularity,
+        billing_periods=tuple(m.billing_period for m in plan.months),
+        cur_data_files=tuple(cur_files),
+        cur_manifest_files=tuple(manifests),
+        query_log_file=query_log_file,
+        usage_file=usage_file,
+        revenue_file=revenue_file,
+        customers_file=customers_file,
+        zero_driver_date=zero_day,
+        row_counts={
+            "cur": sum(rows_by_period.values()),
+            "query_log": n_query_log,
+            "usage": n_usage,
+            "revenue": n_revenue,
+            "customers": n_customers,
+        },
+        cur_rows_by_period=rows_by_period,
+        unblended_cost_by_period=cost_by_period,
+    )
+    logger.info("sample data written in %.2f s", time.perf_counter() - started)
+    return summary
+
+
+# --------------------------------------------------------------------------------------------
+# Planning (pure Python arithmetic on a handful of numbers)
+# --------------------------------------------------------------------------------------------
+def _parse_month(value: str) -> date:
+    try:
+        year, month = (int(part) for part in value.split("-"))
+        return date(year, month, 1)
+    except ValueError as exc:
+        raise ValueError(f"start_month must look like YYYY-MM, got {value!r}") from exc
+
+
+def _add_months(first: date, n: int) -> date:
+    y, m = divmod(first.month - 1 + n, 12)
+    return date(first.year + y, m + 1, 1)
+
+
+def _plan_cur(cur_lines: int, first: date, n_months: int) -> _CurPlan:
+    """Choose granularity and fleet size so the export has about ``cur_lines`` rows."""
+    month_bounds = [(_add_months(first, i), _add_months(first, i + 1)) for i in range(n_months)]
+    days = [calendar.monthrange(s.year, s.month)[1] for s, _ in month_bounds]
+    budget = max(cur_lines - _MONTHLY_LINES * n_months, 1)
+    unit_hours = 24
+    per_unit = budget / sum(days)
+    if per_unit > MAX_DAILY_LINES_PER_DAY:
+        unit_hours = 1
+        per_unit = budget / (sum(days) * 24)
+
+    scalable = max(round(per_unit) - _FIXED_LINES_PER_UNIT, 0)
+    counts: dict[str, int] = {}
+    for cls in _SCALABLE_CLASSES:
+        counts[cls.name] = max(cls.minimum, round(cls.share * scalable / cls.lines_per_resource))
+    counts["s3"] += counts["s3"] % 2  # whole buckets only
+    used = sum(counts[c.name] * c.lines_per_resource for c in _SCALABLE_CLASSES)
+    counts["app_od"] = max(_APP_OD_MINIMUM, scalable - used)
+    lines_per_unit = _FIXED_LINES_PER_UNIT + used + counts["app_od"]
+    if lines_per_unit > per_unit * 1.1:
+        logger.warning(
+            "cur_lines=%s is below the minimal fleet; generating ~%s lines instead",
+            cur_lines,
+            round(lines_per_unit * sum(days) * 24 / unit_hours),
+        )
+
+    months: list[_Month] = []
+    for i, ((start, end), n_days) in enumerate(zip(month_bounds, days, strict=True)):
+        units = n_days * 24 // unit_hours
+        rows = units * lines_per_unit + _MONTHLY_LINES + 1
+        n_files = max(1, math.ceil(rows / MAX_ROWS_PER_FILE))
+        per_file = math.ceil(units / n_files)
+        n_files = math.ceil(units / per_file)  # never leave a trailing empty file
+        months.append(_Month(i, start.strftime("%Y-%m"), start, end, units, per_file, n_files))
+    return _CurPlan(
+        granularity="daily" if unit_hours == 24 else "hourly",
+        unit_hours=unit_hours,
+        counts=counts,
+        lines_per_unit=lines_per_unit,
+        months=tuple(months),
+    )
+
+
+def _zero_driver_date(months: tuple[_Month, ...]) -> date:
+    """The day in the middle of month 2 (or of the only month) with zero ``requests``."""
+    month = months[1] if len(months) > 1 else months[0]
+    return month.start + timedelta(days=14)
+
+
+def _sql(text: str, **params: object) -> str:
+    """Fill ``@name@`` placeholders; SQL keeps its braces (maps, structs) untouched."""
+    for key, value in params.items():
+        text = text.replace(f"@{key}@", str(value))
+    leftover = re.search(r"@[a-z_]+@", text)
+    if leftover:
+        raise ValueError(f"unfilled SQL placeholder {leftover.group(0)}")
+    return text
+
+
+def _q(value: str) -> str:
+    """Quote a Python-side constant as a SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+# --------------------------------------------------------------------------------------------
+# Base tables: calendar, customers, macros, resource catalogue
+# --------------------------------------------------------------------------------------------
+_MACROS = r"""
+-- Uniform [0, 1) from a hash of the keys and the seed: the only source of randomness.
+CREATE MACRO rnd(a, b, c) AS (hash(a, b, c, @seed@) % 1000000007)::DOUBLE / 1000000007.0;
+CREATE MACRO hexid(a, b) AS md5(concat('@seed@/', a, '/', b));
+CREATE MACRO uuid_of(a, b) AS
+    regexp_replace(hexid(a, b), '^(.{8})(.{4}).(.{3})(.{4})(.{12})$', '\1-\2-4\3-\4-\5');
+-- Instances are sometimes stopped for part of a period (deploys, scale-in, maintenance), which
+-- is also what leaves Savings Plan and RI commitment unused on some days.
+CREATE MACRO avail(r, u) AS
+    CASE WHEN rnd(r, u, 11) < 0.07 THEN round(0.2 + 0.75 * rnd(r, u, 12), 2) ELSE 1.0 END;
+CREATE MACRO line_qty(kind, r, u, base, unit_hours, hours_in_month, progress, is_weekend) AS
+    round(CASE kind
+        WHEN 'hours' THEN unit_hours * base * avail(r, u)
+        -- storage is billed in GB-Mo: the size held for this slice of the month, slowly growing
+        WHEN 'storage' THEN base * (1 + 0.08 * progress) * unit_hours / hours_in_month
+        WHEN 'volume' THEN base * unit_hours * (0.6 + 0.8 * rnd(r, u, 13))
+                           * CASE WHEN is_weekend THEN 0.7 ELSE 1.0 END
+        WHEN 'pod' THEN base * unit_hours
+    END, 8);
+"""
+
+# Real us-east-1 Linux on-demand prices (USD/hour) and EC2 normalization factors.
+_INSTANCE_TYPES = """
+CREATE TABLE instance_types AS SELECT * FROM (VALUES
+    ('t3.medium', 0.0416, 2.0, 2), ('m6i.large', 0.096, 4.0, 2), ('c6i.large', 0.085, 4.0, 2),
+    ('m6i.xlarge', 0.192, 8.0, 4), ('r6i.xlarge', 0.252, 8.0, 4), ('g5.xlarge', 1.006, 8.0, 4),
+    ('m6i.2xlarge', 0.384, 16.0, 8), ('c6i.2xlarge', 0.34, 16.0, 8),
+    ('r6i.2xlarge', 0.504, 16.0, 8), ('g5.2xlarge', 1.212, 16.0, 8),
+    ('c6i.4xlarge', 0.68, 32.0, 16), ('m6i.4xlarge', 0.768, 32.0, 16),
+    ('r6i.4xlarge', 1.008, 32.0, 16), ('m6i.8xlarge', 1.536, 64.0, 32),
+    ('r6i.8xlarge', 2.016, 64.0, 32)
+) t(instance_type, od_rate, norm_factor, vcpu);
+ALTER TABLE instance_types ALTER od_rate SET DATA TYPE DOUBLE;
+ALTER TABLE instance_types ALTER norm_factor SET DATA TYPE DOUBLE;
+"""
+
+
+def _create_base_tables(con: duckdb.DuckDBPyConnection, plan: _CurPlan, seed: int) -> None:
+    con.execute(_sql(_MACROS, seed=seed))
+    con.execute(_INSTANCE_TYPES)
+
+    con.execute(
+        """CREATE TABLE months (month_idx INTEGER, billing_period VARCHAR, period_start DATE,
+        period_end DATE, n_units INTEGER, units_per_file INTEGER, n_files INTEGER,
+        is_last BOOLEAN)"""
+    )
+    con.executemany(
+        "INSERT INTO months VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (m.idx, m.billing_period, m.start, m.end, m.units, m.units_per_file, m.n_files,
+             m.idx == len(plan.months) - 1)
+            for m in plan.months
+        ],
+    )
+    total_units = sum(m.units for m in plan.months)
+    con.execute(
+        _sql(
+            """
+        CREATE TABLE units AS
+        WITH t AS (
+            SELECT m.*, unnest(generate_series(period_start::TIMESTAMP,
+                period_end::TIMESTAMP - INTERVAL (@h@) HOUR, INTERVAL (@h@) HOUR)) AS usage_start
+            FROM months m
+        )
+        SELECT
+            (row_number() OVER (ORDER BY usage_start) - 1)::BIGINT AS unit_idx,
+            month_idx, billing_period, is_last,
+            period_start::TIMESTAMP AS period_start, period_end::TIMESTAMP AS period_end,
+            usage_start, usage_start + INTERVAL (@h@) HOUR AS usage_end,
+            @h@::DOUBLE AS unit_hours,
+            date_diff('hour', period_start::TIMESTAMP, period_end::TIMESTAMP)::DOUBLE
+                AS hours_in_month,
+            (row_number() OVER (ORDER BY usage_start) - 1) / @total@::DOUBLE AS progress,
+            dayofweek(usage_start) IN (0, 6) AS is_weekend,
+            (date_diff('hour', period_start::TIMESTAMP, usage_start) // @h@)
+                // units_per_file + 1 AS file_no,
+            strftime(usage_start, '%Y-%m-%dT%H:%M:%SZ') || '/'
+                || strftime(usage_start + INTERVAL (@h@) HOUR, '%Y-%m-%dT%H:%M:%SZ')
+                AS time_interval
+        FROM t
+        """,
+            h=plan.unit_hours,
+            total=total_units,
+        )
+    )
+
+    con.execute(
+        """CREATE TABLE customers (customer_id VARCHAR, name VARCHAR, plan VARCHAR,
+        status VARCHAR, mrr DECIMAL(12, 2), products VARCHAR[], size DOUBLE)"""
+    )
+    # Usage scales with the plan so enterprise tenants dominate drivers, as in real SaaS.
+    size = {"free": 0.3, "starter": 1.0, "growth": 4.0, "scale": 15.0, "enterprise": 40.0}
+    con.executemany(
+        "INSERT INTO customers VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (cid, name, plan_, status, mrr, products.split(), size[plan_] * (1.5 if cid == "cust_001" else 1.0))
+            for cid, name, plan_, status, mrr, products in CUSTOMERS
+        ],
+    )
+    # (customer, product, month) combinations that exist: churned customers only in month 0.
+    con.execute(
+        """
+        CREATE TABLE customer_products AS
+        SELECT c.customer_id, c.size, c.mrr, c.plan, m.month_idx, m.period_start, m.period_end,
+               p.product, p.product_idx
+        FROM customers c
+        CROSS JOIN months m
+        CROSS JOIN (SELECT unnest(['replay', 'analytics', 'flags', 'ai_assistant']) AS product,
+                           generate_subscripts(['replay', 'analytics', 'flags', 'ai_assistant'], 1)
+                               AS product_idx) p
+        WHERE list_contains(c.products, p.product)
+          AND (c.status = 'active' OR m.month_idx = 0)
+        """
+    )
+    _create_resources(con, plan)
+
+
+def _create_resources(con: duckdb.DuckDBPyConnection, plan: _CurPlan) -> None:
+    """One row per billable resource stream (instance, volume, bucket, ENI, ...)."""
+    order = ["app_od", *(c.name for c in _SCALABLE_CLASSES)]
+    ranges: list[tuple[str, int, int]] = []
+    nxt = 0
+    for name in order:
+        ranges.append((name, nxt, plan.counts[name]))
+        nxt += plan.counts[name]
+    # Fixed shared infrastructure follows the scalable fleet.
+    for name, n in (("rds", 2), ("rds_storage", 1), ("alb", 2), ("eks_node", 1)):
+        ranges.append((name, nxt, n))
+        nxt += n
+    con.execute("CREATE TABLE classes (cls VARCHAR, first_id BIGINT, n BIGINT)")
+    con.executemany("INSERT INTO classes VALUES (?, ?, ?)", ranges)
+    con.execute(
+        _sql(
+            _RESOURCES_SQL,
+            prod=_q(PROD_ACCOUNT_ID),
+            staging=_q(STAGING_ACCOUNT_ID),
+            region=_q(REGION),
+            sp_factor=SP_DISCOUNT_FACTOR,
+            pods=_EKS_POD_ROWS,
+        )
+    )
+
+
+_RESOURCES_SQL = """
+CREATE TABLE resources AS
+WITH ids AS (
+    SELECT r.range AS res_id, c.cls, (r.range - c.first_id)::INTEGER AS k
+    FROM range((SELECT sum(n) FROM classes)::BIGINT) r
+    JOIN classes c ON r.range >= c.first_id AND r.range < c.first_id + c.n
+),
+base AS (
+    SELECT
+        res_id, cls, k,
+        ['replay', 'analytics', 'flags', 'ai_assistant'][
+            (CASE WHEN cls = 's3' THEN k // 2 ELSE k END) % 4 + 1] AS product_k,
+        CASE WHEN rnd(res_id, 0, 1) < 0.25 THEN 'staging' ELSE 'prod' END AS env_rnd,
+        ['us-east-1a', 'us-east-1b', 'us-east-1c'][(hash(res_id, @prod@) % 3)::INTEGER + 1] AS az,
+        rnd(res_id, 0, 2) AS u1,
+        rnd(res_id, 0, 3) AS u2,
+        hexid('res', res_id) AS hx
+    FROM ids
+),
+spec AS (
+    SELECT b.*,
+        -- product / team / env / customer / feature / service tags ('' = tag absent)
+        CASE WHEN cls IN ('app_od', 'app_sp', 'app_ebs', 's3') THEN product_k
+             WHEN cls = 'acme' THEN CASE WHEN k % 2 = 0 THEN 'analytics' ELSE 'replay' END
+             ELSE '' END AS tag_product,
+        CASE WHEN cls IN ('app_od', 'app_ebs') THEN env_rnd
+             WHEN cls IN ('app_sp', 'acme', 'ch_ec2', 'ch_ebs', 'rds', 'rds_storage', 'eks_node')
+                  THEN 'prod'
+             -- the first bucket of every product is prod; later ones alternate
+             WHEN cls = 's3' THEN CASE WHEN k // 2 < 4 OR (k // 2) % 3 <> 2 THEN 'prod'
+                                       ELSE 'staging' END
+             ELSE '' END AS tag_env,
+        CASE WHEN cls = 'acme' THEN 'cust_001' ELSE '' END AS tag_customer,
+        CASE WHEN cls IN ('app_od', 'app_sp') AND product_k = 'ai_assistant' AND k % 8 < 4
+             THEN ['session_summary', 'sql_assistant', 'insight_chat'][k % 3 + 1]
+             ELSE '' END AS tag_feature,
+        CASE cls WHEN 'ch_ec2' THEN 'clickhouse' WHEN 'ch_ebs' THEN 'clickhouse'
+                 WHEN 'rds' THEN 'shared-postgres' WHEN 'rds_storage' THEN 'shared-postgres'
+                 WHEN 'alb' THEN 'ingress-alb' WHEN 'eks_node' THEN 'eks-cluster'
+                 ELSE '' END AS tag_service,
+        -- instance type per workload: product pools, bigger boxes for ClickHouse and Acme
+        CASE
+            WHEN cls IN ('app_od', 'app_sp') THEN (CASE product_k
+                WHEN 'replay' THEN ['m6i.xlarge', 'm6i.2xlarge', 'c6i.2xlarge', 'r6i.xlarge']
+                WHEN 'analytics' THEN ['c6i.2xlarge', 'c6i.4xlarge', 'm6i.2xlarge', 'r6i.2xlarge']
+                WHEN 'flags' THEN ['t3.medium', 'm6i.large', 'c6i.large', 'm6i.xlarge']
+                ELSE ['g5.xlarge', 'g5.2xlarge', 'm6i.xlarge', 'm6i.large'] END
+            )[(floor(u1 * 4))::INTEGER + 1]
+            WHEN cls = 'acme' THEN ['r6i.4xlarge', 'r6i.8xlarge'][k % 2 + 1]
+            WHEN cls = 'ch_ec2' THEN CASE WHEN k < 2 THEN 'r6i.8xlarge'
+                ELSE ['r6i.4xlarge', 'm6i.2xlarge', 'm6i.large'][k % 3 + 1] END
+            WHEN cls = 'untagged_ec2' THEN ['t3.medium', 'm6i.large'][k % 2 + 1]
+            WHEN cls = 'eks_node' THEN 'm6i.4xlarge'
+            ELSE NULL END AS ec2_type
+    FROM base b
+)
+SELECT
+    s.res_id, s.cls, s.k,
+    CASE WHEN s.tag_env = 'staging' THEN @staging@ ELSE @prod@ END AS account_id,
+    CASE WHEN s.cls IN ('s3') THEN 'AmazonS3'
+         WHEN s.cls IN ('rds', 'rds_storage') THEN 'AmazonRDS'
+         WHEN s.cls = 'alb' THEN 'AWSELB'
+         WHEN s.cls = 'untagged_cw' THEN 'AmazonCloudWatch'
+         ELSE 'AmazonEC2' END AS product_code,
+    CASE WHEN s.cls = 's3' THEN 'AmazonS3'
+         WHEN s.cls IN ('rds', 'rds_storage') THEN 'AmazonRDS'
+         WHEN s.cls = 'alb' THEN 'AWSELB'
+         WHEN s.cls = 'untagged_cw' THEN 'AmazonCloudWatch'
+         WHEN s.cls = 'transfer' THEN 'AWSDataTransfer'
+         ELSE 'AmazonEC2' END AS servicecode,
+    CASE WHEN s.cls = 's3' THEN 'Amazon Simple Storage Service'
+         WHEN s.cls IN ('rds', 'rds_storage') THEN 'Amazon Relational Database Service'
+         WHEN s.cls = 'alb' THEN 'Elastic Load Balancing'
+         WHEN s.cls = 'untagged_cw' THEN 'AmazonCloudWatch'
+         ELSE 'Amazon Elastic Compute Cloud' END AS product_name,
+    CASE WHEN s.ec2_type IS NOT NULL THEN 'Compute Instance'
+         WHEN s.cls IN ('app_ebs', 'ch_ebs', 'untagged_ebs', 'rds_storage') THEN 'Storage'
+         WHEN s.cls = 's3' THEN CASE WHEN s.k % 2 = 0 THEN 'Storage' ELSE 'API Request' END
+         WHEN s.cls = 'untagged_cw' THEN 'Storage Snapshot'
+         WHEN s.cls = 'transfer' THEN 'Data Transfer'
+         WHEN s.cls = 'rds' THEN 'Database Instance'
+         WHEN s.cls = 'alb' THEN 'Load Balancer-Application'
+    END AS product_family,
+    CASE WHEN s.ec2_type IS NOT NULL THEN 'BoxUsage:' || s.ec2_type
+         WHEN s.cls IN ('app_ebs', 'ch_ebs') THEN 'EBS:VolumeUsage.gp3'
+         WHEN s.cls = 'untagged_ebs' THEN 'EBS:VolumeUsage.gp2'
+         WHEN s.cls = 's3' THEN CASE WHEN s.k % 2 = 0 THEN 'TimedStorage-ByteHrs' ELSE 'Requests-Tier1' END
+         WHEN s.cls = 'untagged_cw' THEN 'TimedStorage-ByteHrs'
+         WHEN s.cls = 'transfer' THEN 'USE1-DataTransfer-Regional-Bytes'
+         WHEN s.cls = 'rds' THEN 'InstanceUsage:db.r6g.2xl'
+         WHEN s.cls = 'rds_storage' THEN 'RDS:GP3-Storage'
+         WHEN s.cls = 'alb' THEN CASE WHEN s.k = 0 THEN 'LoadBalancerUsage' ELSE 'DataProcessing-Bytes' END
+    END AS usage_type,
+    CASE WHEN s.ec2_type IS NOT NULL THEN 'RunInstances'
+         WHEN s.cls IN ('app_ebs', 'ch_ebs', 'untagged_ebs') THEN 'CreateVolume-Gp3'
+         WHEN s.cls = 's3' THEN CASE WHEN s.k % 2 = 0 THEN 'StandardStorage' ELSE 'PutObject' END
+         WHEN s.cls = 'untagged_cw' THEN 'HourlyStorageMetering'
+         WHEN s.cls = 'transfer' THEN 'InterZone'
+         WHEN s.cls = 'rds' THEN 'CreateDBInstance:0014'
+         WHEN s.cls = 'rds_storage' THEN 'CreateDBInstance:0014'
+         WHEN s.cls = 'alb' THEN 'LoadBalancing:Application'
+    END AS operation,
+    CASE WHEN s.cls IN ('s3', 'alb', 'untagged_cw') THEN '' ELSE s.az END AS az,
+    CASE
+        WHEN s.cls = 'eks_node' THEN 'i-eks' || substr(s.hx, 1, 12)
+        WHEN s.ec2_type IS NOT NULL THEN 'i-0' || substr(s.hx, 1, 16)
+        WHEN s.cls IN ('app_ebs', 'ch_ebs', 'untagged_ebs') THEN 'vol-0' || substr(s.hx, 1, 16)
+        WHEN s.cls = 's3' THEN 'saas-' || replace(s.tag_product, '_', '-') || '-' || s.tag_env
+                               || '-' || substr(hexid('bucket', s.k // 2), 1, 6)
+        WHEN s.cls = 'untagged_cw' THEN 'arn:aws:logs:' || @region@ || ':' || @prod@
+                               || ':log-group:/ecs/legacy-worker-' || substr(s.hx, 1, 6)
+        WHEN s.cls = 'transfer' THEN 'eni-0' || substr(s.hx, 1, 16)
+        WHEN s.cls = 'rds' THEN 'arn:aws:rds:' || @region@ || ':' || @prod@
+                               || ':db:shared-postgres-' || s.k
+        WHEN s.cls = 'rds_storage' THEN 'arn:aws:rds:' || @region@ || ':' || @prod@
+                               || ':db:shared-postgres-0'
+        WHEN s.cls = 'alb' THEN 'arn:aws:elasticloadbalancing:' || @region@ || ':' || @prod@
+                               || ':loadbalancer/app/ingress-alb/' || substr(hexid('alb', 0), 1, 16)
+    END AS resource_id,
+    coalesce(s.ec2_type, CASE WHEN s.cls = 'rds' THEN 'db.r6g.2xlarge' ELSE '' END) AS instance_type,
+    coalesce(it.norm_factor, CASE WHEN s.cls = 'rds' THEN 16.0 ELSE 0.0 END)::DOUBLE
+        AS norm_factor,
+    CASE WHEN s.ec2_type IS NOT NULL OR s.cls = 'rds' THEN 'hours'
+         WHEN s.cls IN ('app_ebs', 'ch_ebs', 'untagged_ebs', 'rds_storage', 'untagged_cw')
+              OR (s.cls = 's3' AND s.k % 2 = 0) THEN 'storage'
+         WHEN s.cls = 'alb' AND s.k = 0 THEN 'hours'
+         ELSE 'volume' END AS qty_kind,
+    -- 'hours': instances per line; 'storage': GB held; 'volume': units per hour
+    CASE WHEN s.ec2_type IS NOT NULL OR s.cls = 'rds' OR (s.cls = 'alb' AND s.k = 0) THEN 1.0
+         WHEN s.cls = 'app_ebs' THEN round(100 + 900 * s.u2)
+         WHEN s.cls = 'ch_ebs' THEN round(2000 + 4000 * s.u2)
+         WHEN s.cls = 'untagged_ebs' THEN round(50 + 450 * s.u2)
+         WHEN s.cls = 'rds_storage' THEN 2000.0
+         WHEN s.cls = 'untagged_cw' THEN round(100 + 1500 * s.u2)
+         WHEN s.cls = 's3' AND s.k % 2 = 0 THEN round(5000 + 35000 * s.u2)
+         WHEN s.cls = 's3' THEN round(20000 + 400000 * s.u2)       -- PUT requests / hour
+         WHEN s.cls = 'transfer' THEN round(0.1 + 8 * s.u2, 3)       -- GB / hour
+         WHEN s.cls = 'alb' THEN round(150 + 150 * s.u2)             -- GB processed / hour
+    END::DOUBLE AS base,
+    CASE WHEN s.ec2_type IS NOT NULL THEN it.od_rate
+         WHEN s.cls IN ('app_ebs', 'ch_ebs') THEN 0.08
+         WHEN s.cls = 'untagged_ebs' THEN 0.10
+         WHEN s.cls = 'rds_storage' THEN 0.115
+         WHEN s.cls = 'untagged_cw' THEN 0.03
+         WHEN s.cls = 's3' AND s.k % 2 = 0 THEN 0.023
+         WHEN s.cls = 's3' THEN 0.000005
+         WHEN s.cls = 'transfer' THEN 0.01
+         WHEN s.cls = 'rds' THEN 0.898
+         WHEN s.cls = 'alb' AND s.k = 0 THEN 0.0225
+         WHEN s.cls = 'alb' THEN 0.008
+    END::DOUBLE AS od_rate,
+    CASE WHEN s.cls = 'app_sp' THEN round(it.od_rate * @sp_factor@, 6) ELSE 0 END::DOUBLE
+        AS sp_rate,
+    CASE WHEN s.cls = 'rds' THEN 0.585 ELSE 0 END::DOUBLE AS ri_rate,
+    CASE WHEN s.ec2_type IS NOT NULL OR s.cls = 'rds' OR (s.cls = 'alb' AND s.k = 0) THEN 'Hrs'
+         WHEN s.cls IN ('app_ebs', 'ch_ebs', 'untagged_ebs', 'rds_storage', 'untagged_cw')
+              OR (s.cls = 's3' AND s.k % 2 = 0) THEN 'GB-Mo'
+         WHEN s.cls = 's3' THEN 'Requests'
+         ELSE 'GB' END AS pricing_unit,
+    CASE WHEN s.cls = 'transfer' THEN 'US East (N. Virginia)' ELSE '' END AS from_location,
+    CASE WHEN s.cls = 'transfer' THEN 'US East (N. Virginia)' ELSE '' END AS to_location,
+    CASE WHEN s.cls = 'app_sp' THEN 'sp' WHEN s.cls = 'rds' THEN 'ri'
+         WHEN s.cls = 'transfer' THEN 'transfer' ELSE 'usage' END AS role,
+    s.tag_product, s.tag_env, s.tag_customer, s.tag_feature, s.tag_service,
+    CASE WHEN s.tag_product <> '' THEN CASE s.tag_product
+            WHEN 'replay' THEN 'replay-team' WHEN 'analytics' THEN 'analytics-team'
+            WHEN 'flags' THEN 'flags-team' ELSE 'ml-team' END
+         WHEN s.tag_service IN ('clickhouse', 'shared-postgres', 'eks-cluster') THEN 'platform'
+         ELSE '' END AS tag_team,
+    CASE WHEN s.tag_product <> '' THEN 'product-engineering'
+         WHEN s.tag_service <> '' THEN 'platform'
+         ELSE '' END AS business_unit,
+    NULL::BIGINT AS parent_res_id, NULL::DOUBLE AS parent_rate, '' AS parent_resource_id,
+    NULL::DECIMAL(7, 6) AS share_lo, NULL::DECIMAL(7, 6) AS share_hi
+FROM spec s
+LEFT JOIN instance_types it ON it.instance_type = s.ec2_type;
+
+-- EKS split cost allocation: pod rows re-express the node's cost (never bill them twice).
+INSERT INTO resources BY NAME
+WITH pods AS (
+    SELECT * FROM (VALUES
+        (0, 'replay-api', 'replay', 'vCPU', 0.20, 2.0),
+        (1, 'replay-api', 'replay', 'GB', 0.10, 8.0),
+        (2, 'analytics-ingest', 'analytics', 'vCPU', 0.25, 4.0),
+        (3, 'analytics-ingest', 'analytics', 'GB', 0.15, 16.0),
+        (4, 'ai-worker', 'ai_assistant', 'vCPU', 0.20, 3.0),
+        (5, 'ai-worker', 'ai_assistant', 'GB', 0.10, 12.0)
+    ) t(k, pod, product, dim, weight, amount)
+),
+cum AS (
+    SELECT *, round(sum(weight) OVER (ORDER BY k), 6) AS hi,
+              round(sum(weight) OVER (ORDER BY k) - weight, 6) AS lo
+    FROM pods
+)
+SELECT
+    n.res_id + 1 + c.k AS res_id, 'eks_pod' AS cls, c.k::INTEGER AS k,
+    n.account_id, 'AmazonEKS' AS product_code, 'AmazonEKS' AS servicecode,
+    'Amazon Elastic Container Service for Kubernetes' AS product_name,
+    'Compute' AS product_family,
+    'USE1-EKS-EC2-' || c.dim || '-Hours' AS usage_type, 'EKSPod-EC2' AS operation, n.az,
+    'arn:aws:eks:us-east-1:' || n.account_id || ':pod/saas-prod/' || c.product || '/'
+        || c.pod || '-' || substr(hexid('pod', c.k // 2), 1, 10) || '/'
+        || uuid_of('pod', c.k // 2) AS resource_id,
+    '' AS instance_type, 0.0 AS norm_factor, 'pod' AS qty_kind, c.amount AS base,
+    0.0 AS od_rate, 0.0 AS sp_rate, 0.0 AS ri_rate,
+    c.dim || '-Hours' AS pricing_unit, '' AS from_location, '' AS to_location, 'pod' AS role,
+    c.product AS tag_product, 'prod' AS tag_env, '' AS tag_customer, '' AS tag_feature,
+    '' AS tag_service,
+    CASE c.product WHEN 'replay' THEN 'replay-team' WHEN 'analytics' THEN 'analytics-team'
+        ELSE 'ml-team' END AS tag_team,
+    'product-engineering' AS business_unit,
+    n.res_id AS parent_res_id, n.od_rate AS parent_rate, n.resource_id AS parent_resource_id,
+    CASE WHEN c.k = 0 THEN 0 ELSE c.lo END::DECIMAL(7, 6) AS share_lo,
+    CASE WHEN c.k = @pods@ - 1 THEN 1 ELSE c.hi END::DECIMAL(7, 6) AS share_hi
+FROM cum c CROSS JOIN (SELECT * FROM resources WHERE cls = 'eks_node') n;
+
+-- One row per CUR line a resource produces in each usage period.
+CREATE TABLE resource_lines AS
+SELECT
+    r.*,
+    s.sub,
+    r.res_id * 2 + s.sub AS line_id,
+    CASE r.role
+        WHEN 'sp' THEN CASE s.sub WHEN 0 THEN 'SavingsPlanCoveredUsage' ELSE 'SavingsPlanNegation' END
+        WHEN 'ri' THEN 'DiscountedUsage'
+        ELSE 'Usage' END AS line_type,
+    -- real CUR charges inter-AZ traffic on both sides: one In and one Out line per transfer
+    CASE WHEN r.role = 'transfer' THEN CASE s.sub WHEN 0 THEN 'InterZone-In' ELSE 'InterZone-Out' END
+         ELSE r.operation END AS line_operation,
+    CASE WHEN r.role = 'sp' AND s.sub = 1 THEN printf('%.10f', -r.od_rate)
+         WHEN r.role IN ('pod') THEN '0.0000000000'
+         WHEN r.role = 'ri' THEN printf('%.10f', r.ri_rate)
+         ELSE printf('%.10f', r.od_rate) END AS unblended_rate,
+    CASE WHEN r.role = 'pod' THEN '' ELSE printf('%.10f', r.od_rate) END AS od_rate_str,
+    CASE
+        WHEN r.role = 'sp' AND s.sub = 1 THEN 'SavingsPlanNegation used by AccountId : '
+            || r.account_id || ' and UsageSku : ' || upper(substr(hexid('sku', r.instance_type), 1, 16))
+        WHEN r.role = 'ri' THEN 'USD 0.585 hourly fee per PostgreSQL, db.r6g.2xl instance'
+        WHEN r.role = 'pod' THEN 'EKS split cost allocation: ' || r.pricing_unit || ' of pod'
+        WHEN r.instance_type <> '' THEN '$' || r.od_rate || ' per On Demand Linux '
+            || r.instance_type || ' Instance Hour'
+        WHEN r.role = 'transfer' THEN '$0.010 per GB - regional data transfer - in/out/between EC2 AZs or using elastic IPs or ELB'
+        WHEN r.pricing_unit = 'GB-Mo' THEN '$' || r.od_rate || ' per GB-month of storage'
+        WHEN r.pricing_unit = 'Requests' THEN '$0.005 per 1,000 PUT, COPY, POST, or LIST requests'
+        WHEN r.usage_type = 'LoadBalancerUsage' THEN '$0.0225 per Application LoadBalancer-hour (or partial hour)'
+        ELSE '$' || r.od_rate || ' per GB of data processed'
+    END AS description,
+    CASE WHEN r.role = 'ri' THEN 'Reserved' WHEN r.role = 'pod' THEN '' ELSE 'OnDemand' END
+        AS pricing_term,
+    map_from_entries(list_filter([
+        {'k': 'user_product', 'v': r.tag_product},
+        {'k': 'user_team', 'v': r.tag_team},
+        {'k': 'user_environment', 'v': r.tag_env},
+        {'k': 'user_customer', 'v': r.tag_customer},
+        {'k': 'user_feature', 'v': r.tag_feature},
+        {'k': 'user_service', 'v': r.tag_service}
+    ], lambda e: e.v <> '')) AS resource_tags,
+    map_from_entries(list_filter([{'k': 'business_unit', 'v': r.business_unit}],
+        lambda e: e.v <> '')) AS cost_category,
+    map_from_entries(list_filter([
+        {'k': 'product_name', 'v': r.product_name},
+        {'k': 'region', 'v': @region@},
+        {'k': 'product_family', 'v': r.product_family},
+        {'k': 'instance_type', 'v': r.instance_type},
+        {'k': 'servicecode', 'v': r.servicecode}
+    ], lambda e: e.v <> '')) AS product
+FROM resources r
+JOIN range(2) s(sub)
+  ON s.sub < CASE WHEN r.role IN ('sp', 'transfer') THEN 2 ELSE 1 END;
+"""
+
+
+# --------------------------------------------------------------------------------------------
+# CUR views: per-line facts, aggregates, fee lines, final projection
+# --------------------------------------------------------------------------------------------
+_BASE_FACTS_SQL = """
+CREATE VIEW base_facts AS
+WITH x AS (
+    SELECT
+        rl.*, u.unit_idx, u.month_idx, u.billing_period, u.is_last, u.period_start, u.period_end,
+        u.usage_start, u.usage_end, u.unit_hours, u.file_no, u.time_interval,
+        line_qty(rl.qty_kind, rl.res_id, u.unit_idx, rl.base, u.unit_hours, u.hours_in_month,
+                 u.progress, u.is_weekend) AS qty,
+        CASE WHEN rl.role = 'pod' THEN round(
+            line_qty('hours', rl.parent_res_id, u.unit_idx, 1.0, u.unit_hours, u.hours_in_month,
+                     u.progress, u.is_weekend) * rl.parent_rate, 10) END AS parent_cost,
+        CASE WHEN rl.role = 'pod'
+             THEN round(0.5 + 0.45 * rnd(rl.res_id, u.unit_idx, 14), 4)::DECIMAL(5, 4) END AS util
+    FROM resource_lines rl CROSS JOIN units u
+),
+c AS (
+    SELECT *,
+        round(qty * od_rate, 10) AS od_cost,
+        -- pods: cumulative-share rounding telescopes, so pods sum exactly to the node's cost
+        round(parent_cost::DECIMAL(18, 10) * share_hi, 10)
+            - round(parent_cost::DECIMAL(18, 10) * share_lo, 10) AS pod_amount
+    FROM x
+)
+SELECT
+    month_idx, billing_period, is_last, period_start, period_end, unit_idx, file_no,
+    usage_start, usage_end, time_interval,
+    concat(line_id, '-', unit_idx) AS line_key,
+    account_id, line_type, product_code, servicecode, product_family, usage_type,
+    line_operation AS operation, az, resource_id, instance_type,
+    qty, norm_factor, unblended_rate, description, pricing_term, pricing_unit, od_rate_str,
+    from_location, to_location, resource_tags, cost_category, product,
+    CASE WHEN line_type = 'SavingsPlanNegation' THEN -od_cost
+         WHEN line_type = 'DiscountedUsage' OR role = 'pod' THEN 0.0
+         ELSE od_cost END AS unblended,
+    CASE WHEN line_type = 'DiscountedUsage' THEN round(qty * ri_rate, 10)
+         WHEN line_type = 'SavingsPlanNegation' THEN -od_cost
+         WHEN role = 'pod' THEN 0.0
+         ELSE od_cost END AS blended,
+    CASE WHEN role = 'pod' THEN 0.0 ELSE od_cost END AS od_cost,
+    role = 'sp' AS is_sp,
+    CASE WHEN line_type = 'SavingsPlanCoveredUsage' THEN round(qty * sp_rate, 10) ELSE 0.0 END
+        AS sp_effective,
+    CASE WHEN line_type = 'DiscountedUsage' THEN round(qty * ri_rate, 10) ELSE 0.0 END
+        AS ri_effective,
+    role = 'ri' AS is_ri,
+    CASE WHEN role = 'pod' THEN parent_resource_id ELSE '' END AS split_parent,
+    CASE WHEN role = 'pod' THEN round(pod_amount * util, 10)::DOUBLE ELSE 0.0 END AS split_cost,
+    CASE WHEN role = 'pod' THEN (pod_amount - round(pod_amount * util, 10))::DOUBLE ELSE 0.0 END
+        AS split_unused,
+    role = 'pod' AS is_split
+FROM c
+"""
+
+_AGGREGATES_SQL = """
+-- Hourly commitment sized just above what the covered fleet can burn, so it is never exceeded
+-- but is partly unused whenever a covered instance is stopped.
+CREATE TABLE sp_plan AS
+SELECT (ceil(sum(sp_rate) * 100 * 1.01) / 100)::DECIMAL(18, 2) AS commit_per_hour
+FROM resources WHERE role = 'sp';
+
+CREATE TABLE sp_used AS
+SELECT unit_idx, sum(sp_effective::DECIMAL(38, 10)) AS used
+FROM base_facts WHERE is_sp GROUP BY unit_idx;
+
+CREATE TABLE ri_month AS
+SELECT month_idx, sum(ri_effective::DECIMAL(38, 10)) AS used_fee, sum(qty) AS used_hours
+FROM base_facts WHERE is_ri GROUP BY month_idx;
+
+-- Billed amount per month and product code before fees, support and tax.
+CREATE TABLE code_month AS
+SELECT month_idx, product_code, sum(unblended::DECIMAL(38, 10)) AS billed
+FROM base_facts GROUP BY ALL;
+"""
+
+_FEE_FACTS_SQL = """
+CREATE VIEW sp_fee_facts AS
+SELECT
+    u.month_idx, u.billing_period, u.is_last, u.period_start, u.period_end, u.unit_idx,
+    u.file_no, u.usage_start, u.usage_end, u.time_interval,
+    'spfee-' || u.unit_idx AS line_key, @prod@ AS account_id,
+    'SavingsPlanRecurringFee' AS line_type, 'ComputeSavingsPlans' AS product_code,
+    'ComputeSavingsPlans' AS servicecode, '' AS product_family,
+    'ComputeSP:1yrNoUpfront' AS usage_type, '' AS operation, '' AS az,
+    @sp_arn@ AS resource_id, '' AS instance_type, u.unit_hours AS qty, 0.0 AS norm_factor,
+    '' AS unblended_rate, '1 year No Upfront Compute Savings Plan' AS description,
+    '' AS pricing_term, '' AS pricing_unit, '' AS od_rate_str,
+    (p.commit_per_hour * u.unit_hours::DECIMAL(18, 2))::DOUBLE AS unblended,
+    (p.commit_per_hour * u.unit_hours::DECIMAL(18, 2))::DOUBLE AS blended,
+    0.0 AS od_cost,
+    (p.commit_per_hour * u.unit_hours::DECIMAL(18, 2))::DOUBLE AS sp_total_commitment,
+    coalesce(s.used, 0)::DOUBLE AS sp_used_commitment,
+    (p.commit_per_hour * u.hours_in_month::DECIMAL(18, 2))::DOUBLE AS sp_recurring_month,
+    true AS is_sp, false AS is_ri, false AS is_split
+FROM units u CROSS JOIN sp_plan p LEFT JOIN sp_used s USING (unit_idx);
+
+CREATE TABLE monthly_amounts AS
+WITH ri AS (
+    SELECT m.month_idx,
+        (0.585 * 2 * date_diff('hour', m.period_start::TIMESTAMP, m.period_end::TIMESTAMP))
+            ::DECIMAL(38, 10) AS fee,
+        coalesce(r.used_fee, 0) AS used_fee,
+        2.0 * date_diff('hour', m.period_start::TIMESTAMP, m.period_end::TIMESTAMP) AS hours,
+        coalesce(r.used_hours, 0) AS used_hours
+    FROM months m LEFT JOIN ri_month r USING (month_idx)
+),
+sp AS (
+    SELECT u.month_idx, sum(p.commit_per_hour * u.unit_hours::DECIMAL(18, 2)) AS fee
+    FROM units u CROSS JOIN sp_plan p GROUP BY u.month_idx
+),
+before_support AS (
+    SELECT month_idx, product_code, billed FROM code_month
+    UNION ALL SELECT month_idx, 'ComputeSavingsPlans', fee FROM sp
+    UNION ALL SELECT month_idx, 'AmazonRDS', fee FROM ri
+),
+support AS (
+    -- AWS Business Support tiers: 10 % / 7 % / 5 % / 3 % of monthly usage, $100 minimum
+    SELECT month_idx, 'AWSSupportBusiness' AS product_code, greatest(100, round(
+          0.10 * least(total, 10000)
+        + 0.07 * greatest(least(total, 80000) - 10000, 0)
+        + 0.05 * greatest(least(total, 250000) - 80000, 0)
+        + 0.03 * greatest(total - 250000, 0), 2))::DECIMAL(38, 10) AS billed
+    FROM (SELECT month_idx, sum(billed) AS total FROM before_support GROUP BY month_idx)
+),
+taxable AS (
+    SELECT month_idx, product_code, sum(billed) AS billed
+    FROM (SELECT * FROM before_support UNION ALL SELECT * FROM support)
+    GROUP BY ALL HAVING sum(billed) > 0
+)
+SELECT month_idx, 'RIFee' AS kind, 'AmazonRDS' AS product_code, fee AS amount,
+       fee - used_fee AS unused_fee, hours AS qty, hours - used_hours AS unused_qty
+FROM ri
+UNION ALL
+SELECT month_idx, 'Fee', product_code, billed, NULL, 1.0, NULL FROM support
+UNION ALL
+SELECT month_idx, 'Tax', product_code, round(billed * @tax_rate@, 2), NULL, 0.0, NULL FROM taxable
+UNION ALL
+SELECT month_idx, 'Credit', 'AmazonEC2', @credit@, NULL, 0.0, NULL FROM months
+UNION ALL
+SELECT month_idx, 'Refund', 'AmazonRDS', @refund@, NULL, 0.0, NULL FROM months
+WHERE month_idx = @refund_month@;
+
+CREATE VIEW monthly_facts AS
+SELECT
+    m.month_idx, m.billing_period, m.is_last, m.period_start::TIMESTAMP AS period_start,
+    m.period_end::TIMESTAMP AS period_end, -1 AS unit_idx, 1 AS file_no,
+    m.period_start::TIMESTAMP AS usage_start,
+    m.period_end::TIMESTAMP AS usage_end,
+    strftime(m.period_start::TIMESTAMP, '%Y-%m-%dT%H:%M:%SZ') || '/'
+        || strftime(m.period_end::TIMESTAMP, '%Y-%m-%dT%H:%M:%SZ') AS time_interval,
+    a.kind || '-' || a.product_code || '-' || m.month_idx AS line_key,
+    @prod@ AS account_id, a.kind AS line_type, a.product_code,
+    a.product_code AS servicecode, '' AS product_family,
+    CASE a.kind WHEN 'RIFee' THEN 'HeavyUsage:db.r6g.2xl' ELSE '' END AS usage_type,
+    CASE a.kind WHEN 'RIFee' THEN 'CreateDBInstance:0014' ELSE '' END AS operation,
+    '' AS az, '' AS resource_id,
+    CASE a.kind WHEN 'RIFee' THEN 'db.r6g.2xlarge' ELSE '' END AS instance_type,
+    a.qty AS qty, CASE a.kind WHEN 'RIFee' THEN 16.0 ELSE 0.0 END AS norm_factor,
+    CASE a.kind WHEN 'RIFee' THEN '0.5850000000' ELSE '' END AS unblended_rate,
+    CASE a.kind
+        WHEN 'RIFee' THEN 'USD 0.585 hourly fee per PostgreSQL, db.r6g.2xl instance'
+        WHEN 'Fee' THEN 'AWS Support (Business)'
+        WHEN 'Tax' THEN 'Tax for product code ' || a.product_code
+        WHEN 'Credit' THEN 'AWS Promotional Credit'
+        WHEN 'Refund' THEN 'Refund: service credit for Amazon RDS availability SLA'
+    END AS description,
+    CASE a.kind WHEN 'Tax' THEN 'Sales Tax' ELSE '' END AS tax_type,
+    CASE a.kind WHEN 'RIFee' THEN 'Reserved' ELSE '' END AS pricing_term,
+    CASE a.kind WHEN 'RIFee' THEN 'Hrs' ELSE '' END AS pricing_unit, '' AS od_rate_str,
+    a.amount::DOUBLE AS unblended, a.amount::DOUBLE AS blended, 0.0 AS od_cost,
+    CASE WHEN a.kind = 'RIFee' THEN a.unused_fee::DOUBLE ELSE 0.0 END AS ri_unused_recurring,
+    CASE WHEN a.kind = 'RIFee' THEN a.unused_qty ELSE 0.0 END AS ri_unused_qty,
+    a.kind = 'RIFee' AS is_ri, false AS is_sp, false AS is_split,
+    -- discounts (EDP-like) never apply to tax, credits or refunds
+    a.kind IN ('Tax', 'Credit', 'Refund') AS no_discount
+FROM monthly_amounts a JOIN months m USING (month_idx);
+
+CREATE VIEW facts AS
+SELECT * FROM base_facts
+UNION ALL BY NAME SELECT * FROM sp_fee_facts
+UNION ALL BY NAME SELECT * FROM monthly_facts;
+"""
+
+# Gross money columns are never NULL ('' / 0 when not applicable, as the export writes them);
+# *_net_* columns exist only in the last (discounted) month, the drift real CUR shows.
+_CUR_SELECT_SQL = """
+CREATE VIEW cur AS
+WITH f AS (
+    SELECT *,
+        CASE WHEN NOT is_last THEN NULL
+             WHEN coalesce(no_discount, false) THEN unblended
+             ELSE round(unblended * @net@, 10) END AS net_unblended
+    FROM facts
+)
+SELECT
+    md5(concat('@seed@|', line_key))::VARCHAR AS identity_line_item_id,
+    time_interval::VARCHAR AS identity_time_interval,
+    CASE WHEN is_last THEN NULL ELSE 'INV-' || billing_period END::VARCHAR AS bill_invoice_id,
+    'Amazon Web Services, Inc.'::VARCHAR AS bill_invoicing_entity,
+    'AWS'::VARCHAR AS bill_billing_entity,
+    'Anniversary'::VARCHAR AS bill_bill_type,
+    @payer@::VARCHAR AS bill_payer_account_id,
+    period_start::TIMESTAMP AS bill_billing_period_start_date,
+    period_end::TIMESTAMP AS bill_billing_period_end_date,
+    account_id::VARCHAR AS line_item_usage_account_id,
+    line_type::VARCHAR AS line_item_line_item_type,
+    usage_start::TIMESTAMP AS line_item_usage_start_date,
+    usage_end::TIMESTAMP AS line_item_usage_end_date,
+    product_code::VARCHAR AS line_item_product_code,
+    usage_type::VARCHAR AS line_item_usage_type,
+    operation::VARCHAR AS line_item_operation,
+    az::VARCHAR AS line_item_availability_zone,
+    resource_id::VARCHAR AS line_item_resource_id,
+    qty::DOUBLE AS line_item_usage_amount,
+    norm_factor::DOUBLE AS line_item_normalization_factor,
+    round(qty * norm_factor, 8)::DOUBLE AS line_item_normalized_usage_amount,
+    @currency@::VARCHAR AS line_item_currency_code,
+    unblended_rate::VARCHAR AS line_item_unblended_rate,
+    unblended::DOUBLE AS line_item_unblended_cost,
+    blended::DOUBLE AS line_item_blended_cost,
+    net_unblended::DOUBLE AS line_item_net_unblended_cost,
+    description::VARCHAR AS line_item_line_item_description,
+    coalesce(tax_type, '')::VARCHAR AS line_item_tax_type,
+    'Amazon Web Services, Inc.'::VARCHAR AS line_item_legal_entity,
+    od_cost::DOUBLE AS pricing_public_on_demand_cost,
+    od_rate_str::VARCHAR AS pricing_public_on_demand_rate,
+    pricing_term::VARCHAR AS pricing_term,
+    pricing_unit::VARCHAR AS pricing_unit,
+    coalesce(product, MAP {})::MAP(VARCHAR, VARCHAR) AS product,
+    CASE WHEN line_type IN ('Usage', 'SavingsPlanCoveredUsage', 'SavingsPlanNegation',
+                            'DiscountedUsage', 'RIFee') THEN @region@ ELSE '' END::VARCHAR
+        AS product_region_code,
+    servicecode::VARCHAR AS product_servicecode,
+    product_family::VARCHAR AS product_product_family,
+    instance_type::VARCHAR AS product_instance_type,
+    coalesce(from_location, '')::VARCHAR AS product_from_location,
+    coalesce(to_location, '')::VARCHAR AS product_to_location,
+    CASE WHEN is_sp THEN @sp_arn@ ELSE '' END::VARCHAR AS savings_plan_savings_plan_a_r_n,
+    coalesce(sp_effective, 0)::DOUBLE AS savings_plan_savings_plan_effective_cost,
+    CASE WHEN is_last THEN round(coalesce(sp_effective, 0) * @net@, 10) END::DOUBLE
+        AS savings_plan_net_savings_plan_effective_cost,
+    coalesce(sp_total_commitment, 0)::DOUBLE AS savings_plan_total_commitment_to_date,
+    coalesce(sp_used_commitment, 0)::DOUBLE AS savings_plan_used_commitment,
+    0.0::DOUBLE AS savings_plan_amortized_upfront_commitment_for_billing_period,
+    coalesce(sp_recurring_month, 0)::DOUBLE AS savings_plan_recurring_commitment_for_billing_period,
+    CASE WHEN is_ri THEN @ri_arn@ ELSE '' END::VARCHAR AS reservation_reservation_a_r_n,
+    coalesce(ri_effective, 0)::DOUBLE AS reservation_effective_cost,
+    CASE WHEN is_last THEN round(coalesce(ri_effective, 0) * @net@, 10) END::DOUBLE
+        AS reservation_net_effective_cost,
+    0.0::DOUBLE AS reservation_amortized_upfront_fee_for_billing_period,
+    0.0::DOUBLE AS reservation_amortized_upfront_cost_for_usage,
+    coalesce(ri_effective, 0)::DOUBLE AS reservation_recurring_fee_for_usage,
+    0.0::DOUBLE AS reservation_unused_amortized_upfront_fee_for_billing_period,
+    CASE WHEN is_last THEN 0.0 END::DOUBLE
+        AS reservation_net_unused_amortized_upfront_fee_for_billing_period,
+    coalesce(ri_unused_recurring, 0)::DOUBLE AS reservation_unused_recurring_fee,
+    CASE WHEN is_last THEN round(coalesce(ri_unused_recurring, 0) * @net@, 10) END::DOUBLE
+        AS reservation_net_unused_recurring_fee,
+    coalesce(ri_unused_qty, 0)::DOUBLE AS reservation_unused_quantity,
+    coalesce(split_parent, '')::VARCHAR AS split_line_item_parent_resource_id,
+    coalesce(split_cost, 0)::DOUBLE AS split_line_item_split_cost,
+    coalesce(split_unused, 0)::DOUBLE AS split_line_item_unused_cost,
+    CASE WHEN is_last THEN round(coalesce(split_cost, 0) * @net@, 10) END::DOUBLE
+        AS split_line_item_net_split_cost,
+    CASE WHEN is_last THEN round(coalesce(split_unused, 0) * @net@, 10) END::DOUBLE
+        AS split_line_item_net_unused_cost,
+    coalesce(resource_tags, MAP {})::MAP(VARCHAR, VARCHAR) AS resource_tags,
+    coalesce(cost_category, MAP {})::MAP(VARCHAR, VARCHAR) AS cost_category,
+    CASE WHEN is_last AND net_unblended <> unblended
+         THEN MAP {'total_discount': round(net_unblended - unblended, 10)::VARCHAR}
+         ELSE MAP {} END::MAP(VARCHAR, VARCHAR) AS discount,
+    billing_period AS _billing_period,
+    file_no AS _file_no
+FROM f
+"""
+
+
+def _sp_arn(seed: int) -> str:
+    # Stable per seed so the fee rows, covered rows and negations all name the same plan.
+    return f"arn:aws:savingsplans::{PROD_ACCOUNT_ID}:savingsplan/{_uuid_like(seed, 'sp')}"
+
+
+def _ri_arn() -> str:
+    return f"arn:aws:rds:{REGION}:{PROD_ACCOUNT_ID}:ri:shared-postgres-1yr-no-upfront"
+
+
+def _uuid_like(seed: int, key: str) -> str:
+    h = hashlib.md5(f"{seed}/{key}".encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def _create_cur_views(con: duckdb.DuckDBPyConnection, plan: _CurPlan, seed: int) -> None:
+    refund_month = min(1, len(plan.months) - 1)
+    con.execute(_BASE_FACTS_SQL)
+    con.execute(_AGGREGATES_SQL)
+    con.execute(
+        _sql(
+            _FEE_FACTS_SQL,
+            prod=_q(PROD_ACCOUNT_ID),
+            sp_arn=_q(_sp_arn(seed)),
+            tax_rate=f"{TAX_RATE}::DECIMAL(6, 4)",
+            credit=f"{CREDIT_AMOUNT}::DECIMAL(38, 10)",
+            refund=f"{REFUND_AMOUNT}::DECIMAL(38, 10)",
+            refund_month=refund_month,
+        )
+    )
+    con.execute(
+        _sql(
+            _CUR_SELECT_SQL,
+            seed=seed,
+            net=NET_DISCOUNT_FACTOR,
+            payer=_q(PAYER_ACCOUNT_ID),
+            currency=_q(CURRENCY),
+            region=_q(REGION),
+            sp_arn=_q(_sp_arn(seed)),
+            ri_arn=_q(_ri_arn()),
+        )
+    )
+
+
+def _write_cur(
+    con: duckdb.DuckDBPyConnection, out_dir: Path, plan: _CurPlan, seed: int
+) -> tuple[list[Path], list[Path], dict[str, int]]:
+    """Write each billing period as 1..n parquet files plus its manifest."""
+    export_root = out_dir / "cur" / EXPORT_NAME
+    if export_root.exists():
+        # A stale extra split file would not be in the new manifest; replace the export whole.
+        shutil.rmtree(export_root)
+    columns = ", ".join(name for name, _ in CUR_COLUMNS)
+    data_files: list[Path] = []
+    manifests: list[Path] = []
+    rows_by_period: dict[str, int] = {}
+    for month in plan.months:
+        period_dir = export_root / "data" / f"BILLING_PERIOD={month.billing_period}"
+        period_dir.mkdir(parents=True, exist_ok=True)
+        period_files: list[Path] = []
+        rows = 0
+        for file_no in range(1, month.n_files + 1):
+            path = period_dir / f"{EXPORT_NAME}-{file_no:05d}.snappy.parquet"
+            result = con.execute(
+                f"""COPY (SELECT {columns} FROM cur
+                    WHERE _billing_period = '{month.billing_period}' AND _file_no = {file_no})
+                TO '{path.as_posix()}' (FORMAT parquet, COMPRESSION snappy)"""
+            ).fetchone()
+            rows += int(result[0]) if result else 0
+            period_files.append(path)
+        rows_by_period[month.billing_period] = rows
+        data_files.extend(period_files)
+        manifests.append(_write_manifest(export_root, month, period_files, out_dir, seed))
+        logger.info("CUR %s: %s rows in %s file(s)", month.billing_period, rows, len(period_files))
+    return data_files, manifests, rows_by_period
+
+
+def _write_manifest(
+    export_root: Path, month: _Month, files: list[Path], out_dir: Path, seed: int
+) -> Path:
+    """A CUR 2.0 style ``<export>-Manifest.json`` listing exactly the files written."""
+    cur_root = out_dir / "cur"
+    manifest = {
+        "version": "1.0",
+        "exportArn": (
+            f"arn:aws:bcm-data-exports:{REGION}:{PAYER_ACCOUNT_ID}:export/"
+            f"{EXPORT_NAME}-{_uuid_like(seed, 'export')}"
+        ),
+        "exportName": EXPORT_NAME,
+        "billingPeriod": {
+            "start": f"{month.start.isoformat()}T00:00:00.000Z",
+            "end": f"{month.end.isoformat()}T00:00:00.000Z",
+        },
+        "bucket": S3_BUCKET,
+        "dataFiles": [
+            f"s3://{S3_BUCKET}/{S3_PREFIX}/{p.relative_to(cur_root).as_posix()}" for p in files
+        ],
+        "columns": [{"name": n, "type": _MANIFEST_TYPES[t]} for n, t in CUR_COLUMNS],
+        "executionId": _uuid_like(seed, f"execution/{month.billing_period}"),
+    }
+    path = export_root / "metadata" / f"BILLING_PERIOD={month.billing_period}"
+    path.mkdir(parents=True, exist_ok=True)
+    target = path / f"{EXPORT_NAME}-Manifest.json"
+    target.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return target
+
+
+def _cur_cost_by_period(con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, Decimal]:
+    file_list = ", ".join(_q(p.as_posix()) for p in files)
+    rows = con.execute(
+        f"""SELECT strftime(bill_billing_period_start_date, '%Y-%m'),
+                   sum(line_item_unblended_cost::DECIMAL(38, 10))
+            FROM read_parquet([{file_list}]) GROUP BY 1 ORDER BY 1"""
+    ).fetchall()
+    return {period: Decimal(total) for period, total in rows}
+
+
+# --------------------------------------------------------------------------------------------
+# ClickHouse system.query_log
+# --------------------------------------------------------------------------------------------
+# Per product: query templates with the table they hit. {team} is the customer's numeric id.
+_QUERY_TEMPLATES_SQL = r"""
+CREATE TABLE query_templates AS SELECT * FROM (VALUES
+    ('replay', 0, 'Select', 'replay', 'replay.session_replay_events',
+     'SELECT session_id, min(first_timestamp), max(last_timestamp), sum(click_count) FROM replay.session_replay_events WHERE team_id = {team} AND min_first_timestamp >= now() - INTERVAL 7 DAY GROUP BY session_id ORDER BY 2 DESC LIMIT 50'),
+    ('replay', 1, 'Select', 'replay', 'replay.session_replay_events',
+     'SELECT count() FROM replay.session_replay_events WHERE team_id = {team} AND session_id = ''{session}'''),
+    ('replay', 2, 'Insert', 'replay', 'replay.session_replay_events',
+     'INSERT INTO replay.session_replay_events FORMAT JSONEachRow'),
+    ('analytics', 0, 'Select', 'analytics', 'analytics.events',
+     'SELECT toStartOfDay(timestamp) AS day, count() FROM analytics.events WHERE team_id = {team} AND event = ''$pageview'' AND timestamp >= now() - INTERVAL 30 DAY GROUP BY day ORDER BY day'),
+    ('analytics', 1, 'Select', 'analytics', 'analytics.events',
+     'SELECT uniqExact(person_id) FROM analytics.events WHERE team_id = {team} AND timestamp >= now() - INTERVAL 7 DAY'),
+    ('analytics', 2, 'Insert', 'analytics', 'analytics.events',
+     'INSERT INTO analytics.events FORMAT Native'),
+    ('flags', 0, 'Select', 'flags', 'flags.flag_evaluations',
+     'SELECT flag_key, countIf(result) AS enabled, count() FROM flags.flag_evaluations WHERE team_id = {team} AND timestamp >= today() - 1 GROUP BY flag_key'),
+    ('flags', 1, 'Select', 'flags', 'flags.flag_evaluations',
+     'SELECT distinct_id FROM flags.flag_evaluations WHERE team_id = {team} AND flag_key = ''new-onboarding'' LIMIT 1000'),
+    ('flags', 2, 'Insert', 'flags', 'flags.flag_evaluations',
+     'INSERT INTO flags.flag_evaluations FORMAT JSONEachRow'),
+    ('ai_assistant', 0, 'Select', 'ai', 'ai.generations',
+     'SELECT model, sum(input_tokens), sum(output_tokens) FROM ai.generations WHERE team_id = {team} GROUP BY model'),
+    ('ai_assistant', 1, 'Select', 'ai', 'ai.embeddings',
+     'SELECT doc_id, cosineDistance(embedding, {vec}) AS d FROM ai.embeddings WHERE team_id = {team} ORDER BY d LIMIT 20'),
+    ('ai_assistant', 2, 'Insert', 'ai', 'ai.generations',
+     'INSERT INTO ai.generations FORMAT JSONEachRow'),
+    ('etl', 0, 'Insert', 'analytics', 'analytics.events_daily',
+     'INSERT INTO analytics.events_daily SELECT toDate(timestamp) AS day, team_id, event, count() FROM analytics.events WHERE toDate(timestamp) = yesterday() GROUP BY ALL'),
+    ('etl', 1, 'Select', 'replay', 'replay.session_replay_events',
+     'SELECT team_id, count() FROM replay.session_replay_events WHERE min_first_timestamp >= yesterday() GROUP BY team_id'),
+    ('etl', 2, 'Select', 'analytics', 'analytics.events',
+     'SELECT team_id, uniq(person_id) FROM analytics.events WHERE timestamp >= yesterday() GROUP BY team_id'),
+    ('default', 0, 'Select', 'system', 'system.parts',
+     'SELECT database, table, sum(bytes_on_disk) FROM system.parts WHERE active GROUP BY database, table'),
+    ('default', 1, 'Select', 'system', 'system.one', 'SELECT 1'),
+    ('default', 2, 'Select', 'system', 'system.processes',
+     'SELECT query_id, elapsed, query FROM system.processes')
+) t(product, template_no, query_kind, database, table_name, template);
+"""
+
+_QUERY_LOG_SQL = r"""
+COPY (
+WITH span AS (
+    SELECT epoch_us(min(period_start)::TIMESTAMP) AS t0, epoch_us(max(period_end)::TIMESTAMP) AS t1
+    FROM months
+),
+cust_lists AS (
+    -- tenants weighted by plan size, so big customers issue most queries
+    SELECT month_idx, period_start, product,
+           list(customer_id ORDER BY customer_id, w) AS ids
+    FROM (SELECT cp.*, unnest(range(greatest(1, round(sqrt(cp.size) * 2)::BIGINT))) AS w
+          FROM customer_products cp)
+    GROUP BY ALL
+),
+q AS (
+    SELECT
+        r.range AS q,
+        rnd(r.range, 1, 1) AS u_user, rnd(r.range, 1, 2) AS u_comment,
+        rnd(r.range, 1, 3) AS u_status, rnd(r.range, 1, 4) AS u_dist,
+        rnd(r.range, 1, 5) AS u_kind, rnd(r.range, 1, 6) AS u_size,
+        rnd(r.range, 1, 7) AS u_dur, rnd(r.range, 1, 8) AS u_code,
+        span.t0 + (rnd(r.range, 1, 9) * (span.t1 - span.t0))::BIGINT AS start_us
+    FROM range(@n_queries@) r CROSS JOIN span
+),
+q2 AS (
+    SELECT q.*,
+        CASE WHEN u_user < 0.30 THEN 'replay' WHEN u_user < 0.65 THEN 'analytics'
+             WHEN u_user < 0.80 THEN 'flags' WHEN u_user < 0.92 THEN 'ai_assistant'
+             WHEN u_user < 0.96 THEN 'etl' ELSE 'default' END AS workload,
+        CASE WHEN u_status < 0.02 THEN 'ExceptionBeforeStart'
+             WHEN u_status < 0.05 THEN 'ExceptionWhileProcessing'
+             ELSE 'QueryFinish' END AS outcome,
+        make_timestamp(start_us) AS start_ts
+    FROM q
+),
+q3 AS (
+    SELECT q2.*,
+        CASE workload WHEN 'replay' THEN 'replay_svc' WHEN 'analytics' THEN 'analytics_svc'
+             WHEN 'flags' THEN 'flags_svc' WHEN 'ai_assistant' THEN 'ai_svc' ELSE workload END
+            AS user_name,
+        -- a sixth of product traffic is ingestion (inserts), the rest reads
+        CASE WHEN workload IN ('etl', 'default') THEN (hash(q, 21, @seed@) % 3)::INTEGER
+             WHEN u_kind < 0.17 THEN 2
+             ELSE (hash(q, 22, @seed@) % 2)::INTEGER END AS template_no,
+        cl.ids[1 + (hash(q, 23, @seed@) % len(cl.ids))::INTEGER] AS customer_id,
+        ['session_summary', 'sql_assistant', 'insight_chat'][1 + (hash(q, 24, @seed@) % 3)::INTEGER]
+            AS feature_id,
+        ['ch-0', 'ch-1'][1 + (hash(q, 25, @seed@) % 2)::INTEGER] AS host
+    FROM q2
+    LEFT JOIN cust_lists cl
+      ON cl.product = q2.workload AND cl.period_start = date_trunc('month', q2.start_ts)::DATE
+),
+q4 AS (
+    SELECT q3.*, t.query_kind, t.database, t.table_name,
+        replace(replace(replace(t.template, '{team}',
+            coalesce(ltrim(substr(customer_id, 6), '0'), '1')),
+            '{session}', uuid_of('session', q)), '{vec}', '[0.12, -0.03, 0.44]') AS query_text,
+        hash(q3.workload, q3.template_no) AS normalized_query_hash,
+        -- distributed fan-out: a quarter of successful reads run on both shards
+        outcome = 'QueryFinish' AND t.query_kind = 'Select' AND workload <> 'default'
+            AND u_dist < 0.25 AS is_distributed,
+        CASE
+            WHEN workload IN ('etl', 'default') THEN
+                CASE WHEN workload = 'etl' AND u_comment < 0.5
+                     THEN '{"job": "daily_rollup"}' ELSE '' END
+            WHEN u_comment < 0.80 THEN
+                '{"product": "' || workload || '", "customer_id": "' || customer_id || '"'
+                || CASE WHEN workload = 'ai_assistant' THEN ', "feature_id": "' || feature_id || '"'
+                        ELSE '' END || '}'
+            WHEN u_comment < 0.96 THEN ''   -- attribute by user instead
+            ELSE '{"product": "' || workload || '"'   -- truncated by a client bug
+        END AS log_comment,
+        -- rows scanned: log-uniform 10^3 .. 10^8.5, inserts write 10^3 .. 10^6
+        round(pow(10, 3 + 5.5 * u_size))::UBIGINT AS base_rows,
+        round(pow(10, 3 + 3 * u_size))::UBIGINT AS insert_rows
+    FROM q3 JOIN query_templates t
+      ON t.product = q3.workload AND t.template_no = q3.template_no
+),
+parts AS (
+    -- part 0 = the initial query; parts 1..2 = secondary queries on each shard
+    SELECT q4.*, p.part, s.phase
+    FROM q4
+    CROSS JOIN (VALUES (0), (1), (2)) p(part)
+    CROSS JOIN (VALUES ('start'), ('end')) s(phase)
+    WHERE (p.part = 0 OR q4.is_distributed)
+      -- ExceptionBeforeStart is logged without a QueryStart row, like the real server
+      AND NOT (s.phase = 'start' AND q4.outcome = 'ExceptionBeforeStart')
+),
+metrics AS (
+    SELECT parts.*,
+        CASE WHEN part = 0 THEN host ELSE ['ch-0', 'ch-1'][part] END AS row_host,
+        -- each shard scans its own share; the initiator reports the sum of its shards
+        CASE WHEN query_kind = 'Insert' THEN insert_rows
+             WHEN is_distributed AND part > 0
+                  THEN (base_rows * (0.35 + 0.3 * rnd(q, part, 31)))::UBIGINT
+             WHEN is_distributed
+                  THEN (base_rows * (0.35 + 0.3 * rnd(q, 1, 31)))::UBIGINT
+                     + (base_rows * (0.35 + 0.3 * rnd(q, 2, 31)))::UBIGINT
+             WHEN outcome = 'ExceptionBeforeStart' THEN 0
+             WHEN outcome = 'ExceptionWhileProcessing' THEN (base_rows * 0.3)::UBIGINT
+             ELSE base_rows END AS rows_read,
+        CASE WHEN outcome = 'ExceptionBeforeStart' THEN 1 + (u_dur * 20)::BIGINT
+             ELSE 2 + (pow(10, 4 * u_dur) * (1 + u_size))::BIGINT END AS total_ms,
+        CASE WHEN part = 0 THEN uuid_of('q', q) ELSE uuid_of('q' || part, q) END AS row_query_id
+    FROM parts
+),
+final AS (
+    SELECT m.*,
+        CASE WHEN part = 0 THEN total_ms ELSE greatest(1, total_ms - 2 - part) END::BIGINT
+            AS dur_ms,
+        CASE WHEN part = 0 THEN start_us ELSE start_us + 900 + 300 * part END::BIGINT
+            AS row_start_us,
+        rows_read * CASE WHEN workload = 'replay' THEN 220 WHEN workload = 'ai_assistant' THEN 90
+                         ELSE 48 END AS bytes_read
+    FROM metrics m
+)
+SELECT
+    row_host::VARCHAR AS hostname,
+    '26.9.2.1'::VARCHAR AS clickhouse_version,
+    CASE WHEN phase = 'start' THEN 'QueryStart' ELSE outcome END::VARCHAR AS type,
+    CAST(make_timestamp(row_start_us + CASE WHEN phase = 'end' THEN dur_ms * 1000 ELSE 0 END)
+         AS DATE) AS event_date,
+    date_trunc('second', make_timestamp(row_start_us
+        + CASE WHEN phase = 'end' THEN dur_ms * 1000 ELSE 0 END))::TIMESTAMPTZ AS event_time,
+    make_timestamp(row_start_us + CASE WHEN phase = 'end' THEN dur_ms * 1000 + 37 ELSE 0 END)
+        ::TIMESTAMPTZ AS event_time_microseconds,
+    date_trunc('second', make_timestamp(row_start_us))::TIMESTAMPTZ AS query_start_time,
+    make_timestamp(row_start_us)::TIMESTAMPTZ AS query_start_time_microseconds,
+    CASE WHEN phase = 'start' THEN 0 ELSE dur_ms END::UBIGINT AS query_duration_ms,
+    CASE WHEN phase = 'start' THEN 0 ELSE rows_read END::UBIGINT AS read_rows,
+    CASE WHEN phase = 'start' THEN 0 ELSE bytes_read END::UBIGINT AS read_bytes,
+    CASE WHEN phase = 'start' OR query_kind <> 'Insert' OR outcome <> 'QueryFinish' THEN 0
+         ELSE rows_read END::UBIGINT AS written_rows,
+    CASE WHEN phase = 'start' OR query_kind <> 'Insert' OR outcome <> 'QueryFinish' THEN 0
+         ELSE bytes_read * 2 END::UBIGINT AS written_bytes,
+    CASE WHEN phase = 'start' OR outcome <> 'QueryFinish' OR query_kind = 'Insert' THEN 0
+         ELSE 1 + (rnd(q, part, 32) * 1000)::UBIGINT END::UBIGINT AS result_rows,
+    CASE WHEN phase = 'start' OR outcome <> 'QueryFinish' OR query_kind = 'Insert' THEN 0
+         ELSE 64 + (rnd(q, part, 32) * 64000)::UBIGINT END::UBIGINT AS result_bytes,
+    CASE WHEN phase = 'start' THEN 0
+         ELSE 4194304 + (bytes_read * 0.05)::UBIGINT END::UBIGINT AS memory_usage,
+    database::VARCHAR AS current_database,
+    CASE WHEN part = 0 THEN query_text
+         ELSE replace(query_text, table_name, table_name || '_local') END::VARCHAR AS query,
+    ''::VARCHAR AS formatted_query,
+    normalized_query_hash::UBIGINT AS normalized_query_hash,
+    query_kind::VARCHAR AS query_kind,
+    CASE WHEN outcome = 'ExceptionBeforeStart' THEN []::VARCHAR[] ELSE [database] END
+        AS databases,
+    CASE WHEN outcome = 'ExceptionBeforeStart' THEN []::VARCHAR[]
+         WHEN part = 0 THEN [table_name] ELSE [table_name || '_local'] END AS tables,
+    CASE WHEN phase = 'start' OR outcome = 'QueryFinish' THEN 0
+         WHEN outcome = 'ExceptionBeforeStart' THEN [60, 62, 497, 202][1 + (u_code * 4)::INTEGER % 4]
+         ELSE [241, 159, 394][1 + (u_code * 3)::INTEGER % 3] END::INTEGER AS exception_code,
+    CASE WHEN phase = 'start' OR outcome = 'QueryFinish' THEN ''
+         WHEN outcome = 'ExceptionBeforeStart' THEN [
+            'Code: 60. DB::Exception: Unknown table expression identifier ''' || table_name || '_v2''. (UNKNOWN_TABLE)',
+            'Code: 62. DB::Exception: Syntax error: failed at position 42 (end of query). (SYNTAX_ERROR)',
+            'Code: 497. DB::Exception: ' || user_name || ': Not enough privileges. (ACCESS_DENIED)',
+            'Code: 202. DB::Exception: Too many simultaneous queries. Maximum: 100. (TOO_MANY_SIMULTANEOUS_QUERIES)'
+         ][1 + (u_code * 4)::INTEGER % 4]
+         ELSE [
+            'Code: 241. DB::Exception: Memory limit (for query) exceeded: would use 9.31 GiB (attempt to allocate chunk of 4194304 bytes), maximum: 9.31 GiB. (MEMORY_LIMIT_EXCEEDED)',
+            'Code: 159. DB::Exception: Timeout exceeded: elapsed 30.000431 seconds, maximum: 30. (TIMEOUT_EXCEEDED)',
+            'Code: 394. DB::Exception: Query was cancelled. (QUERY_WAS_CANCELLED)'
+         ][1 + (u_code * 3)::INTEGER % 3] END::VARCHAR AS exception,
+    (part = 0)::UTINYINT AS is_initial_query,
+    user_name::VARCHAR AS user,
+    row_query_id::VARCHAR AS query_id,
+    user_name::VARCHAR AS initial_user,
+    uuid_of('q', q)::VARCHAR AS initial_query_id,
+    date_trunc('second', make_timestamp(start_us))::TIMESTAMPTZ AS initial_query_start_time,
+    make_timestamp(start_us)::TIMESTAMPTZ AS initial_query_start_time_microseconds,
+    CASE WHEN part = 0 THEN CASE WHEN user_name IN ('etl', 'default') THEN 'TCP' ELSE 'HTTP' END
+         ELSE 'TCP' END::VARCHAR AS interface,
+    (CASE WHEN part = 0 THEN 0 ELSE 1 END)::UBIGINT AS distributed_depth,
+    log_comment::VARCHAR AS log_comment,
+    CASE WHEN phase = 'start' THEN 0 ELSE 1 + (u_size * 15)::UBIGINT END::UBIGINT
+        AS peak_threads_usage,
+    CASE WHEN phase = 'start' THEN MAP {}::MAP(VARCHAR, UBIGINT)
+         WHEN query_kind = 'Insert' THEN MAP(
+            ['Query', 'InsertQuery', 'InsertedRows', 'InsertedBytes', 'RealTimeMicroseconds',
+             'UserTimeMicroseconds', 'OSCPUVirtualTimeMicroseconds', 'SelectedRows',
+             'SelectedBytes'],
+            [1, 1, rows_read, bytes_read * 2, dur_ms * 1000, dur_ms * 600,
+             (dur_ms * 700 * (1 + u_size))::UBIGINT, 0, 0]::UBIGINT[])
+         ELSE MAP(
+            ['Query', 'SelectQuery', 'RealTimeMicroseconds', 'UserTimeMicroseconds',
+             'OSCPUVirtualTimeMicroseconds', 'SelectedRows', 'SelectedBytes', 'SelectedParts',
+             'SelectedMarks'],
+            [1, 1, dur_ms * 1000, (dur_ms * 900 * (1 + 8 * u_size))::UBIGINT,
+             (dur_ms * 1000 * (1 + 8 * u_size))::UBIGINT, rows_read, bytes_read,
+             1 + rows_read // 1000000, 1 + rows_read // 8192]::UBIGINT[])
+    END AS ProfileEvents,
+    0::UTINYINT AS is_internal
+FROM final
+) TO '@path@' (FORMAT parquet, COMPRESSION zstd)
+"""
+
+
+def _write_query_log(
+    con: duckdb.DuckDBPyConnection, out_dir: Path, target_rows: int, seed: int
+) -> tuple[Path, int]:
+    """Write ``clickhouse/query_log.parquet`` with about ``target_rows`` rows."""
+    # Expected rows per logical query: 2 % ExceptionBeforeStart (1 row), the rest Start+end
+    # (2 rows); a quarter of successful non-system reads also log 2 shards × 2 rows.
+    p_finish_select = 0.95 * (1 - 0.92 * 0.17 - 0.08 * 0.4) * 0.96
+    rows_per_query = 0.02 * 1 + 0.98 * 2 + p_finish_select * 0.25 * 4
+    n_queries = max(1, round(target_rows / rows_per_query))
+    path = out_dir / "clickhouse" / "query_log.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(_QUERY_TEMPLATES_SQL)
+    result = con.execute(
+        _sql(_QUERY_LOG_SQL, n_queries=n_queries, seed=seed, path=path.as_posix())
+    ).fetchone()
+    rows = int(result[0]) if result else 0
+    logger.info("query_log: %s rows from %s queries", rows, n_queries)
+    return path, rows
+
+
+# --------------------------------------------------------------------------------------------
+# Usage drivers, revenue, customers
+# --------------------------------------------------------------------------------------------
+_USAGE_SQL = """
+COPY (
+WITH days AS (
+    SELECT m.month_idx, d::DATE AS date, dayofweek(d) IN (0, 6) AS is_weekend
+    FROM months m,
+         unnest(generate_series(m.period_start::TIMESTAMP,
+                                m.period_end::TIMESTAMP - INTERVAL 1 DAY, INTERVAL 1 DAY)) t(d)
+),
+cpd AS (
+    SELECT cp.*, d.date, d.is_weekend,
+        -- weekends are quieter; tenant noise is deterministic per (customer, product, day)
+        cp.size * (0.7 + 0.6 * rnd(hash(cp.customer_id), hash(cp.product, d.date), 41))
+            * CASE WHEN d.is_weekend THEN 0.6 ELSE 1.0 END AS f
+    FROM customer_products cp JOIN days d USING (month_idx)
+),
+drivers AS (
+    SELECT date, 'requests' AS metric, product, customer_id, NULL AS feature_id,
+        CASE WHEN date = DATE '@zero_day@' THEN 0.0   -- metrics pipeline outage: zero driver day
+             ELSE round(f * CASE product WHEN 'replay' THEN 40000 WHEN 'analytics' THEN 120000
+                                         WHEN 'flags' THEN 300000 ELSE 8000 END) END AS quantity
+    FROM cpd
+    UNION ALL
+    SELECT date, CASE product WHEN 'replay' THEN 'recordings' WHEN 'analytics' THEN 'events'
+                              WHEN 'flags' THEN 'flag_requests' END,
+        product, customer_id, NULL,
+        round(f * CASE product WHEN 'replay' THEN 900 WHEN 'analytics' THEN 250000
+                               ELSE 1200000 END)
+    FROM cpd WHERE product <> 'ai_assistant'
+    UNION ALL
+    SELECT date, 'ai_requests', product, customer_id, feature,
+        round(f * 400 * w * (0.8 + 0.4 * rnd(hash(customer_id), hash(feature, date), 42)))
+    FROM cpd CROSS JOIN (VALUES ('session_summary', 0.5), ('sql_assistant', 0.3),
+                                ('insight_chat', 0.2)) ft(feature, w)
+    WHERE product = 'ai_assistant'
+    UNION ALL
+    SELECT d.date, 'gb_stored', p.product, NULL, NULL,
+        round(p.gb * (1 + 0.001 * (d.date - (SELECT min(date) FROM days))), 3)
+    FROM days d CROSS JOIN (VALUES ('replay', 42000.0), ('analytics', 65000.0),
+                                   ('flags', 800.0), ('ai_assistant', 5200.0)) p(product, gb)
+    UNION ALL
+    SELECT date, 'active_tenants', product, NULL, NULL,
+        count(*) FILTER (WHERE rnd(hash(customer_id), hash(product, date), 43) > 0.05)::DOUBLE
+    FROM cpd GROUP BY date, product
+)
+SELECT date::DATE AS date, metric::VARCHAR AS metric, product::VARCHAR AS product,
+       customer_id::VARCHAR AS customer_id, feature_id::VARCHAR AS feature_id,
+       quantity::DOUBLE AS quantity
+FROM drivers
+) TO '@path@' (FORMAT parquet, COMPRESSION zstd)
+"""
+
+
+def _write_usage(con: duckdb.DuckDBPyConnection, out_dir: Path, zero_day: date) -> tuple[Path, int]:
+    path = out_dir / "usage" / "usage.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    result = con.execute(
+        _sql(_USAGE_SQL, zero_day=zero_day.isoformat(), path=path.as_posix())
+    ).fetchone()
+    return path, int(result[0]) if result else 0
+
+
+_REVENUE_SQL = """
+COPY (
+WITH w AS (
+    SELECT cp.*,
+        CASE product WHEN 'replay' THEN 4 WHEN 'analytics' THEN 3 WHEN 'flags' THEN 1
+                     ELSE 2 END AS weight
+    FROM customer_products cp
+),
+cum AS (
+    SELECT w.*,
+        sum(weight) OVER (PARTITION BY customer_id, month_idx ORDER BY product_idx) AS hi,
+        sum(weight) OVER (PARTITION BY customer_id, month_idx) AS total
+    FROM w
+)
+SELECT
+    strftime(period_start, '%Y-%m-%d') AS month,
+    customer_id,
+    product,
+    -- cumulative rounding so the product split sums exactly to the customer's MRR
+    (round(mrr * hi / total, 2) - round(mrr * (hi - weight) / total, 2))::DECIMAL(12, 2)
+        AS amount,
+    'USD' AS currency
+FROM cum
+ORDER BY month, customer_id, product_idx
+) TO '@path@' (FORMAT csv, HEADER true)
+"""
+
+
+def _write_revenue(con: duckdb.DuckDBPyConnection, out_dir: Path) -> tuple[Path, int]:
+    path = out_dir / "revenue" / "revenue.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    result = con.execute(_sql(_REVENUE_SQL, path=path.as_posix())).fetchone()
+    return path, int(result[0]) if result else 0
+
+
+def _write_customers(con: duckdb.DuckDBPyConnection, out_dir: Path) -> tuple[Path, int]:
+    path = out_dir / "customers" / "customers.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    result = con.execute(
+        f"""COPY (SELECT customer_id, name, plan, status FROM customers ORDER BY customer_id)
+            TO '{path.as_posix()}' (FORMAT csv, HEADER true)"""
+    ).fetchone()
+    return path, int(result[0]) if result else 0
+
+
+# --------------------------------------------------------------------------------------------
+# CLI: python -m ingest.sample_data OUT_DIR [--cur-lines N] ...
+# --------------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    """Generate the sample data from the command line and print a summary."""
+    parser = argparse.ArgumentParser(
+        prog="python -m ingest.sample_data",
+        description="Generate the deterministic sample CUR / query_log / usage / revenue data.",
+    )
+    parser.add_argument("out_dir", type=Path, help="directory to write into")
+    parser.add_argument("--cur-lines", type=int, default=20_000, help="approximate CUR rows")
+    parser.add_argument("--query-log-rows", type=int, default=None, help="default: ~cur-lines")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--start-month", default="2026-08", help="first billing period YYYY-MM")
+    parser.add_argument("--months", type=int, default=3)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    started = time.perf_counter()
+    summary = generate(
+        args.out_dir,
+        cur_lines=args.cur_lines,
+        query_log_rows=args.query_log_rows,
+        seed=args.seed,
+        start_month=args.start_month,
+        months=args.months,
+    )
+    print(summary.describe())
+    print(f"  elapsed: {time.perf_counter() - started:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""The command line: help on every sub-command, exit codes 0 / 1 / 2, errors without tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ingest.cli import build_parser, main
+from ingest.tests.conftest import PROJECT_DIR
+
+COMMANDS = ["cur", "focus", "azure", "oci", "init", "generate-sample", "demo"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_usage_error_exits_2() -> None:
+    proc = subprocess.run([sys.executable, "-m", "ingest", "cur"], cwd=PROJECT_DIR,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+
+
+def test_failed_load_exits_1_with_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("lineItem/UnblendedCost\n1\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "ingest", "cur", str(bad), "--db", str(tmp_path / "w.duckdb")],
+        cwd=PROJECT_DIR, capture_output=True, text=True,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"error: {bad}: required column")
+    assert "Traceback" not in proc.stderr
+
+
+def test_successful_load_exits_0_and_reports(tmp_path: Path, capsys) -> None:
+    f = tmp_path / "cur.csv"
+    f.write_text(
+        "bill/BillingPeriodStartDate,lineItem/LineItemType,lineItem/UsageStartDate,"
+        "lineItem/CurrencyCode,lineItem/UnblendedCost\n"
+        "2026-08-01T00:00:00Z,Usage,2026-08-02T00:00:00Z,EUR,1.25\n"
+    )
+    assert main(["cur", str(f), "--db", str(tmp_path / "w.duckdb"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "loaded 1 rows" in out and "2026-08 billed EUR 1.25" in out
