@@ -11,9 +11,11 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f
 setup: $(STAMP)
 
 $(STAMP): requirements.lock
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	rm -f $(VENV)/.installed-*; touch $@
+	@echo "setting up $(VENV) with the pinned dependencies (log: $(VENV)/install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --disable-pip-version-check -r requirements.lock > $(VENV)/install.log 2>&1 \
+		|| { tail -30 $(VENV)/install.log; echo "dependency install failed"; exit 1; }
+	@rm -f $(VENV)/.installed-*; touch $@
 
 demo: setup
 	$(PY) -m ingest demo

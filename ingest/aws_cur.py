@@ -122,10 +122,12 @@ SPEC = TableSpec(
         _money("split_line_item_net_unused_cost"),
     ),
     maps=(
-        MapColumn("resource_tags", native=("resource_tags",),
-                  prefixes=("resourceTags/", "resource_tags_")),
-        MapColumn("cost_category", native=("cost_category",),
-                  prefixes=("costCategory/", "cost_category_")),
+        MapColumn(
+            "resource_tags", native=("resource_tags",), prefixes=("resourceTags/", "resource_tags_")
+        ),
+        MapColumn(
+            "cost_category", native=("cost_category",), prefixes=("costCategory/", "cost_category_")
+        ),
         MapColumn("product", native=("product",)),
     ),
     normalise=snake_name,

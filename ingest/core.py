@@ -678,9 +678,7 @@ def run_load(
 
 def _still_current(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: str) -> bool:
     """A prior identical load is a no-op only if its rows are still the ones in the table."""
-    got = con.execute(
-        f"SELECT count(*) FROM {spec.table} WHERE _load_id = ?", [load_id]
-    ).fetchone()
+    got = con.execute(f"SELECT count(*) FROM {spec.table} WHERE _load_id = ?", [load_id]).fetchone()
     expected = con.execute(
         "SELECT row_count FROM raw._loads WHERE load_id = ?", [load_id]
     ).fetchone()

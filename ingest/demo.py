@@ -23,8 +23,15 @@ def dbt_build(db: Path, *args: str) -> bool:
     dbt = Path(sys.executable).parent / "dbt"
     env = {**os.environ, "COST_MODEL_DB": str(db.resolve())}
     proc = subprocess.run(
-        [str(dbt), "build", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
-         *args],
+        [
+            str(dbt),
+            "build",
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(PROJECT_DIR),
+            *args,
+        ],
         cwd=PROJECT_DIR,
         env=env,
         check=False,

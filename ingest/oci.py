@@ -23,8 +23,9 @@ SPEC = TableSpec(
     columns=(
         _t("line_item_reference_no"),
         Column("line_item_tenant_id", "VARCHAR", required=True),
-        Column("line_item_interval_usage_start", "TIMESTAMP", required=True,
-               formats=_ISO_NO_SECONDS),
+        Column(
+            "line_item_interval_usage_start", "TIMESTAMP", required=True, formats=_ISO_NO_SECONDS
+        ),
         Column("line_item_interval_usage_end", "TIMESTAMP", formats=_ISO_NO_SECONDS),
         _t("product_service"),
         _t("product_compartment_id"),

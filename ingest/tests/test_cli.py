@@ -23,8 +23,9 @@ def test_every_command_has_help(command: str, capsys) -> None:
 
 
 def test_usage_error_exits_2() -> None:
-    proc = subprocess.run([sys.executable, "-m", "ingest", "cur"], cwd=PROJECT_DIR,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ingest", "cur"], cwd=PROJECT_DIR, capture_output=True, text=True
+    )
     assert proc.returncode == 2
 
 
@@ -33,7 +34,9 @@ def test_failed_load_exits_1_with_one_line(tmp_path: Path) -> None:
     bad.write_text("lineItem/UnblendedCost\n1\n")
     proc = subprocess.run(
         [sys.executable, "-m", "ingest", "cur", str(bad), "--db", str(tmp_path / "w.duckdb")],
-        cwd=PROJECT_DIR, capture_output=True, text=True,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 1
     assert proc.stderr.startswith(f"error: {bad}: required column")
@@ -50,3 +53,10 @@ def test_successful_load_exits_0_and_reports(tmp_path: Path, capsys) -> None:
     assert main(["cur", str(f), "--db", str(tmp_path / "w.duckdb"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "loaded 1 rows" in out and "2026-08 billed EUR 1.25" in out
+
+
+def test_python_is_ruff_clean() -> None:
+    ruff = Path(sys.executable).parent / "ruff"
+    proc = subprocess.run([str(ruff), "check", "ingest"], cwd=PROJECT_DIR,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout

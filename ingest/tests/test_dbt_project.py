@@ -29,11 +29,23 @@ def built_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ensure_all_tables(con)
     aws_cur.load(con, root / "sample" / "cur")
     if SHARED_DATA.is_dir():
-        aws_cur.load(con, SHARED_DATA / "aws_cur/focus_converters_sample-anonymous-aws-export-dataset.csv")
+        aws_cur.load(
+            con, SHARED_DATA / "aws_cur/focus_converters_sample-anonymous-aws-export-dataset.csv"
+        )
         load_path(con, focus.SPEC, SHARED_DATA / "focus", export_name="focus-sample")
         other = SHARED_DATA / "other_providers"
-        load_path(con, azure.SPEC, other / "focus_converters_azure_sample-anonymous-ea-export-dataset.csv", export_name="azure")
-        load_path(con, oci.SPEC, other / "focus_converters_oci_reports_cost-csv_0000000030000269.csv", export_name="oci")
+        load_path(
+            con,
+            azure.SPEC,
+            other / "focus_converters_azure_sample-anonymous-ea-export-dataset.csv",
+            export_name="azure",
+        )
+        load_path(
+            con,
+            oci.SPEC,
+            other / "focus_converters_oci_reports_cost-csv_0000000030000269.csv",
+            export_name="oci",
+        )
     con.close()
     started = time.monotonic()
     assert dbt_build(db), "dbt build failed (see the dbt output above)"
@@ -50,18 +62,25 @@ def query(db: Path, sql: str) -> list[tuple]:
 
 
 def test_every_raw_line_is_in_the_unified_table_once(built_sample: Path) -> None:
-    raw = query(built_sample, """
+    raw = query(
+        built_sample,
+        """
         select (select count(*) from raw.aws_cur_line_items) + (select count(*) from raw.focus_line_items)
              + (select count(*) from raw.azure_cost_details) + (select count(*) from raw.oci_cost_reports)
-    """)
-    assert query(built_sample, "select count(*), count(distinct cost_line_key) "
-                               "from marts.fct_cost_line_items") == [(raw[0][0], raw[0][0])]
+    """,
+    )
+    assert query(
+        built_sample,
+        "select count(*), count(distinct cost_line_key) from marts.fct_cost_line_items",
+    ) == [(raw[0][0], raw[0][0])]
 
 
 def test_savings_plan_and_ri_amortize_to_what_was_billed(built_sample: Path) -> None:
     # The sample's SP and RI are no-upfront and live within each month, so over a month the
     # amortized cost of their lines equals what was billed for them.
-    rows = query(built_sample, """
+    rows = query(
+        built_sample,
+        """
         select billing_period,
                sum(billed_cost) filter (where line_item_type like 'SavingsPlan%'),
                sum(effective_cost) filter (where line_item_type like 'SavingsPlan%'),
@@ -69,7 +88,8 @@ def test_savings_plan_and_ri_amortize_to_what_was_billed(built_sample: Path) -> 
                sum(effective_cost) filter (where line_item_type in ('DiscountedUsage', 'RIFee'))
         from marts.fct_cost_line_items where source_system = 'aws_cur' and export_name = 'saas-cur'
         group by 1 order by 1
-    """)
+    """,
+    )
     assert len(rows) >= 3
     for period, sp_billed, sp_eff, ri_billed, ri_eff in rows:
         assert sp_billed > 0 and ri_billed > 0, period
@@ -78,29 +98,44 @@ def test_savings_plan_and_ri_amortize_to_what_was_billed(built_sample: Path) -> 
 
 
 def test_unused_commitment_is_visible(built_sample: Path) -> None:
-    (unused,) = query(built_sample, "select sum(effective_cost) from marts.fct_cost_line_items "
-                                    "where is_unused_commitment and export_name = 'saas-cur'")[0]
+    (unused,) = query(
+        built_sample,
+        "select sum(effective_cost) from marts.fct_cost_line_items "
+        "where is_unused_commitment and export_name = 'saas-cur'",
+    )[0]
     assert unused > 0
 
 
 def test_split_cost_pods_never_double_count_their_parent(built_sample: Path) -> None:
-    rows = query(built_sample, """
+    rows = query(
+        built_sample,
+        """
         select count(*), sum(billed_cost), sum(effective_cost), sum(split_cost)
         from marts.fct_cost_line_items where is_split_cost_line
-    """)
+    """,
+    )
     n, billed, effective, split = rows[0]
     assert n > 0 and billed == 0 and effective == 0 and split > 0
 
 
 def test_credits_tax_and_fees_are_kept(built_sample: Path) -> None:
-    cats = dict(query(built_sample, "select charge_category, count(*) from marts.fct_cost_line_items "
-                                    "where export_name = 'saas-cur' group by 1"))
+    cats = dict(
+        query(
+            built_sample,
+            "select charge_category, count(*) from marts.fct_cost_line_items "
+            "where export_name = 'saas-cur' group by 1",
+        )
+    )
     assert {"Usage", "Purchase", "Tax", "Credit"} <= set(cats)
 
 
 def test_tag_spellings_are_normalised(built_sample: Path) -> None:
-    keys = {k for (k,) in query(built_sample, "select distinct unnest(map_keys(tags)) "
-                                              "from marts.fct_cost_line_items")}
+    keys = {
+        k
+        for (k,) in query(
+            built_sample, "select distinct unnest(map_keys(tags)) from marts.fct_cost_line_items"
+        )
+    }
     assert "product" in keys and "user_product" not in keys
 
 
@@ -109,6 +144,10 @@ def test_sqlfluff_lint_is_clean(tmp_path: Path) -> None:
     env = {**os.environ, "COST_MODEL_DB": str(tmp_path / "lint.duckdb")}
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "sqlfluff"), "lint", "models", "tests"],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=600, env=env,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]

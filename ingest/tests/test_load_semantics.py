@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from ingest import aws_cur
-from ingest.core import LoadError, connect
+from ingest.core import LoadError
 from ingest.tests.conftest import PROJECT_DIR, snapshot
 
 HEADER = (
@@ -43,43 +43,75 @@ def totals(con) -> list[tuple]:
 
 
 def test_same_export_three_times_is_identical(tmp_path: Path, con) -> None:
-    f = cur_csv(tmp_path / "cur.csv", [("a", "2026-08", "Usage", "10.5", "replay"),
-                                       ("b", "2026-09", "Usage", "2.25", "")])
+    f = cur_csv(
+        tmp_path / "cur.csv",
+        [("a", "2026-08", "Usage", "10.5", "replay"), ("b", "2026-09", "Usage", "2.25", "")],
+    )
     aws_cur.load(con, f)
     first = totals(con)
     aws_cur.load(con, f)
     (again,) = aws_cur.load(con, f, force=True)  # force: really re-read, not skip
     assert again.rows == 2
-    assert totals(con) == first == [("2026-08", 1, pytest.approx(10.5)),
-                                    ("2026-09", 1, pytest.approx(2.25))]
+    assert (
+        totals(con)
+        == first
+        == [("2026-08", 1, pytest.approx(10.5)), ("2026-09", 1, pytest.approx(2.25))]
+    )
 
 
 def test_restated_period_replaces_only_that_period(tmp_path: Path, con) -> None:
-    aws_cur.load(con, cur_csv(tmp_path / "v1/cur.csv", [("a", "2026-08", "Usage", "10", "x"),
-                                                        ("b", "2026-09", "Usage", "5", "x")]))
-    (r,) = aws_cur.load(con, cur_csv(tmp_path / "v2/cur.csv", [("a", "2026-09", "Usage", "7", "x"),
-                                                             ("c", "2026-09", "Usage", "1", "y")]))
+    aws_cur.load(
+        con,
+        cur_csv(
+            tmp_path / "v1/cur.csv",
+            [("a", "2026-08", "Usage", "10", "x"), ("b", "2026-09", "Usage", "5", "x")],
+        ),
+    )
+    (r,) = aws_cur.load(
+        con,
+        cur_csv(
+            tmp_path / "v2/cur.csv",
+            [("a", "2026-09", "Usage", "7", "x"), ("c", "2026-09", "Usage", "1", "y")],
+        ),
+    )
     assert [(p.billing_period.strftime("%Y-%m"), p.action) for p in r.partitions] == [
-        ("2026-09", "replaced")]
+        ("2026-09", "replaced")
+    ]
     assert totals(con) == [("2026-08", 1, 10), ("2026-09", 2, 8)]
 
 
 def test_closed_period_gets_corrections_not_rewrites(tmp_path: Path, con) -> None:
-    aws_cur.load(con, cur_csv(tmp_path / "v1/cur.csv", [("a", "2026-08", "Usage", "10", "x"),
-                                                        ("b", "2026-08", "Usage", "4", "x")],
-                              invoice="INV-1"))
+    aws_cur.load(
+        con,
+        cur_csv(
+            tmp_path / "v1/cur.csv",
+            [("a", "2026-08", "Usage", "10", "x"), ("b", "2026-08", "Usage", "4", "x")],
+            invoice="INV-1",
+        ),
+    )
     # AWS restates the invoiced month: b is now 3, a new refund line appears.
-    (r,) = aws_cur.load(con, cur_csv(tmp_path / "v2/cur.csv", [
-        ("a", "2026-08", "Usage", "10", "x"), ("b", "2026-08", "Usage", "3", "x"),
-        ("r", "2026-08", "Refund", "-2", "")], invoice="INV-1"))
+    (r,) = aws_cur.load(
+        con,
+        cur_csv(
+            tmp_path / "v2/cur.csv",
+            [
+                ("a", "2026-08", "Usage", "10", "x"),
+                ("b", "2026-08", "Usage", "3", "x"),
+                ("r", "2026-08", "Refund", "-2", ""),
+            ],
+            invoice="INV-1",
+        ),
+    )
     assert r.partitions[0].action == "closed: corrections appended"
     originals = con.execute(
         "select count(*), sum(line_item_unblended_cost) from raw.aws_cur_line_items "
-        "where not _is_correction").fetchone()
+        "where not _is_correction"
+    ).fetchone()
     assert originals == (2, 14)  # the invoiced lines are untouched
     corrections = con.execute(
         "select line_item_unblended_cost, _correction_sign from raw.aws_cur_line_items "
-        "where _is_correction order by 1").fetchall()
+        "where _is_correction order by 1"
+    ).fetchall()
     assert corrections == [(-2, 1), (3, 1), (4, -1)]
     assert totals(con) == [("2026-08", 5, 11)]  # = the new delivery's total
     # loading the same restatement again changes nothing
@@ -101,17 +133,31 @@ def test_failed_load_leaves_database_unchanged(tmp_path: Path, con) -> None:
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("missing_col.csv", "lineItem/LineItemType,lineItem/UnblendedCost\nUsage,1\n",
-         r"missing_col\.csv: required column 'bill_billing_period_start_date' is missing"),
-        ("bad_number.csv", None, r"bad_number\.csv: row 2, column 'lineItem/UnblendedCost': "
-         r"cannot read 'twelve'"),
+        (
+            "missing_col.csv",
+            "lineItem/LineItemType,lineItem/UnblendedCost\nUsage,1\n",
+            r"missing_col\.csv: required column 'bill_billing_period_start_date' is missing",
+        ),
+        (
+            "bad_number.csv",
+            None,
+            r"bad_number\.csv: row 2, column 'lineItem/UnblendedCost': "
+            r"cannot read 'twelve'",
+        ),
         ("bad_date.csv", None, r"bad_date\.csv: row 1, column 'lineItem/UsageStartDate'"),
-        ("currency.csv", None, r"currency\.csv: row 1, column 'line_item_currency_code': "
-         r"unknown or missing currency \('DOGE'\)"),
+        (
+            "currency.csv",
+            None,
+            r"currency\.csv: row 1, column 'line_item_currency_code': "
+            r"unknown or missing currency \('DOGE'\)",
+        ),
         ("empty.csv", "", r"empty\.csv: file is empty"),
         ("header_only.csv", HEADER, r"header_only\.csv: file has a header but no data rows"),
-        ("dup.csv", HEADER.strip() + ",lineItem/UnblendedCost\n",
-         r"dup\.csv: duplicate column 'lineItem/UnblendedCost'"),
+        (
+            "dup.csv",
+            HEADER.strip() + ",lineItem/UnblendedCost\n",
+            r"dup\.csv: duplicate column 'lineItem/UnblendedCost'",
+        ),
         ("truncated.parquet", b"PAR1\x00\x01garbage", r"truncated\.parquet: cannot read file"),
     ],
 )
@@ -152,7 +198,10 @@ def test_second_writer_gets_a_clear_message(db_path: Path, con) -> None:
     # DuckDB allows one writing process; the second must be told why, not crash.
     proc = subprocess.run(
         [sys.executable, "-m", "ingest", "init", "--db", str(db_path)],
-        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 1
     assert "in use by another process" in proc.stderr

@@ -16,38 +16,102 @@ from ingest.core import LoadError, TableSpec, load_path
 
 CASES = [
     # (loader, relative path, how to read it independently, period expr, currency, cost)
-    ("cur", "aws_cur/focus_converters_sample-anonymous-aws-export-dataset.csv",
-     "read_csv({f}, all_varchar=true)", '"bill/BillingPeriodStartDate"',
-     '"lineItem/CurrencyCode"', '"lineItem/UnblendedCost"'),
-    ("cur", "aws_cur/well_architected_labs/Nov2018-WorkshopCUR-00001.snappy.parquet",
-     "read_parquet({f})", "bill_billing_period_start_date", "line_item_currency_code",
-     "line_item_unblended_cost"),
-    ("cur", "aws_cur/well_architected_labs/Oct2018-WorkshopCUR-00001.snappy.parquet",
-     "read_parquet({f})", "bill_billing_period_start_date", "line_item_currency_code",
-     "line_item_unblended_cost"),
-    ("cur", "aws_cur/well_architected_labs/CostOpt_Step1CUR.gz",
-     "read_csv({f}, all_varchar=true, delim='\x01', nullstr='\\N')",
-     "bill_billing_period_start_date", "line_item_currency_code", "line_item_unblended_cost"),
-    ("cur", "aws_cur/koku/2023-06-01.csv", "read_csv({f}, all_varchar=true)",
-     '"bill/BillingPeriodStartDate"', '"lineItem/CurrencyCode"', '"lineItem/UnblendedCost"'),
-    ("cur", "aws_cur/koku/2022-07-01-alt-columns.csv", "read_csv({f}, all_varchar=true)",
-     "bill_billing_period_start_date", "line_item_currency_code", "line_item_unblended_cost"),
-    ("cur", "aws_cur/koku/koku-local-1.csv.gz", "read_csv({f}, all_varchar=true)",
-     '"bill/BillingPeriodStartDate"', '"lineItem/CurrencyCode"', '"lineItem/UnblendedCost"'),
-    ("cur", "aws_cur/synthetic_mocks_keboola/MockTestReportV2-00001.csv.gz",
-     "read_csv({f}, all_varchar=true)", "bill_billing_period_start_date",
-     "line_item_currency_code", "line_item_unblended_cost"),
-    ("focus", "focus/focus_1.0_sample_1000.csv",
-     "read_csv({f}, all_varchar=true, nullstr='NULL')", "BillingPeriodStart",
-     "BillingCurrency", "BilledCost"),
-    ("focus", "focus_converter_output/focus_converter_1.0.0_aws-cur_to_focus_only.parquet",
-     "read_parquet({f})", "BillingPeriodStart", "BillingCurrency", "BilledCost"),
-    ("azure", "other_providers/focus_converters_azure_sample-anonymous-ea-export-dataset.csv",
-     "read_csv({f}, all_varchar=true)", "strptime(BillingPeriodStartDate, '%m/%d/%Y')",
-     "BillingCurrencyCode", "CostInBillingCurrency"),
-    ("oci", "other_providers/focus_converters_oci_reports_cost-csv_0000000030000269.csv",
-     "read_csv({f}, all_varchar=true)", '"lineItem/intervalUsageStart"[:7] || \'-01\'',
-     '"cost/currencyCode"', '"cost/myCost"'),
+    (
+        "cur",
+        "aws_cur/focus_converters_sample-anonymous-aws-export-dataset.csv",
+        "read_csv({f}, all_varchar=true)",
+        '"bill/BillingPeriodStartDate"',
+        '"lineItem/CurrencyCode"',
+        '"lineItem/UnblendedCost"',
+    ),
+    (
+        "cur",
+        "aws_cur/well_architected_labs/Nov2018-WorkshopCUR-00001.snappy.parquet",
+        "read_parquet({f})",
+        "bill_billing_period_start_date",
+        "line_item_currency_code",
+        "line_item_unblended_cost",
+    ),
+    (
+        "cur",
+        "aws_cur/well_architected_labs/Oct2018-WorkshopCUR-00001.snappy.parquet",
+        "read_parquet({f})",
+        "bill_billing_period_start_date",
+        "line_item_currency_code",
+        "line_item_unblended_cost",
+    ),
+    (
+        "cur",
+        "aws_cur/well_architected_labs/CostOpt_Step1CUR.gz",
+        "read_csv({f}, all_varchar=true, delim='\x01', nullstr='\\N')",
+        "bill_billing_period_start_date",
+        "line_item_currency_code",
+        "line_item_unblended_cost",
+    ),
+    (
+        "cur",
+        "aws_cur/koku/2023-06-01.csv",
+        "read_csv({f}, all_varchar=true)",
+        '"bill/BillingPeriodStartDate"',
+        '"lineItem/CurrencyCode"',
+        '"lineItem/UnblendedCost"',
+    ),
+    (
+        "cur",
+        "aws_cur/koku/2022-07-01-alt-columns.csv",
+        "read_csv({f}, all_varchar=true)",
+        "bill_billing_period_start_date",
+        "line_item_currency_code",
+        "line_item_unblended_cost",
+    ),
+    (
+        "cur",
+        "aws_cur/koku/koku-local-1.csv.gz",
+        "read_csv({f}, all_varchar=true)",
+        '"bill/BillingPeriodStartDate"',
+        '"lineItem/CurrencyCode"',
+        '"lineItem/UnblendedCost"',
+    ),
+    (
+        "cur",
+        "aws_cur/synthetic_mocks_keboola/MockTestReportV2-00001.csv.gz",
+        "read_csv({f}, all_varchar=true)",
+        "bill_billing_period_start_date",
+        "line_item_currency_code",
+        "line_item_unblended_cost",
+    ),
+    (
+        "focus",
+        "focus/focus_1.0_sample_1000.csv",
+        "read_csv({f}, all_varchar=true, nullstr='NULL')",
+        "BillingPeriodStart",
+        "BillingCurrency",
+        "BilledCost",
+    ),
+    (
+        "focus",
+        "focus_converter_output/focus_converter_1.0.0_aws-cur_to_focus_only.parquet",
+        "read_parquet({f})",
+        "BillingPeriodStart",
+        "BillingCurrency",
+        "BilledCost",
+    ),
+    (
+        "azure",
+        "other_providers/focus_converters_azure_sample-anonymous-ea-export-dataset.csv",
+        "read_csv({f}, all_varchar=true)",
+        "strptime(BillingPeriodStartDate, '%m/%d/%Y')",
+        "BillingCurrencyCode",
+        "CostInBillingCurrency",
+    ),
+    (
+        "oci",
+        "other_providers/focus_converters_oci_reports_cost-csv_0000000030000269.csv",
+        "read_csv({f}, all_varchar=true)",
+        "\"lineItem/intervalUsageStart\"[:7] || '-01'",
+        '"cost/currencyCode"',
+        '"cost/myCost"',
+    ),
 ]
 
 SPECS: dict[str, TableSpec] = {
@@ -63,7 +127,7 @@ def expected_totals(path: Path, reader: str, period: str, currency: str, cost: s
     sql = f"""
         select strftime(cast({period} as timestamp), '%Y-%m'), upper({currency}),
                count(*), round(sum(cast({cost} as decimal(38, 12))), 2)
-        from {reader.format(f='?')} group by all order by all
+        from {reader.format(f="?")} group by all order by all
     """
     return con.execute(sql, [str(path)]).fetchall()
 
@@ -124,10 +188,20 @@ def test_malformed_koku_header_is_a_clear_error(shared_data: Path, con) -> None:
 
 
 def test_tags_land_from_every_spelling(shared_data: Path, con) -> None:
-    aws_cur.load(con, shared_data / "aws_cur/well_architected_labs/Nov2018-WorkshopCUR-00001.snappy.parquet")
+    aws_cur.load(
+        con, shared_data / "aws_cur/well_architected_labs/Nov2018-WorkshopCUR-00001.snappy.parquet"
+    )
     keys = con.execute(
         "select distinct unnest(map_keys(resource_tags)) from raw.aws_cur_line_items order by 1"
     ).fetchall()
     assert ("user_environment",) in keys
-    load_path(con, azure.SPEC, shared_data / "other_providers/focus_converters_azure_sample-anonymous-ea-export-dataset.csv", export_name="azure")
-    assert con.execute("select tags['tagA'] from raw.azure_cost_details limit 1").fetchone() == ("valueA",)
+    load_path(
+        con,
+        azure.SPEC,
+        shared_data
+        / "other_providers/focus_converters_azure_sample-anonymous-ea-export-dataset.csv",
+        export_name="azure",
+    )
+    assert con.execute("select tags['tagA'] from raw.azure_cost_details limit 1").fetchone() == (
+        "valueA",
+    )
