@@ -32,6 +32,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import time
 import uuid
 import zipfile
@@ -614,9 +615,10 @@ def run_load(
                     )
                 """
                 try:
-                    got = con.execute(
-                        sql, [load_id, f.display, loaded_at, export_name, *params, *read_params]
-                    ).fetchone()
+                    with _progress_watch(con, f.display, say):
+                        got = con.execute(
+                            sql, [load_id, f.display, loaded_at, export_name, *params, *read_params]
+                        ).fetchone()
                 except duckdb.Error as exc:
                     raise explain_error(exc, f, header_of) from None
                 landed = int(got[0]) if got else 0
@@ -654,7 +656,7 @@ def run_load(
             )
         totals = con.execute(
             f"""
-            SELECT _billing_period, {quote_ident(spec.currency_column)},
+            SELECT _billing_period, upper(trim({quote_ident(spec.currency_column)})),
                    CAST(SUM({quote_ident(spec.billed_column)} * _correction_sign) AS DOUBLE)
             FROM {spec.table} WHERE _load_id = ? GROUP BY ALL ORDER BY ALL
             """,
@@ -674,6 +676,32 @@ def run_load(
         partitions=partitions,
         totals=[(t[0], t[1], t[2] or 0.0) for t in totals],
     )
+
+
+@contextmanager
+def _progress_watch(
+    con: duckdb.DuckDBPyConnection, what: str, say: Callable[[str], None], every: float = 5.0
+) -> Iterator[None]:
+    """Report DuckDB's own progress on a long statement (one big file) every few seconds."""
+    done = threading.Event()
+
+    def watch() -> None:
+        started = time.monotonic()
+        while not done.wait(every):
+            try:
+                pct = con.query_progress()
+            except duckdb.Error:
+                return
+            if pct >= 0:
+                say(f"    {what}: {pct:.0f}% after {time.monotonic() - started:.0f} s")
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def _still_current(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: str) -> bool:

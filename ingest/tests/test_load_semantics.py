@@ -206,3 +206,22 @@ def test_second_writer_gets_a_clear_message(db_path: Path, con) -> None:
     assert proc.returncode == 1
     assert "in use by another process" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_long_file_reports_progress(tmp_path: Path, con, monkeypatch) -> None:
+    import ingest.core as core
+
+    f = tmp_path / "big.csv"
+    duckdb.execute(
+        f"""copy (select '2026-08-01T00:00:00Z' as "bill/BillingPeriodStartDate",
+                         'Usage' as "lineItem/LineItemType",
+                         '2026-08-02T00:00:00Z' as "lineItem/UsageStartDate",
+                         'USD' as "lineItem/CurrencyCode", i * 0.001 as "lineItem/UnblendedCost"
+                  from range(1500000) t(i)) to '{f}' (header)"""
+    )
+    watch = core._progress_watch
+    monkeypatch.setattr(core, "_progress_watch",
+                        lambda c, what, say, every=0.05: watch(c, what, say, every))
+    lines: list[str] = []
+    aws_cur.load(con, f, progress=lines.append)
+    assert any("big.csv: " in line and "% after" in line for line in lines), lines
