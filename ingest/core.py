@@ -202,6 +202,9 @@ def connect(path: str | os.PathLike[str] | None = None) -> duckdb.DuckDBPyConnec
             ) from None
         raise LoadError(f"{db}: cannot open database: {exc}") from None
     con.execute("SET TimeZone = 'UTC'")
+    # Track progress for our own progress lines, but never let DuckDB draw on stdout.
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
     return con
 
 

@@ -217,7 +217,7 @@ def test_long_file_reports_progress(tmp_path: Path, con, monkeypatch) -> None:
                          'Usage' as "lineItem/LineItemType",
                          '2026-08-02T00:00:00Z' as "lineItem/UsageStartDate",
                          'USD' as "lineItem/CurrencyCode", i * 0.001 as "lineItem/UnblendedCost"
-                  from range(1500000) t(i)) to '{f}' (header)"""
+                  from range(600000) t(i)) to '{f}' (header)"""
     )
     watch = core._progress_watch
     monkeypatch.setattr(core, "_progress_watch",
