@@ -381,9 +381,7 @@ def test_manifests_list_exactly_the_files_written(
 
 def test_large_periods_split_into_numbered_files(hourly: SampleSummary) -> None:
     for period in hourly.billing_periods:
-        names = sorted(
-            p.name for p in hourly.cur_data_files if p.parent.name.endswith(period)
-        )
+        names = sorted(p.name for p in hourly.cur_data_files if p.parent.name.endswith(period))
         assert len(names) > 1
         assert names == [f"saas-cur-{i:05d}.snappy.parquet" for i in range(1, len(names) + 1)]
 
@@ -506,8 +504,12 @@ def test_revenue_for_named_customers(daily: SampleSummary) -> None:
     with daily.revenue_file.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert set(rows[0]) == {"month", "customer_id", "product", "amount", "currency"}
-    expected = {"cust_001": Decimal(5000), "cust_002": Decimal(299), "cust_003": Decimal(49),
-                "cust_004": Decimal(0)}
+    expected = {
+        "cust_001": Decimal(5000),
+        "cust_002": Decimal(299),
+        "cust_003": Decimal(49),
+        "cust_004": Decimal(0),
+    }
     totals: dict[tuple[str, str], Decimal] = {}
     for row in rows:
         assert row["currency"] == "USD"
