@@ -4,60 +4,38 @@
     for closed-period corrections) to the cent. CUR split-cost pod lines are excluded on the raw
     side because the invoice counts their parent instance, not them.
 -#}
+{%- set split_operations = "'" ~ var('split_cost_operations') | join("', '") ~ "'" -%}
+{%- set raw_sources = [
+    {'system': 'aws_cur', 'table': 'aws_cur_line_items', 'currency': 'line_item_currency_code',
+     'cost': 'line_item_unblended_cost',
+     'excluded': 'line_item_operation in (' ~ split_operations ~ ')'},
+    {'system': 'focus', 'table': 'focus_line_items', 'currency': 'billing_currency',
+     'cost': 'billed_cost', 'excluded': 'false'},
+    {'system': 'azure', 'table': 'azure_cost_details', 'currency': 'billing_currency_code',
+     'cost': 'cost_in_billing_currency', 'excluded': 'false'},
+    {'system': 'oci', 'table': 'oci_cost_reports', 'currency': 'cost_currency_code',
+     'cost': 'cost_my_cost', 'excluded': 'false'},
+] -%}
 with
 
 raw_totals as (
 
-    select
-        'aws_cur' as source_system,
-        _billing_period as charge_billing_period,
-        upper(trim(line_item_currency_code)) as billing_currency,
-        count(*) as n_rows,
-        sum(
-            case
-                when
-                    line_item_operation in (
-                        {{ "'" ~ var('split_cost_operations') | join("', '") ~ "'" }}
-                    )
-                    then 0
-                else line_item_unblended_cost * _correction_sign
-            end
-        ) as billed
-    from {{ source('raw', 'aws_cur_line_items') }}
-    group by 1, 2, 3
-
-    union all
-
-    select
-        'focus' as source_system,
-        _billing_period as charge_billing_period,
-        upper(trim(billing_currency)) as billing_currency,
-        count(*) as n_rows,
-        sum(billed_cost * _correction_sign) as billed
-    from {{ source('raw', 'focus_line_items') }}
-    group by 1, 2, 3
-
-    union all
-
-    select
-        'azure' as source_system,
-        _billing_period as charge_billing_period,
-        upper(trim(billing_currency_code)) as billing_currency,
-        count(*) as n_rows,
-        sum(cost_in_billing_currency * _correction_sign) as billed
-    from {{ source('raw', 'azure_cost_details') }}
-    group by 1, 2, 3
-
-    union all
-
-    select
-        'oci' as source_system,
-        _billing_period as charge_billing_period,
-        upper(trim(cost_currency_code)) as billing_currency,
-        count(*) as n_rows,
-        sum(cost_my_cost * _correction_sign) as billed
-    from {{ source('raw', 'oci_cost_reports') }}
-    group by 1, 2, 3
+    {% for s in raw_sources %}
+        select
+            '{{ s.system }}' as source_system,
+            _billing_period as charge_billing_period,
+            upper(trim({{ s.currency }})) as billing_currency,
+            count(*) as n_rows,
+            sum(
+                case
+                    when coalesce({{ s.excluded }}, false) then 0
+                    else {{ s.cost }} * _correction_sign
+                end
+            ) as billed
+        from {{ source('raw', s.table) }}
+        group by 1, 2, 3
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 
