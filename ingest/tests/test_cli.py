@@ -57,6 +57,7 @@ def test_successful_load_exits_0_and_reports(tmp_path: Path, capsys) -> None:
 
 def test_python_is_ruff_clean() -> None:
     ruff = Path(sys.executable).parent / "ruff"
-    proc = subprocess.run([str(ruff), "check", "ingest"], cwd=PROJECT_DIR,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(ruff), "check", "ingest"], cwd=PROJECT_DIR, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout

@@ -29,7 +29,7 @@ def test_cur2_csv_with_json_maps(tmp_path: Path, con) -> None:
     body = (
         "bill_billing_period_start_date,line_item_line_item_type,line_item_usage_start_date,"
         "line_item_currency_code,line_item_unblended_cost,resource_tags,cost_category\n"
-        '2026-08-01T00:00:00Z,Usage,2026-08-02T00:00:00Z,USD,2.5,'
+        "2026-08-01T00:00:00Z,Usage,2026-08-02T00:00:00Z,USD,2.5,"
         '"{""user_product"": ""replay"", ""user_team"": ""core""}","{""bu"": ""saas""}"\n'
         "2026-08-01T00:00:00Z,Usage,2026-08-02T00:00:00Z,USD,1,,\n"
     )
@@ -57,13 +57,15 @@ def focus12(path: Path, cost: str, invoice: str) -> Path:
 
 def test_focus_12_closed_invoice_gets_corrections(tmp_path: Path, con) -> None:
     load_path(con, focus.SPEC, focus12(tmp_path / "v1/f.csv", "10", "INV-9"), export_name="gcp")
-    (r,) = [load_path(con, focus.SPEC, focus12(tmp_path / "v2/f.csv", "12", "INV-9"),
-                      export_name="gcp")]
+    (r,) = [
+        load_path(con, focus.SPEC, focus12(tmp_path / "v2/f.csv", "12", "INV-9"), export_name="gcp")
+    ]
     assert r.partitions[0].action == "closed: corrections appended"
     rows = con.execute(
         "select billed_cost, _correction_sign, _is_correction from raw.focus_line_items "
         "order by _is_correction, billed_cost"
     ).fetchall()
     assert rows == [(10, 1, False), (10, -1, True), (12, 1, True)]
-    assert con.execute("select service_subcategory, tags['team'] from raw.focus_line_items "
-                       "limit 1").fetchone() == ("Virtual Machines", "a")
+    assert con.execute(
+        "select service_subcategory, tags['team'] from raw.focus_line_items limit 1"
+    ).fetchone() == ("Virtual Machines", "a")

@@ -220,8 +220,9 @@ def test_long_file_reports_progress(tmp_path: Path, con, monkeypatch) -> None:
                   from range(600000) t(i)) to '{f}' (header)"""
     )
     watch = core._progress_watch
-    monkeypatch.setattr(core, "_progress_watch",
-                        lambda c, what, say, every=0.05: watch(c, what, say, every))
+    monkeypatch.setattr(
+        core, "_progress_watch", lambda c, what, say, every=0.05: watch(c, what, say, every)
+    )
     lines: list[str] = []
     aws_cur.load(con, f, progress=lines.append)
     assert any("big.csv: " in line and "% after" in line for line in lines), lines
