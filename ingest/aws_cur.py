@@ -135,7 +135,6 @@ SPEC = TableSpec(
     period_column="bill_billing_period_start_date",
     currency_column="line_item_currency_code",
     billed_column="line_item_unblended_cost",
-    money_columns=(),
     invoice_column="bill_invoice_id",
     # CUR CSV leaves nulls empty; Athena/Hive text exports write \N.
     null_strings=("", "\\N"),

@@ -68,6 +68,5 @@ SPEC = TableSpec(
     period_column="billing_period_start_date",
     currency_column="billing_currency_code",
     billed_column="cost_in_billing_currency",
-    money_columns=(),
     invoice_column="invoice_id",
 )

@@ -121,10 +121,8 @@ class TableSpec:
     period_column: str
     currency_column: str
     billed_column: str
-    money_columns: tuple[str, ...]
     invoice_column: str | None = None
     null_strings: tuple[str, ...] = ("",)
-    detect: Callable[[set[str]], bool] = lambda names: True  # noqa: E731
 
     @property
     def column_names(self) -> list[str]:
@@ -139,6 +137,7 @@ class SourceFile:
     display: str
     fingerprint: str
     header_names: list[str] | None = None
+    head: tuple[str, str] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -369,7 +368,13 @@ def sniff_delimiter(f: SourceFile) -> str:
 
 
 def _head(f: SourceFile) -> tuple[str, str]:
-    """(delimiter, first line) of a text file."""
+    """(delimiter, first line) of a text file, read once per file."""
+    if f.head is None:
+        f.head = _read_head(f)
+    return f.head
+
+
+def _read_head(f: SourceFile) -> tuple[str, str]:
     opener = gzip.open if f.path.name.lower().endswith(".gz") else open
     try:
         with opener(f.path, "rb") as fh:  # type: ignore[operator]
@@ -505,7 +510,7 @@ def _map_expr(
 
 
 def build_select(
-    spec: TableSpec, f: SourceFile, sources: list[tuple[str, str]]
+    spec: TableSpec, f: SourceFile, sources: list[tuple[str, str]], row_expr: str
 ) -> tuple[list[str], list[object], dict[int, str]]:
     """Map a file's columns onto the spec: SELECT expressions, parameters, index→header."""
     wanted = {n for c in spec.columns for n in (c.name, *c.aliases)}
@@ -519,7 +524,6 @@ def build_select(
         by_norm[norm] = (name, typ)
     index_of = {name: i for i, (name, _) in enumerate(sources)}
     header_of = {i: name for name, i in index_of.items()}
-    _, _, row_expr = _reader(spec, f)
     exprs: list[str] = []
     params: list[object] = []
     for col in spec.columns:
@@ -598,9 +602,8 @@ def run_load(
         with expanded(files) as real_files:
             for n, f in enumerate(real_files, 1):
                 sources = describe(con, spec, f)
-                exprs, params, header_of = build_select(spec, f, sources)
-                _, _, row_expr = _reader(spec, f)
-                call, read_params, _ = _reader(spec, f)
+                call, read_params, row_expr = _reader(spec, f)
+                exprs, params, header_of = build_select(spec, f, sources, row_expr)
                 account = quote_ident(spec.account_column)
                 period = quote_ident(spec.period_column)
                 sql = f"""
@@ -818,7 +821,7 @@ def _correct_closed(
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _delivered AS
-        SELECT {cols}, _source_file, _source_row FROM {spec.table}
+        SELECT {cols} FROM {spec.table}
         WHERE {key} AND _load_id = ?
         """,
         [*args, load_id],

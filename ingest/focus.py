@@ -71,7 +71,6 @@ SPEC = TableSpec(
     period_column="billing_period_start",
     currency_column="billing_currency",
     billed_column="billed_cost",
-    money_columns=(),
     invoice_column="invoice_id",
     null_strings=("", "NULL"),
 )

@@ -55,5 +55,4 @@ SPEC = TableSpec(
     period_column="line_item_interval_usage_start",
     currency_column="cost_currency_code",
     billed_column="cost_my_cost",
-    money_columns=(),
 )
