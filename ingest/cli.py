@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ingest import aws_cur, azure, focus, oci
+from ingest import aws_cur, azure, clickhouse_query_log, focus, oci, revenue, usage
 from ingest.core import (
     DEFAULT_DB_ENV,
     DEFAULT_DB_PATH,
@@ -30,6 +30,13 @@ SOURCES: dict[str, tuple[TableSpec, str]] = {
     "focus": (focus.SPEC, "FOCUS 1.0-1.2 export (CSV/parquet) from any cloud"),
     "azure": (azure.SPEC, "Azure EA/MCA cost details CSV (native columns)"),
     "oci": (oci.SPEC, "Oracle Cloud cost report CSV (native columns)"),
+    "query-log": (
+        clickhouse_query_log.SPEC,
+        "ClickHouse system.query_log export (Parquet, TSVWithNames, CSVWithNames, JSONEachRow)",
+    ),
+    "usage": (usage.SPEC, "usage driver metrics: date, metric, product, customer_id, ..."),
+    "revenue": (revenue.REVENUE, "revenue: month, customer_id, product, amount, currency"),
+    "customers": (revenue.CUSTOMERS, "customer list: customer_id, name, plan, status"),
 }
 
 

@@ -55,6 +55,7 @@ DEFAULT_DB_PATH = "warehouse/cost_model.duckdb"
 
 PARQUET_EXT = (".parquet",)
 TEXT_EXT = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz", ".gz", ".zip")
+JSON_EXT = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz")
 
 LINEAGE_COLUMNS = (
     ("_load_id", "VARCHAR"),
@@ -117,11 +118,17 @@ class TableSpec:
     columns: tuple[Column, ...]
     maps: tuple[MapColumn, ...]
     normalise: Callable[[str], str]
-    account_column: str
-    period_column: str
-    currency_column: str
-    billed_column: str
+    account_column: str | None
+    period_column: str | None
+    currency_column: str | None
+    billed_column: str | None
     invoice_column: str | None = None
+    period_grain: str = "month"
+    """Partition grain of ``period_column``: ``month`` (bills), ``day`` (daily usage exports)
+    or ``all`` (a snapshot such as the customer list: each load replaces the whole table)."""
+    skip_row: tuple[str, str] | None = None
+    """(column, value) marking a row to drop before loading, e.g. the types row of ClickHouse's
+    TSVWithNamesAndTypes (``event_date`` = ``Date``)."""
     null_strings: tuple[str, ...] = ("",)
 
     @property
@@ -277,11 +284,14 @@ def file_fingerprint(path: Path) -> str:
 
 def is_supported(path: Path) -> bool:
     name = path.name.lower()
-    return name.endswith(PARQUET_EXT + TEXT_EXT) and not name.endswith("manifest.json")
+    return name.endswith(PARQUET_EXT + TEXT_EXT + JSON_EXT) and not name.endswith("manifest.json")
 
 
 def format_family(path: Path) -> str:
-    return "parquet" if path.name.lower().endswith(PARQUET_EXT) else "text"
+    name = path.name.lower()
+    if name.endswith(PARQUET_EXT):
+        return "parquet"
+    return "json" if name.endswith(JSON_EXT) else "text"
 
 
 def walk_files(root: Path) -> list[Path]:
@@ -343,15 +353,27 @@ def expanded(files: Sequence[SourceFile]) -> Iterator[list[SourceFile]]:
 
 def _reader(spec: TableSpec, f: SourceFile) -> tuple[str, list[object], str]:
     """The table-function call for one file, its parameters and its row-number expression."""
-    if format_family(f.path) == "parquet":
+    family = format_family(f.path)
+    if family == "parquet":
         return "read_parquet(?, file_row_number = true)", [str(f.path)], "file_row_number + 1"
-    params: list[object] = [str(f.path), list(spec.null_strings), sniff_delimiter(f)]
+    if family == "json":
+        # Every object key becomes a column; the loader casts as it does for text.
+        call = (
+            "read_json(?, format = 'newline_delimited', sample_size = -1, "
+            "maximum_object_size = 67108864) WITH ORDINALITY"
+        )
+        return call, [str(f.path)], "ordinality"
+    delim = sniff_delimiter(f)
+    params: list[object] = [str(f.path), list(spec.null_strings), delim]
     extra = ""
     if f.header_names is not None:
         extra = ", header = false, names = ?"
         params.append(f.header_names)
     # all_varchar: the loader, not the sniffer, decides types, so a bad value becomes a named
     # error instead of a silently different column type.
+    if delim == "\t":
+        # ClickHouse TSV escapes instead of quoting, so a '"' inside a query is just text.
+        extra += ", quote = ''"
     call = (
         "read_csv(?, all_varchar = true, nullstr = ?, delim = ?, strict_mode = true"
         f"{extra}) WITH ORDINALITY"
@@ -484,10 +506,22 @@ def _map_expr(
             s = quote_ident(name)
             if typ.upper().startswith("MAP"):
                 return f"CAST({s} AS MAP(VARCHAR, VARCHAR))", []
-            # JSON text; Azure omits the braces (`"a": "b","c": "d"`), so add them.
+            if typ.upper().startswith("STRUCT"):  # a JSON-lines object
+                # JSON objects of different rows share one STRUCT type: drop keys a row lacks.
+                return (
+                    f"map_from_entries(list_filter(map_entries(CAST(to_json({s}) AS "
+                    "MAP(VARCHAR, VARCHAR))), lambda e: e.value IS NOT NULL))",
+                    [],
+                )
+            # JSON text. Azure omits the braces (`"a": "b","c": "d"`); ClickHouse's text
+            # formats quote map keys with single quotes (`{'Query':1}`).
             text = f"TRIM(CAST({s} AS VARCHAR))"
+            single_quoted = "'{' || chr(39)"
             fixed = (
-                f"CASE WHEN {text} = '' THEN NULL WHEN LEFT({text}, 1) = '{{' THEN {text} "
+                f"CASE WHEN {text} = '' THEN NULL "
+                f"WHEN LEFT({text}, 2) = {single_quoted} "
+                f"THEN replace({text}, chr(39), chr(34)) "
+                f"WHEN LEFT({text}, 1) = '{{' THEN {text} "
                 f"ELSE '{{' || {text} || '}}' END"
             )
             parsed = f"TRY_CAST(TRY_CAST({fixed} AS JSON) AS MAP(VARCHAR, VARCHAR))"
@@ -604,18 +638,33 @@ def run_load(
                 sources = describe(con, spec, f)
                 call, read_params, row_expr = _reader(spec, f)
                 exprs, params, header_of = build_select(spec, f, sources, row_expr)
-                account = quote_ident(spec.account_column)
-                period = quote_ident(spec.period_column)
+                account = (
+                    f"COALESCE(CAST({quote_ident(spec.account_column)} AS VARCHAR), '')"
+                    if spec.account_column
+                    else "''"
+                )
+                period = (
+                    f"CAST(date_trunc('{spec.period_grain}', {quote_ident(spec.period_column)})"
+                    " AS DATE)"
+                    if spec.period_column and spec.period_grain != "all"
+                    else "DATE '1970-01-01'"
+                )
+                where = ""
+                if spec.skip_row and spec.skip_row[0] in {n for n, _ in sources}:
+                    where = (
+                        f"WHERE COALESCE(CAST({quote_ident(spec.skip_row[0])} AS VARCHAR), '') "
+                        f"<> '{spec.skip_row[1]}'"
+                    )
                 sql = f"""
                     INSERT INTO {spec.table} ({table_cols}, {lineage})
                     SELECT {table_cols},
                         ?, ?, _source_row, ?, ?,
-                        COALESCE(CAST({account} AS VARCHAR), ''),
-                        CAST(date_trunc('month', {period}) AS DATE),
+                        {account},
+                        {period},
                         false, 1, CAST(NULL AS DATE)
                     FROM (
                         SELECT {", ".join(exprs)}, {row_expr} AS _source_row
-                        FROM {call}
+                        FROM (SELECT * FROM {call} {where})
                     ) AS projected (
                         {", ".join(quote_ident(c) for c in spec.column_names)}, _source_row
                     )
@@ -660,14 +709,16 @@ def run_load(
                     p.rows,
                 ],
             )
-        totals = con.execute(
-            f"""
-            SELECT _billing_period, upper(trim({quote_ident(spec.currency_column)})),
-                   CAST(SUM({quote_ident(spec.billed_column)} * _correction_sign) AS DOUBLE)
-            FROM {spec.table} WHERE _load_id = ? GROUP BY ALL ORDER BY ALL
-            """,
-            [load_id],
-        ).fetchall()
+        totals = []
+        if spec.currency_column and spec.billed_column:
+            totals = con.execute(
+                f"""
+                SELECT _billing_period, upper(trim({quote_ident(spec.currency_column)})),
+                       CAST(SUM({quote_ident(spec.billed_column)} * _correction_sign) AS DOUBLE)
+                FROM {spec.table} WHERE _load_id = ? GROUP BY ALL ORDER BY ALL
+                """,
+                [load_id],
+            ).fetchall()
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -727,15 +778,17 @@ def _validate(
 ) -> None:
     """Row-level checks a type cast cannot make: required values present, currency known."""
     allowed = sorted(ISO_4217 | {c.upper() for c in allow_currencies})
-    cur = quote_ident(spec.currency_column)
-    checks = [
-        (
-            f"{cur} IS NULL OR upper(trim({cur})) NOT IN (SELECT unnest(?::VARCHAR[]))",
-            f"column {spec.currency_column!r}: unknown or missing currency",
-            cur,
-            [allowed],
-        ),
-    ]
+    checks: list[tuple[str, str, str, list[object]]] = []
+    if spec.currency_column:
+        cur = quote_ident(spec.currency_column)
+        checks.append(
+            (
+                f"{cur} IS NULL OR upper(trim({cur})) NOT IN (SELECT unnest(?::VARCHAR[]))",
+                f"column {spec.currency_column!r}: unknown or missing currency",
+                cur,
+                [allowed],
+            )
+        )
     for col in spec.columns:
         if col.required:
             q = quote_ident(col.name)
@@ -887,7 +940,16 @@ def load_path(
 
 def ensure_all_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create every source's raw table, so dbt can build before all sources were loaded."""
-    from ingest import aws_cur, azure, focus, oci
+    from ingest import aws_cur, azure, clickhouse_query_log, focus, oci, revenue, usage
 
-    for spec in (aws_cur.SPEC, focus.SPEC, azure.SPEC, oci.SPEC):
+    for spec in (
+        aws_cur.SPEC,
+        focus.SPEC,
+        azure.SPEC,
+        oci.SPEC,
+        clickhouse_query_log.SPEC,
+        usage.SPEC,
+        revenue.REVENUE,
+        revenue.CUSTOMERS,
+    ):
         ensure_tables(con, spec)

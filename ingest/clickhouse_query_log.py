@@ -1,0 +1,63 @@
+"""ClickHouse ``system.query_log`` exports: Parquet, TSVWithNames(AndTypes), CSVWithNames,
+JSONEachRow.
+
+Lands in ``raw.clickhouse_query_log`` with ClickHouse's own column names. Which rows count as
+work (QueryFinish / ExceptionWhileProcessing, initial queries only) is decided in SQL, not here:
+the loader keeps every row as exported. A load replaces the (hostname, event_date) partitions it
+contains, so re-exporting a day from a node restates that day; export every node (or
+``clusterAllReplicas``) to see all work.
+"""
+
+from __future__ import annotations
+
+from ingest.core import Column, MapColumn, TableSpec
+
+
+def _t(name: str, *, required: bool = False) -> Column:
+    return Column(name, "VARCHAR", required=required)
+
+
+def _n(name: str) -> Column:
+    return Column(name, "HUGEINT")  # UInt64 counters can exceed BIGINT
+
+
+SPEC = TableSpec(
+    source="clickhouse_query_log",
+    table="raw.clickhouse_query_log",
+    columns=(
+        _t("hostname"),
+        _t("type", required=True),
+        Column("event_date", "DATE"),
+        Column("event_time", "TIMESTAMP", required=True),
+        Column("query_start_time", "TIMESTAMP"),
+        _n("query_duration_ms"),
+        _n("read_rows"),
+        _n("read_bytes"),
+        _n("written_rows"),
+        _n("written_bytes"),
+        _n("result_rows"),
+        _n("result_bytes"),
+        _n("memory_usage"),
+        _t("current_database"),
+        _n("normalized_query_hash"),
+        _t("query_kind"),
+        _t("databases"),
+        _t("tables"),
+        Column("exception_code", "INTEGER"),
+        Column("is_initial_query", "INTEGER", required=True),
+        _t("user"),
+        _t("query_id", required=True),
+        _t("initial_user"),
+        _t("initial_query_id"),
+        _n("distributed_depth"),
+        _t("log_comment"),
+    ),
+    maps=(MapColumn("ProfileEvents", native=("ProfileEvents",)),),
+    normalise=lambda header: header.strip().lstrip("\ufeff"),
+    account_column="hostname",
+    period_column="event_time",
+    period_grain="day",
+    currency_column=None,
+    billed_column=None,
+    skip_row=("event_date", "Date"),
+)
