@@ -613,6 +613,8 @@ def run_load(
     if not files:
         raise LoadError("no loadable files found (expected .parquet, .csv, .csv.gz, .gz, .zip)")
     check_one_format(files)
+    # Every raw table, not only this source's: dbt can build whichever sources were loaded.
+    ensure_all_tables(con)
     ensure_tables(con, spec)
     fingerprint = hashlib.sha256(
         "\n".join(sorted(f.fingerprint for f in files)).encode()

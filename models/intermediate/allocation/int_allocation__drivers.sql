@@ -1,0 +1,153 @@
+{#-
+    Every driver a pool can be split by, as (driver, grain, period, product, quantity):
+
+    * usage metrics (requests, events, ...) from the usage export;
+    * ClickHouse work from query_log: only QueryFinish and ExceptionWhileProcessing rows (failed
+      queries still burned the cluster), only initial queries (the initiator already sums its
+      shards), never QueryStart. Product from log_comment JSON, else the user→product seed, else
+      the explicit target '(unattributed)';
+    * split_cost: EKS/ECS pods' split cost by product, for their parent nodes' pool;
+    * direct_effective_cost: each product's direct spend (for cost-proportional pools).
+    Tax, credits and unused commitment are never drivers.
+    Each driver is given at day and at month grain.
+-#}
+with
+
+usage_metrics as (
+
+    select * from {{ ref('stg_usage__metrics') }}
+
+),
+
+query_log as (
+
+    select * from {{ ref('stg_clickhouse__query_log') }}
+
+),
+
+user_products as (
+
+    select * from {{ ref('clickhouse_user_products') }}
+
+),
+
+cost_lines as (
+
+    select * from {{ ref('fct_cost_line_items') }}
+
+),
+
+allocation_lines as (
+
+    select * from {{ ref('int_allocation__lines') }}
+
+),
+
+query_work as (
+
+    select
+        query_log.event_date as driver_date,
+        coalesce(
+            query_log.comment_product, user_products.product, '(unattributed)'
+        ) as product,
+        query_log.read_bytes,
+        query_log.cpu_time_us,
+        query_log.duration_ms
+    from query_log
+    left join user_products
+        on query_log.clickhouse_user = user_products.clickhouse_user
+    where
+        query_log.event_type in ('QueryFinish', 'ExceptionWhileProcessing')
+        and query_log.is_initial_query
+
+),
+
+daily as (
+
+    select
+        metric as driver,
+        usage_date as driver_date,
+        product,
+        sum(quantity) as quantity
+    from usage_metrics
+    where product is not null
+    group by metric, usage_date, product
+
+    union all
+
+    select
+        'read_bytes' as driver,
+        driver_date,
+        product,
+        sum(read_bytes) as quantity
+    from query_work
+    group by driver_date, product
+
+    union all
+
+    select
+        'cpu_time_us' as driver,
+        driver_date,
+        product,
+        sum(cpu_time_us) as quantity
+    from query_work
+    group by driver_date, product
+
+    union all
+
+    select
+        'duration_ms' as driver,
+        driver_date,
+        product,
+        sum(duration_ms) as quantity
+    from query_work
+    group by driver_date, product
+
+    union all
+
+    select
+        'split_cost' as driver,
+        charge_date as driver_date,
+        {{ tag_value('tags', "'product'") }} as product,
+        sum(split_cost + coalesce(split_unused_cost, 0)) as quantity
+    from cost_lines
+    where is_split_cost_line and {{ tag_value('tags', "'product'") }} is not null
+    group by charge_date, {{ tag_value('tags', "'product'") }}
+
+    union all
+
+    select
+        'direct_effective_cost' as driver,
+        charge_date as driver_date,
+        product,
+        sum(effective_cost) as quantity
+    from allocation_lines
+    where allocation_path = 'direct'
+    group by charge_date, product
+
+),
+
+final as (
+
+    select
+        driver,
+        'day' as share_grain,
+        driver_date as period_start,
+        product,
+        cast(quantity as double) as quantity
+    from daily
+
+    union all
+
+    select
+        driver,
+        'month' as share_grain,
+        {{ month_start('driver_date') }} as period_start,
+        product,
+        cast(sum(quantity) as double) as quantity
+    from daily
+    group by driver, {{ month_start('driver_date') }}, product
+
+)
+
+select * from final

@@ -1,0 +1,153 @@
+{#-
+    Every allocatable bill line with its dimensions and its allocation path.
+
+    Dimensions (product, team, customer_id, environment, feature_id) come from the ordered rules
+    in seeds/allocation_tag_rules.csv: per line and dimension, the matching rule with the lowest
+    priority wins. Path: a line with a product is `direct`; otherwise it joins the first pool of
+    seeds/allocation_pools.csv it matches (`pool`); otherwise it is `untagged`. Exactly one path
+    per line, so no line can be allocated twice.
+
+    Split-cost pod lines are not allocatable: they re-express their parent node, which is
+    allocated (by the pods' split cost) through the eks_cluster pool.
+-#}
+{%- set signature_columns = var('allocation_signature_columns') -%}
+with
+
+cost_lines as (
+
+    select * from {{ ref('fct_cost_line_items') }}
+    where not is_split_cost_line
+
+),
+
+pools as (
+
+    select * from {{ ref('allocation_pools') }}
+
+),
+
+lines as (
+
+    select
+        *,
+        {{ signature_hash(signature_columns) }} as signature_id
+    from cost_lines
+
+),
+
+signatures as (
+
+    select distinct
+        signature_id,
+        {{ signature_columns | join(', ') }}
+    from lines
+
+),
+
+rule_matches as (
+
+    select * from {{ ref('int_allocation__rule_matches') }}
+
+),
+
+first_rule as (
+
+    select
+        signature_id,
+        dimension,
+        rule_id,
+        matched_value,
+        row_number() over (
+            partition by signature_id, dimension
+            order by priority, rule_id
+        ) as rule_rank
+    from rule_matches
+    where matched_value is not null
+
+),
+
+dimensions as (
+
+    select
+        signature_id,
+        max(case when dimension = 'product' then matched_value end) as product,
+        max(case when dimension = 'product' then rule_id end) as product_rule_id,
+        max(case when dimension = 'team' then matched_value end) as team,
+        max(case when dimension = 'customer_id' then matched_value end) as customer_id,
+        max(case when dimension = 'environment' then matched_value end) as environment,
+        max(case when dimension = 'feature_id' then matched_value end) as feature_id
+    from first_rule
+    where rule_rank = 1
+    group by signature_id
+
+),
+
+pool_matches as (
+
+    select
+        signatures.signature_id,
+        pools.pool_id,
+        row_number() over (
+            partition by signatures.signature_id
+            order by pools.priority, pools.pool_id
+        ) as pool_rank
+    from signatures
+    inner join pools
+        on
+            (
+                pools.match_source like 'tag:%'
+                and {{ tag_value('signatures.tags', "substr(pools.match_source, 5)") }}
+                = pools.match_value
+            )
+            or (
+                pools.match_source = 'service_code'
+                and signatures.service_code = pools.match_value
+            )
+            or (
+                pools.match_source = 'usage_type'
+                and signatures.usage_type like pools.match_value
+            )
+            or (
+                pools.match_source = 'charge_category'
+                and signatures.charge_category = pools.match_value
+            )
+            or (
+                pools.match_source = 'unused_commitment'
+                and signatures.is_unused_commitment
+            )
+
+),
+
+final as (
+
+    select
+        lines.cost_line_key,
+        lines.charge_date,
+        {{ month_start('lines.charge_date') }} as charge_month,
+        lines.billing_currency,
+        lines.effective_cost,
+        lines.billed_cost,
+        lines.signature_id,
+        dimensions.product,
+        dimensions.product_rule_id,
+        dimensions.team,
+        dimensions.customer_id,
+        dimensions.environment,
+        dimensions.feature_id,
+        case
+            when dimensions.product is not null then 'direct'
+            when pool_matches.pool_id is not null then 'pool'
+            else 'untagged'
+        end as allocation_path,
+        case when dimensions.product is null then pool_matches.pool_id end as pool_id
+    from lines
+    left join dimensions
+        on lines.signature_id = dimensions.signature_id
+    left join pool_matches
+        on
+            lines.signature_id = pool_matches.signature_id
+            and pool_matches.pool_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,57 @@
+{#-
+    Shared pool costs per pool × period × currency: the "line group" a pool rule splits.
+    The period is the charge day, or the charge month for pools whose share_grain is month
+    (tax, credits, support are booked once a month). Every pool line is in exactly one group.
+-#}
+with
+
+lines as (
+
+    select * from {{ ref('int_allocation__lines') }}
+    where allocation_path = 'pool'
+
+),
+
+pools as (
+
+    select * from {{ ref('allocation_pools') }}
+
+),
+
+grouped as (
+
+    select
+        lines.pool_id,
+        pools.share_grain,
+        case
+            when pools.share_grain = 'month' then lines.charge_month else lines.charge_date
+        end as period_start,
+        lines.billing_currency,
+        count(*) as n_lines,
+        sum(lines.effective_cost) as pool_effective_cost,
+        sum(lines.billed_cost) as pool_billed_cost
+    from lines
+    inner join pools
+        on lines.pool_id = pools.pool_id
+    group by
+        lines.pool_id,
+        pools.share_grain,
+        case
+            when pools.share_grain = 'month' then lines.charge_month else lines.charge_date
+        end,
+        lines.billing_currency
+
+),
+
+final as (
+
+    select
+        pool_id
+        || ':' || cast(period_start as varchar)
+        || ':' || billing_currency as pool_group_key,
+        *
+    from grouped
+
+)
+
+select * from final

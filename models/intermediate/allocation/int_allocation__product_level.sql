@@ -1,0 +1,72 @@
+{#- All allocation rows at product level, one shape: direct bill lines (source = the line) and
+    pool groups split to products (source = the pool group). Residual rows are kept here too,
+    with their reason, so the next step sees every dollar. -#}
+with
+
+direct as (
+
+    select * from {{ ref('int_allocation__direct') }}
+
+),
+
+shared as (
+
+    select * from {{ ref('int_allocation__shared') }}
+
+),
+
+final as (
+
+    select
+        'line' as source_kind,
+        cost_line_key as source_key,
+        'day' as period_grain,
+        charge_date as period_start,
+        billing_currency,
+        rule_id,
+        method,
+        cast(null as varchar) as share_basis,
+        cast(null as varchar) as driver_name,
+        cast(null as double) as driver_quantity,
+        1.0 as product_share,
+        product,
+        customer_id,
+        team,
+        feature_id,
+        environment,
+        unallocated_reason,
+        source_effective_cost,
+        source_billed_cost,
+        allocated_effective_cost,
+        allocated_billed_cost
+    from direct
+
+    union all
+
+    select
+        'pool_group' as source_kind,
+        pool_group_key as source_key,
+        share_grain as period_grain,
+        period_start,
+        billing_currency,
+        pool_id as rule_id,
+        method,
+        share_basis,
+        driver_name,
+        driver_quantity,
+        share as product_share,
+        product,
+        cast(null as varchar) as customer_id,
+        cast(null as varchar) as team,
+        cast(null as varchar) as feature_id,
+        cast(null as varchar) as environment,
+        unallocated_reason,
+        source_effective_cost,
+        source_billed_cost,
+        allocated_effective_cost,
+        allocated_billed_cost
+    from shared
+
+)
+
+select * from final

@@ -1,0 +1,55 @@
+{#-
+    The allocation fact: one row per (source, period, target). A source is a bill line (direct
+    and untagged lines) or a pool group (pool × day or month × currency). Every row carries the
+    rule, method, driver, shares and both source and allocated cost, so any number in a mart
+    traces back to bill lines and a readable rule. Per source the shares sum to 1 and the
+    allocated amounts sum back to the source exactly (FOCUS 1.3 split-allocation contract).
+    Unallocated money is a row with a reason: untagged, no_driver, unattributed_queries,
+    unused_commitment.
+-#}
+with
+
+allocated as (
+
+    select * from {{ ref('int_allocation__customers') }}
+
+),
+
+final as (
+
+    select
+        source_key
+        || ':' || coalesce(product, '-')
+        || ':' || coalesce(customer_id, '-')
+        || ':' || coalesce(unallocated_reason, '-') as allocation_key,
+        source_kind,
+        source_key,
+        period_grain,
+        period_start,
+        {{ month_start('period_start') }} as allocation_month,
+        billing_currency,
+        rule_id,
+        method,
+        share_basis,
+        driver_name,
+        driver_quantity,
+        customer_driver_name,
+        cast(product_share as double) as product_share,
+        cast(customer_share as double) as customer_share,
+        cast(product_share * customer_share as double) as share,
+        cast(source_effective_cost as decimal(38, 12)) as source_effective_cost,
+        cast(source_billed_cost as decimal(38, 12)) as source_billed_cost,
+        cast(allocated_effective_cost as decimal(38, 12)) as allocated_effective_cost,
+        cast(allocated_billed_cost as decimal(38, 12)) as allocated_billed_cost,
+        product,
+        customer_id,
+        team,
+        feature_id,
+        environment,
+        unallocated_reason,
+        unallocated_reason is not null as is_unallocated
+    from allocated
+
+)
+
+select * from final

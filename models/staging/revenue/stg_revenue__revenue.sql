@@ -1,0 +1,26 @@
+{#- Monthly revenue lines per customer and product, in their own currency. -#}
+with
+
+source as (
+
+    select * from {{ source('raw', 'revenue') }}
+
+),
+
+renamed as (
+
+    select
+        _load_id || ':' || _source_file || ':' || cast(_source_row as varchar) as revenue_line_key,
+        {{ month_start('"month"') }} as revenue_month,
+        customer_id,
+        nullif(trim(product), '') as product,
+        amount as revenue_amount,
+        upper(trim(currency)) as currency,
+        _load_id as load_id,
+        _loaded_at as loaded_at
+
+    from source
+
+)
+
+select * from renamed
