@@ -20,8 +20,9 @@
         sign(ranked.{{ amount }}) * (
             ranked._floor_{{ amount }}
             + case
-                when ranked._rank_{{ amount }} <= ranked._missing_cents_{{ amount }} then 0.01
-                else 0
+                when ranked._rank_{{ amount }} <= ranked._missing_cents_{{ amount }}
+                    then cast(0.01 as decimal(38, 2))
+                else cast(0 as decimal(38, 2))
             end
         )
         + case
@@ -55,7 +56,10 @@
             select
                 src.*
                 {%- for amount in amounts %},
-                floor(abs(src.{{ amount }}) * src.{{ share }} * 100) / 100 as _floor_{{ amount }},
+                {#- the share is a ratio (double); the money stays exact decimal -#}
+                cast(
+                    floor(abs(src.{{ amount }}) * src.{{ share }} * 100) / 100 as decimal(38, 2)
+                ) as _floor_{{ amount }},
                 abs(src.{{ amount }}) * src.{{ share }} * 100
                 - floor(abs(src.{{ amount }}) * src.{{ share }} * 100) as _remainder_{{ amount }}
                 {%- endfor %}

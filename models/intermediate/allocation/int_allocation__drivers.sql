@@ -2,10 +2,7 @@
     Every driver a pool can be split by, as (driver, grain, period, product, quantity):
 
     * usage metrics (requests, events, ...) from the usage export;
-    * ClickHouse work from query_log: only QueryFinish and ExceptionWhileProcessing rows (failed
-      queries still burned the cluster), only initial queries (the initiator already sums its
-      shards), never QueryStart. Product from log_comment JSON, else the user→product seed, else
-      the explicit target '(unattributed)';
+    * ClickHouse work (int_allocation__query_work: finished or failed initial queries);
     * split_cost: EKS/ECS pods' split cost by product, for their parent nodes' pool;
     * direct_effective_cost: each product's direct spend (for cost-proportional pools).
     Tax, credits and unused commitment are never drivers.
@@ -19,15 +16,9 @@ usage_metrics as (
 
 ),
 
-query_log as (
+query_work as (
 
-    select * from {{ ref('stg_clickhouse__query_log') }}
-
-),
-
-user_products as (
-
-    select * from {{ ref('clickhouse_user_products') }}
+    select * from {{ ref('int_allocation__query_work') }}
 
 ),
 
@@ -40,25 +31,6 @@ cost_lines as (
 allocation_lines as (
 
     select * from {{ ref('int_allocation__lines') }}
-
-),
-
-query_work as (
-
-    select
-        query_log.event_date as driver_date,
-        coalesce(
-            query_log.comment_product, user_products.product, '(unattributed)'
-        ) as product,
-        query_log.read_bytes,
-        query_log.cpu_time_us,
-        query_log.duration_ms
-    from query_log
-    left join user_products
-        on query_log.clickhouse_user = user_products.clickhouse_user
-    where
-        query_log.event_type in ('QueryFinish', 'ExceptionWhileProcessing')
-        and query_log.is_initial_query
 
 ),
 
@@ -77,31 +49,31 @@ daily as (
 
     select
         'read_bytes' as driver,
-        driver_date,
+        event_date as driver_date,
         product,
         sum(read_bytes) as quantity
     from query_work
-    group by driver_date, product
+    group by event_date, product
 
     union all
 
     select
         'cpu_time_us' as driver,
-        driver_date,
+        event_date as driver_date,
         product,
         sum(cpu_time_us) as quantity
     from query_work
-    group by driver_date, product
+    group by event_date, product
 
     union all
 
     select
         'duration_ms' as driver,
-        driver_date,
+        event_date as driver_date,
         product,
         sum(duration_ms) as quantity
     from query_work
-    group by driver_date, product
+    group by event_date, product
 
     union all
 
