@@ -127,8 +127,8 @@ class TableSpec:
     """Partition grain of ``period_column``: ``month`` (bills), ``day`` (daily usage exports)
     or ``all`` (a snapshot such as the customer list: each load replaces the whole table)."""
     skip_row: tuple[str, str] | None = None
-    """(column, value) marking a row to drop before loading, e.g. the types row of ClickHouse's
-    TSVWithNamesAndTypes (``event_date`` = ``Date``)."""
+    """(column, prefix) marking a row to drop before loading, e.g. the types row of ClickHouse's
+    TSVWithNamesAndTypes (``type`` starts with ``Enum8(``)."""
     null_strings: tuple[str, ...] = ("",)
 
     @property
@@ -168,6 +168,8 @@ class LoadResult:
     skipped: bool = False
     partitions: list[PartitionResult] = field(default_factory=list)
     totals: list[tuple[dt.date, str, float]] = field(default_factory=list)
+    period_grain: str = "month"
+    key_label: str = "account"
 
     def summary(self) -> str:
         if self.skipped:
@@ -177,10 +179,16 @@ class LoadResult:
             f"in {self.seconds:.2f} s (load {self.load_id}, export {self.export_name!r})"
         ]
         for p in self.partitions:
-            lines.append(
-                f"  {p.billing_period:%Y-%m} account {p.billing_account_id or '-'}: "
-                f"{p.action} ({p.rows:,} rows)"
-            )
+            if self.period_grain == "all":
+                where = "snapshot"
+            else:
+                shown = (
+                    f"{p.billing_period:%Y-%m-%d}"
+                    if self.period_grain == "day"
+                    else (f"{p.billing_period:%Y-%m}")
+                )
+                where = f"{shown} {self.key_label} {p.billing_account_id or '-'}"
+            lines.append(f"  {where}: {p.action} ({p.rows:,} rows)")
         for period, currency, total in self.totals:
             lines.append(f"  {period:%Y-%m} billed {currency} {total:,.2f}")
         return "\n".join(lines)
@@ -460,7 +468,21 @@ def _first_line(exc: BaseException) -> str:
 _NUMERIC = ("DECIMAL", "DOUBLE", "FLOAT", "BIGINT", "INTEGER", "HUGEINT", "UBIGINT", "SMALLINT")
 
 
-def _cast_expr(col: Column, src: str, src_type: str, index: int, row_expr: str) -> str:
+def tsv_unescape(expr: str) -> str:
+    """SQL undoing ClickHouse TSV backslash escapes (backslash + quote, t, n, r, b, f).
+
+    An escaped backslash is parked on a placeholder first, so backslash-backslash-n stays a
+    backslash followed by n.
+    """
+    out = f"replace({expr}, chr(92) || chr(92), chr(1))"
+    for escaped, char in ((39, 39), (34, 34), (116, 9), (110, 10), (114, 13), (98, 8), (102, 12)):
+        out = f"replace({out}, chr(92) || chr({escaped}), chr({char}))"
+    return f"replace({out}, chr(1), chr(92))"
+
+
+def _cast_expr(
+    col: Column, src: str, src_type: str, index: int, row_expr: str, tsv: bool = False
+) -> str:
     """SQL turning source column ``src`` into ``col.type``, raising a coded error per bad row.
 
     The error text carries only the column index, row number and value; Python maps the index
@@ -470,7 +492,7 @@ def _cast_expr(col: Column, src: str, src_type: str, index: int, row_expr: str) 
     s = quote_ident(src)
     src_type = src_type.upper()
     if target == "VARCHAR":
-        return f"CAST({s} AS VARCHAR)"
+        return tsv_unescape(f"CAST({s} AS VARCHAR)") if tsv else f"CAST({s} AS VARCHAR)"
     if target in ("TIMESTAMP", "DATE"):
         if src_type.startswith("TIMESTAMP") or src_type == "DATE":
             parsed = f"CAST({s} AS {target})"
@@ -558,6 +580,7 @@ def build_select(
         by_norm[norm] = (name, typ)
     index_of = {name: i for i, (name, _) in enumerate(sources)}
     header_of = {i: name for name, i in index_of.items()}
+    tsv = format_family(f.path) == "text" and sniff_delimiter(f) == "\t"
     exprs: list[str] = []
     params: list[object] = []
     for col in spec.columns:
@@ -570,7 +593,7 @@ def build_select(
                 raise LoadError(f"{f.display}: required column {col.name!r} is missing")
             exprs.append(f"CAST(NULL AS {col.type})")
             continue
-        exprs.append(_cast_expr(col, hit[0], hit[1], index_of[hit[0]], row_expr))
+        exprs.append(_cast_expr(col, hit[0], hit[1], index_of[hit[0]], row_expr, tsv))
     for m in spec.maps:
         expr, p = _map_expr(m, sources, index_of, row_expr)
         exprs.append(expr)
@@ -613,13 +636,10 @@ def run_load(
     if not files:
         raise LoadError("no loadable files found (expected .parquet, .csv, .csv.gz, .gz, .zip)")
     check_one_format(files)
-    # Every raw table, not only this source's: dbt can build whichever sources were loaded.
-    ensure_all_tables(con)
-    ensure_tables(con, spec)
     fingerprint = hashlib.sha256(
         "\n".join(sorted(f.fingerprint for f in files)).encode()
     ).hexdigest()
-    if not force:
+    if not force and _table_exists(con, spec.table):
         prior = con.execute(
             "SELECT load_id FROM raw._loads WHERE source = ? AND export_name = ? "
             "AND fingerprint = ? ORDER BY finished_at DESC LIMIT 1",
@@ -635,6 +655,9 @@ def run_load(
     rows = 0
     con.execute("BEGIN TRANSACTION")
     try:
+        # DDL is transactional in DuckDB, so a failed first load leaves no empty table behind.
+        # Every raw table, not only this source's: dbt can build whichever sources were loaded.
+        ensure_all_tables(con)
         with expanded(files) as real_files:
             for n, f in enumerate(real_files, 1):
                 sources = describe(con, spec, f)
@@ -654,8 +677,9 @@ def run_load(
                 where = ""
                 if spec.skip_row and spec.skip_row[0] in {n for n, _ in sources}:
                     where = (
-                        f"WHERE COALESCE(CAST({quote_ident(spec.skip_row[0])} AS VARCHAR), '') "
-                        f"<> '{spec.skip_row[1]}'"
+                        "WHERE NOT starts_with(COALESCE(CAST("
+                        f"{quote_ident(spec.skip_row[0])} AS VARCHAR), ''), "
+                        f"'{spec.skip_row[1]}')"
                     )
                 sql = f"""
                     INSERT INTO {spec.table} ({table_cols}, {lineage})
@@ -734,6 +758,8 @@ def run_load(
         time.monotonic() - started,
         partitions=partitions,
         totals=[(t[0], t[1], t[2] or 0.0) for t in totals],
+        period_grain=spec.period_grain,
+        key_label=spec.account_column or "account",
     )
 
 
@@ -761,6 +787,20 @@ def _progress_watch(
     finally:
         done.set()
         thread.join()
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".")
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return bool(found and found[0]) and bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'raw' AND table_name = '_loads'"
+        ).fetchone()[0]  # type: ignore[index]
+    )
 
 
 def _still_current(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: str) -> bool:
@@ -821,6 +861,9 @@ def _apply_partitions(
     ).fetchall()
     results: list[PartitionResult] = []
     key = "_export_name = ? AND _billing_account_id = ? AND _billing_period = ?"
+    if spec.period_grain == "all":
+        # A snapshot (e.g. the customer list) is one list, whoever exported it.
+        key = "(? IS NOT NULL AND ? IS NOT NULL AND ? IS NOT NULL)"
     for account, period, count in parts:
         args = [export_name, account, period]
         invoice = (

@@ -28,4 +28,3 @@ SPEC = TableSpec(
     currency_column=None,
     billed_column=None,
 )
-

@@ -62,9 +62,9 @@ per_pool as (
         'pool_period' as level,
         pool_lines.pool_group_key as scope,
         pool_lines.effective_cost - coalesce(sum(allocation.allocated_effective_cost), 0)
-        as effective_gap,
+            as effective_gap,
         pool_lines.billed_cost - coalesce(sum(allocation.allocated_billed_cost), 0)
-        as billed_gap,
+            as billed_gap,
         0 as share_gap
     from pool_lines
     left join allocation

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest import aws_cur, azure, focus, oci
+from ingest import aws_cur, azure, clickhouse_query_log, focus, oci, revenue, usage
 from ingest.core import connect, ensure_all_tables, load_path
 from ingest.demo import dbt_build
 from ingest.tests.conftest import PROJECT_DIR, SHARED_DATA
@@ -28,6 +28,13 @@ def built_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     con = connect(db)
     ensure_all_tables(con)
     aws_cur.load(con, root / "sample" / "cur")
+    for spec, folder in [
+        (clickhouse_query_log.SPEC, "clickhouse"),
+        (usage.SPEC, "usage"),
+        (revenue.REVENUE, "revenue"),
+        (revenue.CUSTOMERS, "customers"),
+    ]:
+        load_path(con, spec, root / "sample" / folder, export_name=spec.source)
     if SHARED_DATA.is_dir():
         aws_cur.load(
             con, SHARED_DATA / "aws_cur/focus_converters_sample-anonymous-aws-export-dataset.csv"
@@ -167,3 +174,86 @@ def test_conservation_tests_catch_a_one_cent_drift(built_sample: Path, tmp_path:
     )
     con.close()
     assert not dbt_build(tampered, *only_singular)
+
+
+def test_allocation_ties_to_the_bill_per_month(built_sample: Path) -> None:
+    got = query(
+        built_sample,
+        """
+        with a as (
+            select allocation_month as m, billing_currency as c,
+                   sum(allocated_effective_cost) as e, sum(allocated_billed_cost) as b
+            from marts.fct_cost_allocation group by all
+        ), l as (
+            select date_trunc('month', charge_date)::date as m, billing_currency as c,
+                   sum(effective_cost) as e, sum(billed_cost) as b
+            from marts.fct_cost_line_items where not is_split_cost_line group by all
+        )
+        select count(*), count(*) filter (where a.e = l.e and a.b = l.b)
+        from l full join a using (m, c)
+    """,
+    )
+    ((n, equal),) = got
+    assert n > 0 and n == equal  # exact decimal equality, every month and currency
+
+
+def test_eks_nodes_are_split_by_pods_and_pods_never_allocated(built_sample: Path) -> None:
+    pods_allocated = query(
+        built_sample,
+        """
+        select count(*) from marts.fct_cost_allocation as a
+        join marts.fct_cost_line_items as l on a.source_key = l.cost_line_key
+        where l.is_split_cost_line
+    """,
+    )
+    assert pods_allocated == [(0,)]
+    eks = query(
+        built_sample,
+        "select distinct driver_name, method from marts.fct_cost_allocation "
+        "where rule_id = 'eks_cluster'",
+    )
+    assert eks == [("split_cost", "driver")]
+
+
+def test_zero_request_day_uses_previous_day_shares(built_sample: Path) -> None:
+    bases = query(
+        built_sample,
+        """
+        select distinct share_basis from marts.fct_cost_allocation
+        where rule_id = 'ingress_alb' and period_start = date '2026-09-15'
+    """,
+    )
+    assert bases == [("previous_period",)]
+
+
+def test_clickhouse_split_by_query_work_with_unattributed_bucket(built_sample: Path) -> None:
+    reasons = dict(
+        query(
+            built_sample,
+            """
+        select coalesce(unallocated_reason, 'allocated'), count(*)
+        from marts.fct_cost_allocation where rule_id = 'clickhouse' group by 1
+    """,
+        )
+    )
+    assert reasons.get("allocated", 0) > 0 and reasons.get("unattributed_queries", 0) > 0
+    assert query(
+        built_sample,
+        "select distinct driver_name from marts.fct_cost_allocation where rule_id = 'clickhouse'",
+    ) == [("read_bytes",)]
+
+
+def test_unallocated_share_is_small_and_explained(built_sample: Path) -> None:
+    ((total, unallocated, reasons),) = query(
+        built_sample,
+        """
+        select sum(allocated_effective_cost),
+               sum(allocated_effective_cost) filter (where is_unallocated),
+               list(distinct unallocated_reason order by unallocated_reason)
+                   filter (where is_unallocated)
+        from marts.fct_cost_allocation where billing_currency = 'USD'
+            and source_key not like '%focus%'
+    """,
+    )
+    assert 0 < unallocated / total < 0.05
+    assert set(reasons) <= {"untagged", "no_driver", "unattributed_queries", "unused_commitment"}

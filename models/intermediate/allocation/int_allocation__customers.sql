@@ -53,7 +53,7 @@ split as (
 kept as (
 
     select
-        product_level.*,
+        *,
         cast(null as varchar) as customer_driver_name,
         1.0 as customer_share
     from product_level

@@ -60,6 +60,7 @@ driver_totals as (
 ),
 
 {#- the period whose driver is used: this one, or the fallback's earlier one #}
+
 source_periods as (
 
     select
@@ -79,7 +80,8 @@ source_periods as (
             when groups.method = 'even' then 'even'
             when max(case when totals.period_start = groups.period_start then 1 end) = 1
                 then 'driver'
-            when groups.zero_driver_fallback = 'previous_period'
+            when
+                groups.zero_driver_fallback = 'previous_period'
                 and max(case when totals.period_start < groups.period_start then 1 end) = 1
                 then 'previous_period'
             when groups.zero_driver_fallback = 'even' then 'even'

@@ -38,19 +38,24 @@ rule_matches as (
         case
             when tag_rules.source = 'tag' and coalesce(tag_rules.output_value, '') = ''
                 then {{ tag_value('signatures.tags', 'tag_rules.match') }}
-            when tag_rules.source = 'tag'
+            when
+                tag_rules.source = 'tag'
                 and {{ tag_value('signatures.tags', 'tag_rules.match') }} is not null
                 then tag_rules.output_value
-            when tag_rules.source = 'account'
+            when
+                tag_rules.source = 'account'
                 and signatures.sub_account_id = tag_rules.match
                 then tag_rules.output_value
-            when tag_rules.source = 'service'
+            when
+                tag_rules.source = 'service'
                 and signatures.service_code = tag_rules.match
                 then tag_rules.output_value
-            when tag_rules.source = 'usage_type'
+            when
+                tag_rules.source = 'usage_type'
                 and signatures.usage_type like tag_rules.match
                 then tag_rules.output_value
-            when tag_rules.source = 'resource_id'
+            when
+                tag_rules.source = 'resource_id'
                 and signatures.resource_id like tag_rules.match
                 then tag_rules.output_value
         end as matched_value

@@ -11,7 +11,7 @@ renamed as (
 
     select
         _load_id || ':' || _source_file || ':' || cast(_source_row as varchar) as usage_line_key,
-        "date" as usage_date,
+        date as usage_date,
         metric,
         nullif(trim(product), '') as product,
         nullif(trim(customer_id), '') as customer_id,
