@@ -853,35 +853,60 @@ def _apply_partitions(
     export_name: str,
     loaded_at: dt.datetime,
 ) -> list[PartitionResult]:
-    """Replace open partitions; diff closed ones into correction rows."""
-    parts = con.execute(
-        f"SELECT _billing_account_id, _billing_period, count(*) FROM {spec.table} "
-        "WHERE _load_id = ? GROUP BY ALL ORDER BY ALL",
-        [load_id],
-    ).fetchall()
-    results: list[PartitionResult] = []
-    key = "_export_name = ? AND _billing_account_id = ? AND _billing_period = ?"
-    if spec.period_grain == "all":
-        # A snapshot (e.g. the customer list) is one list, whoever exported it.
-        key = "(? IS NOT NULL AND ? IS NOT NULL AND ? IS NOT NULL)"
-    for account, period, count in parts:
-        args = [export_name, account, period]
-        invoice = (
-            f"COALESCE(CAST({quote_ident(spec.invoice_column)} AS VARCHAR), '') <> ''"
-            if spec.invoice_column
-            else "false"
+    """Replace open partitions (one set-based DELETE); diff closed ones into corrections."""
+    invoice = (
+        f"COALESCE(CAST({quote_ident(spec.invoice_column)} AS VARCHAR), '') <> ''"
+        if spec.invoice_column
+        else "false"
+    )
+    # A snapshot (e.g. the customer list) is one list, whoever exported it.
+    snapshot = spec.period_grain == "all"
+    same_partition = (
+        "true"
+        if snapshot
+        else "o._export_name = n._export_name AND o._billing_account_id = n._billing_account_id "
+        "AND o._billing_period = n._billing_period"
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _partitions AS
+        WITH n AS (
+            SELECT _export_name, _billing_account_id, _billing_period, count(*) AS new_rows
+            FROM {spec.table} WHERE _load_id = ? GROUP BY ALL
         )
-        old_rows, closed_rows = con.execute(
-            f"SELECT count(*), count_if(NOT _is_correction AND {invoice}) FROM {spec.table} "
-            f"WHERE {key} AND _load_id <> ?",
-            [*args, load_id],
-        ).fetchone() or (0, 0)
+        SELECT n._export_name, n._billing_account_id, n._billing_period, n.new_rows,
+               count(o._load_id) AS old_rows,
+               count(o._load_id) FILTER (WHERE NOT o._is_correction AND {invoice}) AS closed_rows
+        FROM n
+        LEFT JOIN {spec.table} AS o ON {same_partition} AND o._load_id <> ?
+        GROUP BY ALL
+        """,
+        [load_id, load_id],
+    )
+    con.execute(
+        f"""
+        DELETE FROM {spec.table} AS o
+        WHERE o._load_id <> ? AND EXISTS (
+            SELECT 1 FROM _partitions AS n
+            WHERE n.old_rows > 0 AND n.closed_rows = 0 AND {same_partition}
+        )
+        """,
+        [load_id],
+    )
+    parts = con.execute(
+        "SELECT _billing_account_id, _billing_period, new_rows, old_rows, closed_rows "
+        "FROM _partitions ORDER BY ALL"
+    ).fetchall()
+    con.execute("DROP TABLE _partitions")
+    key = "_export_name = ? AND _billing_account_id = ? AND _billing_period = ?"
+    results: list[PartitionResult] = []
+    for account, period, new_rows, old_rows, closed_rows in parts:
         if old_rows == 0:
-            results.append(PartitionResult(account, period, "inserted", count))
+            results.append(PartitionResult(account, period, "inserted", new_rows))
         elif closed_rows == 0:
-            con.execute(f"DELETE FROM {spec.table} WHERE {key} AND _load_id <> ?", [*args, load_id])
-            results.append(PartitionResult(account, period, "replaced", count))
+            results.append(PartitionResult(account, period, "replaced", new_rows))
         else:
+            args = [export_name, account, period]
             n = _correct_closed(con, spec, load_id, args, key, loaded_at)
             action = "closed: unchanged" if n == 0 else "closed: corrections appended"
             results.append(PartitionResult(account, period, action, n))

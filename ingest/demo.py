@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from ingest import aws_cur
-from ingest.core import connect, database_path, ensure_all_tables, stderr_progress
+from ingest import aws_cur, clickhouse_query_log, revenue, usage
+from ingest.core import connect, database_path, ensure_all_tables, load_path, stderr_progress
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -53,6 +53,14 @@ def run(db_arg: str | None, sample_dir: Path, cur_lines: int) -> int:
         ensure_all_tables(con)
         for result in aws_cur.load(con, sample_dir / "cur", progress=stderr_progress):
             print(result.summary())
+        for spec, folder in (
+            (clickhouse_query_log.SPEC, "clickhouse"),
+            (usage.SPEC, "usage"),
+            (revenue.REVENUE, "revenue"),
+            (revenue.CUSTOMERS, "customers"),
+        ):
+            result = load_path(con, spec, sample_dir / folder, export_name=spec.source)
+            print(result.summary().splitlines()[0])
     finally:
         con.close()
     print("3/3 dbt build")
@@ -77,8 +85,41 @@ def run(db_arg: str | None, sample_dir: Path, cur_lines: int) -> int:
             f"{period:%Y-%m}         {currency:<8} {n:>12,} {billed:>13,.2f} "
             f"{effective:>14,.2f} {unused:>14,.2f}"
         )
+    if ok:
+        print_allocation(db)
     print(
         f"\ndbt build {'passed' if ok else 'FAILED'} in {build_seconds:.1f} s; "
         f"total {time.monotonic() - started:.1f} s. Warehouse: {db}"
     )
     return 0 if ok else 1
+
+
+def print_allocation(db: Path) -> None:
+    """Where the last month's cost went: per product, and what stayed unallocated and why."""
+    con = connect(db)
+    try:
+        month = con.execute(
+            "select max(allocation_month) from marts.fct_cost_allocation"
+        ).fetchone()
+        rows = con.execute(
+            """
+            select coalesce(product, '(unallocated: ' || unallocated_reason || ')') as target,
+                   billing_currency,
+                   sum(allocated_effective_cost) as cost,
+                   count(distinct customer_id) as customers
+            from marts.fct_cost_allocation
+            where allocation_month = ?
+            group by all order by cost desc
+            """,
+            [month[0] if month else None],
+        ).fetchall()
+    finally:
+        con.close()
+    if not rows:
+        return
+    total = sum(float(r[2]) for r in rows)
+    print(f"\nallocated effective cost, {month[0]:%Y-%m}:")
+    for target, currency, cost, customers in rows:
+        share = 100 * float(cost) / total if total else 0.0
+        who = f"{customers} customers" if customers else ""
+        print(f"  {target:<36} {currency} {float(cost):>12,.2f} {share:5.1f} %  {who}")
