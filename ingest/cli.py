@@ -58,6 +58,13 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="accept a non-ISO billing currency (repeatable), e.g. CHC",
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another load or dbt build holds the database, wait this long (default: fail)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,7 +119,7 @@ def _run_source(
     args: argparse.Namespace, load: Callable[..., list[LoadResult]]
 ) -> list[LoadResult]:
     progress = None if args.quiet else stderr_progress
-    con = connect(args.db)
+    con = connect(args.db, wait=args.wait, progress=progress)
     try:
         if str(args.path).startswith("s3://"):
             from ingest import s3

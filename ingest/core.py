@@ -170,6 +170,7 @@ class LoadResult:
     totals: list[tuple[dt.date, str, float]] = field(default_factory=list)
     period_grain: str = "month"
     key_label: str = "account"
+    reconciled: list[tuple[str, int, float | None]] = field(default_factory=list)
 
     def summary(self) -> str:
         if self.skipped:
@@ -191,6 +192,14 @@ class LoadResult:
             lines.append(f"  {where}: {p.action} ({p.rows:,} rows)")
         for period, currency, total in self.totals:
             lines.append(f"  {period:%Y-%m} billed {currency} {total:,.2f}")
+        if self.reconciled:
+            n_rows = sum(r[1] for r in self.reconciled)
+            sums = [r[2] for r in self.reconciled if r[2] is not None]
+            money = f", cost {sum(sums):,.2f}" if sums else ""
+            lines.append(
+                f"  reconciled {len(self.reconciled)} file(s) against a second read: "
+                f"{n_rows:,} rows{money} read = landed"
+            )
         return "\n".join(lines)
 
 
@@ -202,19 +211,38 @@ def database_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(explicit or os.environ.get(DEFAULT_DB_ENV) or DEFAULT_DB_PATH)
 
 
-def connect(path: str | os.PathLike[str] | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse read-write, turning DuckDB's lock error into a clear message."""
+def connect(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    wait: float = 0.0,
+    progress: Callable[[str], None] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse read-write.
+
+    DuckDB allows one writing process per file. If another process (a load, a ``dbt build``)
+    holds it, wait up to ``wait`` seconds for it, then fail with a clear message.
+    """
     db = database_path(path)
     db.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(db))
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise LoadError(
-                f"{db}: the database is in use by another process (a load or dbt build); "
-                "wait for it to finish and retry"
-            ) from None
-        raise LoadError(f"{db}: cannot open database: {exc}") from None
+    deadline = time.monotonic() + wait
+    told = False
+    while True:
+        try:
+            con = duckdb.connect(str(db))
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise LoadError(f"{db}: cannot open database: {_first_line(exc)}") from None
+            if time.monotonic() >= deadline:
+                hint = "" if wait else " (or pass --wait SECONDS)"
+                raise LoadError(
+                    f"{db}: the database is in use by another process (a load or dbt build); "
+                    f"wait for it to finish and retry{hint}"
+                ) from None
+            if progress and not told:
+                progress(f"{db}: in use by another process; waiting up to {wait:.0f} s")
+                told = True
+            time.sleep(0.5)
     con.execute("SET TimeZone = 'UTC'")
     # Track progress for our own progress lines, but never let DuckDB draw on stdout.
     con.execute("SET enable_progress_bar = true")
@@ -567,8 +595,12 @@ def _map_expr(
 
 def build_select(
     spec: TableSpec, f: SourceFile, sources: list[tuple[str, str]], row_expr: str
-) -> tuple[list[str], list[object], dict[int, str]]:
-    """Map a file's columns onto the spec: SELECT expressions, parameters, index→header."""
+) -> tuple[list[str], list[object], dict[int, str], tuple[str, str] | None]:
+    """Map a file's columns onto the spec.
+
+    Returns the SELECT expressions, their parameters, index → header, and the (header, type)
+    of the file's billed-cost column for reconciliation.
+    """
     wanted = {n for c in spec.columns for n in (c.name, *c.aliases)}
     by_norm: dict[str, tuple[str, str]] = {}
     for name, typ in sources:
@@ -598,7 +630,17 @@ def build_select(
         expr, p = _map_expr(m, sources, index_of, row_expr)
         exprs.append(expr)
         params.extend(p)
-    return exprs, params, header_of
+    billed = next(
+        (
+            by_norm[n]
+            for c in spec.columns
+            if c.name == spec.billed_column
+            for n in (c.name, *c.aliases)
+            if n in by_norm
+        ),
+        None,
+    )
+    return exprs, params, header_of, billed
 
 
 _CODED = re.compile("\x01(\\d+)\x01(\\d+)\x01(.*)", re.S)
@@ -653,6 +695,7 @@ def run_load(
     table_cols = ", ".join(quote_ident(c) for c in spec.column_names)
     lineage = ", ".join(name for name, _ in LINEAGE_COLUMNS)
     rows = 0
+    reconciled: list[tuple[str, int, float | None]] = []
     con.execute("BEGIN TRANSACTION")
     try:
         # DDL is transactional in DuckDB, so a failed first load leaves no empty table behind.
@@ -662,7 +705,7 @@ def run_load(
             for n, f in enumerate(real_files, 1):
                 sources = describe(con, spec, f)
                 call, read_params, row_expr = _reader(spec, f)
-                exprs, params, header_of = build_select(spec, f, sources, row_expr)
+                exprs, params, header_of, billed = build_select(spec, f, sources, row_expr)
                 account = (
                     f"COALESCE(CAST({quote_ident(spec.account_column)} AS VARCHAR), '')"
                     if spec.account_column
@@ -706,6 +749,9 @@ def run_load(
                 if landed == 0:
                     raise LoadError(f"{f.display}: file has a header but no data rows")
                 rows += landed
+                reconciled.append(
+                    _reconcile(con, spec, f, f"{call} {where}", read_params, billed, load_id)
+                )
                 say(f"[{n}/{len(real_files)}] {f.display}: {landed:,} rows")
         _validate(con, spec, load_id, allow_currencies)
         partitions = _apply_partitions(con, spec, load_id, export_name, loaded_at)
@@ -759,7 +805,8 @@ def run_load(
         partitions=partitions,
         totals=[(t[0], t[1], t[2] or 0.0) for t in totals],
         period_grain=spec.period_grain,
-        key_label=spec.account_column or "account",
+        key_label="account" if spec.period_grain == "month" else (spec.account_column or "-"),
+        reconciled=reconciled,
     )
 
 
@@ -787,6 +834,46 @@ def _progress_watch(
     finally:
         done.set()
         thread.join()
+
+
+def _reconcile(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    f: SourceFile,
+    source_sql: str,
+    read_params: list[object],
+    billed: tuple[str, str] | None,
+    load_id: str,
+) -> tuple[str, int, float | None]:
+    """Re-read the file independently and compare rows and Σ cost with what landed.
+
+    The file side reads only the raw cost column (no mapping, no lineage), so a dropped,
+    duplicated or mis-cast row shows up as a difference and fails the load.
+    """
+    if billed is not None:
+        src = quote_ident(billed[0])
+        if billed[1].upper().startswith(_NUMERIC):
+            value = f"TRY_CAST({src} AS {MONEY})"
+        else:
+            value = f"TRY_CAST(NULLIF(TRIM(CAST({src} AS VARCHAR)), '') AS {MONEY})"
+        file_sql = f"SELECT count(*), SUM({value}) FROM {source_sql}"
+        landed_sql = (
+            f"SELECT count(*), SUM({quote_ident(spec.billed_column or '')}) "
+            f"FROM {spec.table} WHERE _load_id = ? AND _source_file = ?"
+        )
+    else:
+        file_sql = f"SELECT count(*), NULL FROM {source_sql}"
+        landed_sql = (
+            f"SELECT count(*), NULL FROM {spec.table} WHERE _load_id = ? AND _source_file = ?"
+        )
+    file_rows, file_sum = con.execute(file_sql, read_params).fetchone() or (0, None)
+    landed_rows, landed_sum = con.execute(landed_sql, [load_id, f.display]).fetchone() or (0, None)
+    if file_rows != landed_rows or file_sum != landed_sum:
+        raise LoadError(
+            f"{f.display}: reconciliation failed: the file has {file_rows:,} rows"
+            f" (cost {file_sum}) but {landed_rows:,} rows (cost {landed_sum}) landed"
+        )
+    return f.display, int(landed_rows), None if landed_sum is None else float(landed_sum)
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -257,3 +257,14 @@ def test_unallocated_share_is_small_and_explained(built_sample: Path) -> None:
     )
     assert 0 < unallocated / total < 0.05
     assert set(reasons) <= {"untagged", "no_driver", "unattributed_queries", "unused_commitment"}
+
+
+def test_a_stale_source_fails_the_build(built_sample: Path, tmp_path: Path) -> None:
+    only_singular = ("--select", "assert_sources_are_fresh", "--resource-type", "test")
+    stale = tmp_path / "stale.duckdb"
+    stale.write_bytes(built_sample.read_bytes())
+    assert dbt_build(stale, *only_singular)
+    con = duckdb.connect(str(stale))
+    con.execute("update raw.usage_metrics set _loaded_at = _loaded_at - interval 4 day")
+    con.close()
+    assert not dbt_build(stale, *only_singular)

@@ -226,3 +226,26 @@ def test_long_file_reports_progress(tmp_path: Path, con, monkeypatch) -> None:
     lines: list[str] = []
     aws_cur.load(con, f, progress=lines.append)
     assert any("big.csv: " in line and "% after" in line for line in lines), lines
+
+
+def test_every_load_is_reconciled_against_a_second_read(tmp_path: Path, con) -> None:
+    import ingest.core as core
+
+    f = cur_csv(
+        tmp_path / "cur.csv",
+        [("a", "2026-08", "Usage", "10.25", "x"), ("b", "2026-08", "Usage", "1.5", "y")],
+    )
+    (result,) = aws_cur.load(con, f)
+    assert result.reconciled == [(str(f), 2, 11.75)]
+    assert "reconciled 1 file(s) against a second read: 2 rows, cost 11.75" in result.summary()
+    # The check itself: a row lost after landing must be caught.
+    con.execute("delete from raw.aws_cur_line_items where identity_line_item_id = 'b'")
+    src = core.SourceFile(f, str(f), "fp")
+    call, params, row_expr = core._reader(aws_cur.SPEC, src)
+    _, _, _, billed = core.build_select(
+        aws_cur.SPEC, src, core.describe(con, aws_cur.SPEC, src), row_expr
+    )
+    with pytest.raises(
+        LoadError, match=r"reconciliation failed: the file has 2 rows .* but 1 rows"
+    ):
+        core._reconcile(con, aws_cur.SPEC, src, call, params, billed, result.load_id)
