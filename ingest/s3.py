@@ -34,7 +34,9 @@ def download(
 
     say = progress or (lambda _m: None)
     bucket, prefix = split_uri(uri)
-    client = boto3.client("s3")
+    # A fresh session per load: the credential chain is resolved now, not cached from an
+    # earlier call in the same process (rotated or revoked credentials must not linger).
+    client = boto3.session.Session().client("s3")
     etags: dict[Path, str] = {}
     try:
         pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)

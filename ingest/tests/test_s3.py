@@ -68,3 +68,27 @@ def test_missing_bucket_is_a_clear_error(s3_endpoint, tmp_path: Path, capsys) ->
     assert main(["cur", "s3://no-such-bucket/x", "--db", str(tmp_path / "w.duckdb")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: s3://no-such-bucket/x: S3 refused the request (NoSuchBucket)")
+
+
+def test_no_credentials_is_a_clear_error_without_secrets(
+    s3_endpoint, tmp_path, capsys, monkeypatch
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    # Only the standard chain is consulted: no config files here, no instance metadata.
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert main(["cur", "s3://billing/x", "--db", str(tmp_path / "w.duckdb")]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err.strip() == "error: s3://billing/x: no AWS credentials found (standard credential chain)"
+    )
+
+
+def test_profiles_hold_no_secrets() -> None:
+    from ingest.tests.conftest import PROJECT_DIR
+
+    text = (PROJECT_DIR / "profiles.yml").read_text().lower()
+    for word in ("password", "secret", "token", "aws_access_key"):
+        assert word not in text

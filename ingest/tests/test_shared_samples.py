@@ -205,3 +205,20 @@ def test_tags_land_from_every_spelling(shared_data: Path, con) -> None:
     assert con.execute("select tags['tagA'] from raw.azure_cost_details limit 1").fetchone() == (
         "valueA",
     )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[1].rsplit("/", 1)[-1] for c in CASES])
+def test_every_loader_three_times_is_identical(shared_data: Path, con, case) -> None:
+    kind, rel, *_ = case
+    spec = SPECS[kind]
+    totals = []
+    for attempt in range(3):
+        load(con, kind, shared_data / rel, force=attempt > 0)
+        totals.append(
+            con.execute(
+                f"select count(*), sum({spec.billed_column}), count(distinct _load_id) "
+                f"from {spec.table}"
+            ).fetchone()
+        )
+    assert totals[0] == totals[1] == totals[2]
+    assert totals[0][2] == 1  # the last delivery replaced the earlier ones
