@@ -1,6 +1,6 @@
 {#-
     No dollar lost, none counted twice, at every level, for effective and billed cost:
-      1. per source (bill line or pool group): Σ allocated = source amount, Σ shares = 1;
+      1. per source (line group or pool group): Σ allocated = source amount, Σ shares = 1;
       2. per pool × period × currency: Σ allocated = Σ of the pool's bill lines;
       3. per month × currency: Σ allocated = Σ of all allocatable bill lines.
     Returns one row per violation.

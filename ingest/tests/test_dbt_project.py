@@ -198,15 +198,19 @@ def test_allocation_ties_to_the_bill_per_month(built_sample: Path) -> None:
 
 
 def test_eks_nodes_are_split_by_pods_and_pods_never_allocated(built_sample: Path) -> None:
-    pods_allocated = query(
+    pods = query(
+        built_sample, "select count(*) from marts.fct_cost_line_items where is_split_cost_line"
+    )
+    assert pods[0][0] > 0
+    pods_in_allocation = query(
         built_sample,
         """
-        select count(*) from marts.fct_cost_allocation as a
-        join marts.fct_cost_line_items as l on a.source_key = l.cost_line_key
+        select count(*) from intermediate.int_allocation__lines as a
+        join marts.fct_cost_line_items as l using (cost_line_key)
         where l.is_split_cost_line
     """,
     )
-    assert pods_allocated == [(0,)]
+    assert pods_in_allocation == [(0,)]
     eks = query(
         built_sample,
         "select distinct driver_name, method from marts.fct_cost_allocation "

@@ -95,7 +95,7 @@ def test_direct_and_untagged_lines(worked_example: Path) -> None:
         """
         select rule_id, method, product, customer_id, unallocated_reason,
                cast(allocated_effective_cost as double)
-        from marts.fct_cost_allocation where source_kind = 'line' order by 1
+        from marts.fct_cost_allocation where source_kind = 'line_group' order by 1
     """,
     )
     assert got == [

@@ -1,6 +1,10 @@
-{#- Direct rule: a line whose product is known (from a tag rule) goes 100 % to it, with the
-    customer, team, feature and environment the rules gave it. Untagged lines with no pool stay
-    as explicit `untagged` rows. One row per bill line. -#}
+{#-
+    Direct rule: a line whose product is known (from a tag rule) goes 100 % to it, with the
+    customer, team, feature and environment the rules gave it. Lines are grouped per day,
+    currency and target ("line groups"), so the customer split downstream works on thousands of
+    groups, not millions of lines; each group traces back to its lines in int_allocation__lines
+    by the same columns. Untagged lines form one explicit `untagged` group per day and currency.
+-#}
 with
 
 lines as (
@@ -10,10 +14,9 @@ lines as (
 
 ),
 
-final as (
+grouped as (
 
     select
-        cost_line_key,
         charge_date,
         billing_currency,
         case when allocation_path = 'direct' then 'direct' else 'residual' end as method,
@@ -24,11 +27,37 @@ final as (
         feature_id,
         environment,
         case when allocation_path = 'untagged' then 'untagged' end as unallocated_reason,
-        effective_cost as source_effective_cost,
-        billed_cost as source_billed_cost,
-        effective_cost as allocated_effective_cost,
-        billed_cost as allocated_billed_cost
+        count(*) as n_lines,
+        sum(effective_cost) as source_effective_cost,
+        sum(billed_cost) as source_billed_cost
     from lines
+    group by
+        charge_date,
+        billing_currency,
+        case when allocation_path = 'direct' then 'direct' else 'residual' end,
+        coalesce(product_rule_id, 'untagged'),
+        product,
+        customer_id,
+        team,
+        feature_id,
+        environment,
+        case when allocation_path = 'untagged' then 'untagged' end
+
+),
+
+final as (
+
+    select
+        {{ dbt.concat([
+            "rule_id", "':'", "cast(charge_date as varchar)", "':'", "billing_currency",
+            "':'", "coalesce(product, '-')", "':'", "coalesce(customer_id, '-')",
+            "':'", "coalesce(team, '-')", "':'", "coalesce(feature_id, '-')",
+            "':'", "coalesce(environment, '-')",
+        ]) }} as line_group_key,
+        *,
+        source_effective_cost as allocated_effective_cost,
+        source_billed_cost as allocated_billed_cost
+    from grouped
 
 )
 

@@ -1,6 +1,6 @@
-{#- All allocation rows at product level, one shape: direct bill lines (source = the line) and
-    pool groups split to products (source = the pool group). Residual rows are kept here too,
-    with their reason, so the next step sees every dollar. -#}
+{#- All allocation rows at product level, one shape: direct line groups (source = the group of
+    lines with one target on one day) and pool groups split to products (source = the pool
+    group). Residual rows are kept too, with their reason, so the next step sees every dollar. -#}
 with
 
 direct as (
@@ -18,8 +18,8 @@ shared as (
 final as (
 
     select
-        'line' as source_kind,
-        cost_line_key as source_key,
+        'line_group' as source_kind,
+        line_group_key as source_key,
         'day' as period_grain,
         charge_date as period_start,
         billing_currency,

@@ -1,6 +1,7 @@
 {#-
-    The allocation fact: one row per (source, period, target). A source is a bill line (direct
-    and untagged lines) or a pool group (pool × day or month × currency). Every row carries the
+    The allocation fact: one row per (source, period, target). A source is a line group (the
+    direct or untagged bill lines of one day and currency with one target; its lines are in
+    int_allocation__lines) or a pool group (pool × day or month × currency). Every row carries the
     rule, method, driver, shares and both source and allocated cost, so any number in a mart
     traces back to bill lines and a readable rule. Per source the shares sum to 1 and the
     allocated amounts sum back to the source exactly (FOCUS 1.3 split-allocation contract).
