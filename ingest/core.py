@@ -26,6 +26,7 @@ import csv
 import datetime as dt
 import gzip
 import hashlib
+import io
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ import threading
 import time
 import uuid
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -145,6 +147,8 @@ class SourceFile:
     fingerprint: str
     header_names: list[str] | None = None
     head: tuple[str, str] | None = field(default=None, repr=False)
+    raw_header: list[str] | None = field(default=None, repr=False)
+    """Header names exactly as written (DuckDB renames duplicates and trims spaces)."""
 
 
 @dataclass
@@ -336,7 +340,13 @@ def walk_files(root: Path) -> list[Path]:
         return [root]
     if not root.exists():
         raise LoadError(f"{root}: no such file or directory")
-    return sorted(p for p in root.rglob("*") if p.is_file() and is_supported(p))
+    found = sorted(p for p in root.rglob("*") if p.is_file() and is_supported(p))
+    if not found:
+        raise LoadError(
+            f"{root}: no loadable files found (expected .parquet, .csv, .csv.gz, .tsv, .gz, "
+            ".zip or .jsonl)"
+        )
+    return found
 
 
 def check_one_format(files: Sequence[SourceFile]) -> None:
@@ -379,7 +389,14 @@ def expanded(files: Sequence[SourceFile]) -> Iterator[list[SourceFile]]:
                                 f.header_names,
                             )
                         )
-            except zipfile.BadZipFile as exc:
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                RuntimeError,  # encrypted member
+                NotImplementedError,  # unsupported compression
+                EOFError,
+                OSError,
+            ) as exc:
                 raise LoadError(f"{f.display}: not a readable zip archive ({exc})") from None
         yield out
 
@@ -436,15 +453,53 @@ def _read_head(f: SourceFile) -> tuple[str, str]:
     opener = gzip.open if f.path.name.lower().endswith(".gz") else open
     try:
         with opener(f.path, "rb") as fh:  # type: ignore[operator]
-            head = fh.read(256 * 1024)
-    except (OSError, EOFError) as exc:
+            # The header line, however long (a CUR with thousands of tag columns), capped so a
+            # file with no newline at all cannot exhaust memory.
+            first_bytes = _read_record(fh)
+            second_bytes = _read_record(fh)
+    except (OSError, EOFError, zlib.error) as exc:
         raise LoadError(f"{f.display}: cannot read file: {exc}") from None
-    if not head.strip():
+    first = first_bytes.lstrip(b"\xef\xbb\xbf").decode("utf-8", "replace").rstrip("\r\n")
+    second = second_bytes.decode("utf-8", "replace").rstrip("\r\n")
+    if not first.strip():
         raise LoadError(f"{f.display}: file is empty")
-    first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].decode("utf-8", "replace")
-    counts = {d: first.count(d) for d in _DELIMITERS}
-    best = max(counts, key=lambda d: counts[d])
-    return (best if counts[best] else ","), first.rstrip("\r")
+    # The delimiter is the one that splits the header and the first row into the same number
+    # of fields (quoting honoured), the most fields winning; so a quoted tag key full of ';'
+    # does not outvote the real ','.
+    best, best_key = ",", (False, 1)
+    for delim in _DELIMITERS:
+        fields = _split_header(first, delim)
+        if fields is None or len(fields) < 2:
+            continue
+        row = _split_header(second, delim) if second else None
+        key = (row is not None and len(row) == len(fields), len(fields))
+        if key > best_key:
+            best, best_key = delim, key
+    return best, first
+
+
+def _read_record(fh: object, limit: int = 64 * 1024 * 1024) -> bytes:
+    """One CSV record: physical lines until the double quotes balance (a quoted header name
+    may hold a line break), capped so a file without newlines cannot exhaust memory."""
+    record = b""
+    while len(record) < limit:
+        line = fh.readline(limit)  # type: ignore[attr-defined]
+        if not line:
+            break
+        record += line
+        if record.count(b'"') % 2 == 0:
+            break
+    return record
+
+
+def _split_header(line: str, delim: str) -> list[str] | None:
+    """The header's names for one delimiter, or None when it cannot be parsed."""
+    csv.field_size_limit(sys.maxsize)
+    try:
+        quoting = csv.QUOTE_NONE if delim == "\t" else csv.QUOTE_MINIMAL
+        return next(csv.reader(io.StringIO(line), delimiter=delim, quoting=quoting), [])
+    except csv.Error:
+        return None
 
 
 def describe(
@@ -473,7 +528,10 @@ def _check_header(
 ) -> None:
     """Catch what the CSV sniffer hides: duplicate or blank header names."""
     delim, first = _head(f)
-    names = next(csv.reader([first], delimiter=delim), [])
+    names = _split_header(first, delim)
+    if names is None:
+        raise LoadError(f"{f.display}: the header line cannot be parsed")
+    f.raw_header = names
     seen: set[str] = set()
     for name in names:
         if not name.strip():
@@ -489,8 +547,23 @@ def _check_header(
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    """DuckDB's message in one line: its first line, plus the reason when that comes later."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    first = lines[0]
+    if "CSV Error" in first and len(lines) > 1:
+        reason = next(
+            (
+                line
+                for line in lines[1:]
+                if not line.lower().startswith(("original line", "possible"))
+            ),
+            "",
+        )
+        if reason:
+            first = f"{first}: {reason.rstrip('.')}"
+    return first
 
 
 _NUMERIC = ("DECIMAL", "DOUBLE", "FLOAT", "BIGINT", "INTEGER", "HUGEINT", "UBIGINT", "SMALLINT")
@@ -508,6 +581,11 @@ def tsv_unescape(expr: str) -> str:
     return f"replace({out}, chr(1), chr(92))"
 
 
+def _sane_time(expr: str) -> str:
+    """Null (so: a named error) for timestamps no bill contains: infinite, or outside 1900-9999."""
+    return f"CASE WHEN isfinite({expr}) AND year({expr}) BETWEEN 1900 AND 9999 THEN {expr} END"
+
+
 def _cast_expr(
     col: Column, src: str, src_type: str, index: int, row_expr: str, tsv: bool = False
 ) -> str:
@@ -523,9 +601,15 @@ def _cast_expr(
         return tsv_unescape(f"CAST({s} AS VARCHAR)") if tsv else f"CAST({s} AS VARCHAR)"
     if target in ("TIMESTAMP", "DATE"):
         if src_type.startswith("TIMESTAMP") or src_type == "DATE":
-            parsed = f"CAST({s} AS {target})"
-            return parsed
+            parsed = _sane_time(f"CAST({s} AS {target})")
+            return (
+                f"CASE WHEN {s} IS NOT NULL AND {parsed} IS NULL THEN "
+                f"error('\x01{index}\x01' || ({row_expr}) || '\x01' || CAST({s} AS VARCHAR)) "
+                f"ELSE {parsed} END"
+            )
         text = f"NULLIF(TRIM(CAST({s} AS VARCHAR)), '')"
+        # Only text that starts like a date: DuckDB also casts words such as 'epoch'/'infinity'.
+        text = f"CASE WHEN regexp_matches({text}, '^[0-9]') THEN {text} END"
         tries = [f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP)"]
         if col.formats:
             fmts = ", ".join("'" + fmt.replace("'", "''") + "'" for fmt in col.formats)
@@ -533,10 +617,14 @@ def _cast_expr(
         parsed = f"COALESCE({', '.join(tries)})"
         if target == "DATE":
             parsed = f"CAST({parsed} AS DATE)"
+        parsed = _sane_time(parsed)
     elif src_type.startswith(_NUMERIC) and target.startswith(_NUMERIC):
         parsed = f"TRY_CAST({s} AS {col.type})"
     else:
         parsed = f"TRY_CAST(NULLIF(TRIM(CAST({s} AS VARCHAR)), '') AS {col.type})"
+    if target in ("DOUBLE", "FLOAT"):
+        # NaN and ±Infinity would poison every share computed from this quantity.
+        parsed = f"CASE WHEN isfinite({parsed}) THEN {parsed} END"
     present = f"NULLIF(TRIM(CAST({s} AS VARCHAR)), '') IS NOT NULL"
     if src_type.startswith(_NUMERIC):
         present = f"{s} IS NOT NULL"
@@ -548,9 +636,19 @@ def _cast_expr(
 
 
 def _map_expr(
-    m: MapColumn, sources: list[tuple[str, str]], index_of: dict[str, int], row_expr: str
+    m: MapColumn,
+    sources: list[tuple[str, str]],
+    index_of: dict[str, int],
+    row_expr: str,
+    raw_names: list[str] | None = None,
+    tsv: bool = False,
 ) -> tuple[str, list[object]]:
-    """SQL for a tag/category map from a native column or flattened prefixed columns."""
+    """SQL for a tag/category map from a native column or flattened prefixed columns.
+
+    Flattened keys come from the header as written (``raw_names``, by position), because
+    DuckDB renames a duplicate-looking ``user:Product`` next to ``user:product`` and trims
+    spaces; its names are used only as identifiers.
+    """
     for name, typ in sources:
         if name in m.native:
             s = quote_ident(name)
@@ -582,10 +680,22 @@ def _map_expr(
                 f"ELSE COALESCE({parsed}, MAP {{}}) END",
                 [],
             )
-    flat = [(n, n[len(p) :]) for n, _ in sources for p in m.prefixes if n.startswith(p)]
+    written = raw_names if raw_names and len(raw_names) == len(sources) else None
+    flat = [
+        (name, raw[len(p) :])
+        for i, (name, _) in enumerate(sources)
+        for raw in [written[i] if written else name]
+        for p in m.prefixes
+        if raw.startswith(p)
+    ]
     if not flat:
         return "CAST(MAP {} AS MAP(VARCHAR, VARCHAR))", []
-    values = ", ".join(f"CAST({quote_ident(n)} AS VARCHAR)" for n, _ in flat)
+    cast = (
+        (lambda n: tsv_unescape(f"CAST({quote_ident(n)} AS VARCHAR)"))
+        if tsv
+        else (lambda n: f"CAST({quote_ident(n)} AS VARCHAR)")
+    )
+    values = ", ".join(cast(n) for n, _ in flat)
     expr = (
         "map_from_entries(list_filter(map_entries(map(?::VARCHAR[], "
         f"[{values}])), lambda e: e.value IS NOT NULL AND e.value <> ''))"
@@ -627,7 +737,7 @@ def build_select(
             continue
         exprs.append(_cast_expr(col, hit[0], hit[1], index_of[hit[0]], row_expr, tsv))
     for m in spec.maps:
-        expr, p = _map_expr(m, sources, index_of, row_expr)
+        expr, p = _map_expr(m, sources, index_of, row_expr, f.raw_header, tsv)
         exprs.append(expr)
         params.extend(p)
     billed = next(
