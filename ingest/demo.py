@@ -14,29 +14,26 @@ from ingest.core import connect, database_path, ensure_all_tables, load_path, st
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
-def dbt_build(db: Path, *args: str) -> bool:
-    """Run ``dbt build`` against ``db`` in a child process; True when every node passed.
+def run_dbt(db: Path, *args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run ``dbt <args>`` against ``db`` in a child process.
 
     A child process, because dbt-duckdb keeps its connection open for the life of the process,
-    which would lock the warehouse for the summary query that follows.
+    which would lock the warehouse for whatever runs next.
     """
     dbt = Path(sys.executable).parent / "dbt"
-    env = {**os.environ, "COST_MODEL_DB": str(db.resolve())}
-    proc = subprocess.run(
-        [
-            str(dbt),
-            "build",
-            "--project-dir",
-            str(PROJECT_DIR),
-            "--profiles-dir",
-            str(PROJECT_DIR),
-            *args,
-        ],
+    return subprocess.run(
+        [str(dbt), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)],
         cwd=PROJECT_DIR,
-        env=env,
+        env={**os.environ, "COST_MODEL_DB": str(db.resolve())},
+        capture_output=capture,
+        text=True,
         check=False,
     )
-    return proc.returncode == 0
+
+
+def dbt_build(db: Path, *args: str) -> bool:
+    """``dbt build`` against ``db``; True when every node passed."""
+    return run_dbt(db, "build", *args).returncode == 0
 
 
 def run(db_arg: str | None, sample_dir: Path, cur_lines: int) -> int:

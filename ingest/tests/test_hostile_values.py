@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 
 from ingest.cli import main
-from ingest.tests.conftest import PROJECT_DIR
+from ingest.demo import run_dbt
 
 HOSTILE = [
     'it\'s "quoted"',
@@ -68,21 +65,7 @@ def test_hostile_values_land_verbatim_and_reach_the_marts(tmp_path: Path) -> Non
     con.close()
     assert raw == [(v, v) for v in HOSTILE]
 
-    build = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "build",
-            "--project-dir",
-            str(PROJECT_DIR),
-            "--profiles-dir",
-            str(PROJECT_DIR),
-        ],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "COST_MODEL_DB": str(db)},
-    )
+    build = run_dbt(db, "build", capture=True)
     assert build.returncode == 0, build.stdout[-3000:]
     con = duckdb.connect(str(db), read_only=True)
     products = con.execute(

@@ -15,6 +15,7 @@ import pytest
 
 from ingest import aws_cur
 from ingest.core import connect
+from ingest.demo import run_dbt
 from ingest.tests.conftest import PROJECT_DIR, snapshot
 
 BIG_ROWS = 1_500_000
@@ -38,16 +39,20 @@ def big_cur(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def one_line_cur(path: Path, month: str, cost: str) -> Path:
+    path.write_text(
+        "bill/BillingPeriodStartDate,lineItem/LineItemType,lineItem/UsageStartDate,"
+        "lineItem/CurrencyCode,lineItem/UnblendedCost\n"
+        f"{month}-01T00:00:00Z,Usage,{month}-02T00:00:00Z,USD,{cost}\n"
+    )
+    return path
+
+
 @pytest.fixture
 def seeded_db(tmp_path: Path) -> Path:
     """A warehouse holding one committed load, the state every fault must preserve."""
     db = tmp_path / "w.duckdb"
-    small = tmp_path / "small.csv"
-    small.write_text(
-        "bill/BillingPeriodStartDate,lineItem/LineItemType,lineItem/UsageStartDate,"
-        "lineItem/CurrencyCode,lineItem/UnblendedCost\n"
-        "2026-08-01T00:00:00Z,Usage,2026-08-02T00:00:00Z,USD,12.34\n"
-    )
+    small = one_line_cur(tmp_path / "small.csv", "2026-08", "12.34")
     con = connect(db)
     aws_cur.load(con, small)
     con.close()
@@ -103,12 +108,7 @@ def test_second_writer_fails_clearly_and_first_completes(
 ) -> None:
     first = start_load(big_cur, seeded_db, "--quiet")
     wait_until_loading(first, seeded_db)
-    other = tmp_path / "other.csv"
-    other.write_text(
-        "bill/BillingPeriodStartDate,lineItem/LineItemType,lineItem/UsageStartDate,"
-        "lineItem/CurrencyCode,lineItem/UnblendedCost\n"
-        "2026-07-01T00:00:00Z,Usage,2026-07-02T00:00:00Z,USD,1\n"
-    )
+    other = one_line_cur(tmp_path / "other.csv", "2026-07", "1")
     second = subprocess.run(
         [sys.executable, "-m", "ingest", "cur", str(other), "--db", str(seeded_db)],
         cwd=PROJECT_DIR,
@@ -130,12 +130,7 @@ def test_second_writer_with_wait_queues_behind_the_first(
 ) -> None:
     first = start_load(big_cur, seeded_db, "--quiet")
     wait_until_loading(first, seeded_db)
-    other = tmp_path / "other.csv"
-    other.write_text(
-        "bill/BillingPeriodStartDate,lineItem/LineItemType,lineItem/UsageStartDate,"
-        "lineItem/CurrencyCode,lineItem/UnblendedCost\n"
-        "2026-07-01T00:00:00Z,Usage,2026-07-02T00:00:00Z,USD,1\n"
-    )
+    other = one_line_cur(tmp_path / "other.csv", "2026-07", "1")
     second = subprocess.run(
         [
             sys.executable,
@@ -164,21 +159,7 @@ def test_second_writer_with_wait_queues_behind_the_first(
 def test_dbt_build_during_a_load_says_why(big_cur: Path, seeded_db: Path) -> None:
     load = start_load(big_cur, seeded_db, "--quiet")
     wait_until_loading(load, seeded_db)
-    build = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "build",
-            "--project-dir",
-            str(PROJECT_DIR),
-            "--profiles-dir",
-            str(PROJECT_DIR),
-        ],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "COST_MODEL_DB": str(seeded_db)},
-    )
+    build = run_dbt(seeded_db, "build", capture=True)
     load.wait(timeout=300)
     assert build.returncode != 0
     assert "Could not set lock on file" in build.stdout and "Conflicting lock" in build.stdout

@@ -9,15 +9,13 @@ visible as `untagged`; a $10.00 direct instance tagged product=flags (customer t
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from ingest.cli import main
-from ingest.tests.conftest import PROJECT_DIR
+from ingest.demo import run_dbt
 
 CUR = """\
 bill/BillingPeriodStartDate,bill/PayerAccountId,lineItem/UsageAccountId,lineItem/LineItemType,\
@@ -46,20 +44,7 @@ def worked_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = root / "w.duckdb"
     assert main(["cur", str(root / "cur.csv"), "--db", str(db), "--quiet"]) == 0
     assert main(["usage", str(root / "usage.csv"), "--db", str(db), "--quiet"]) == 0
-    proc = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "build",
-            "--project-dir",
-            str(PROJECT_DIR),
-            "--profiles-dir",
-            str(PROJECT_DIR),
-        ],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        env={**__import__("os").environ, "COST_MODEL_DB": str(db)},
-    )
+    proc = run_dbt(db, "build", capture=True)
     assert proc.returncode == 0, proc.stdout[-4000:]
     (root / "build.log").write_text(proc.stdout)
     return root

@@ -13,13 +13,6 @@
 {%- set signature_columns = var('allocation_signature_columns') -%}
 with
 
-cost_lines as (
-
-    select * from {{ ref('fct_cost_line_items') }}
-    where not is_split_cost_line
-
-),
-
 pools as (
 
     select * from {{ ref('allocation_pools') }}
@@ -28,10 +21,7 @@ pools as (
 
 lines as (
 
-    select
-        *,
-        {{ signature_hash(signature_columns) }} as signature_id
-    from cost_lines
+    select * from {{ ref('int_allocation__line_signatures') }}
 
 ),
 

@@ -6,10 +6,9 @@
 {%- set signature_columns = var('allocation_signature_columns') -%}
 with
 
-cost_lines as (
+lines as (
 
-    select * from {{ ref('fct_cost_line_items') }}
-    where not is_split_cost_line
+    select * from {{ ref('int_allocation__line_signatures') }}
 
 ),
 
@@ -22,9 +21,9 @@ tag_rules as (
 signatures as (
 
     select distinct
-        {{ signature_hash(signature_columns) }} as signature_id,
+        signature_id,
         {{ signature_columns | join(', ') }}
-    from cost_lines
+    from lines
 
 ),
 
