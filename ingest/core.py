@@ -502,6 +502,37 @@ def _split_header(line: str, delim: str) -> list[str] | None:
         return None
 
 
+def _first_ragged_row(f: SourceFile, limit: int = 10_000_000) -> str | None:
+    """On the error path only: the first data row whose field count differs from the header.
+
+    DuckDB's sniffer rejects a ragged file without saying where; this streams the file once
+    with the csv module to name the row.
+    """
+    if f.header_names is not None:
+        return None
+    delim = sniff_delimiter(f)
+    opener = gzip.open if f.path.name.lower().endswith(".gz") else open
+    quoting = csv.QUOTE_NONE if delim == "\t" else csv.QUOTE_MINIMAL
+    csv.field_size_limit(sys.maxsize)
+    try:
+        with opener(f.path, "rt", encoding="utf-8", errors="replace", newline="") as fh:  # type: ignore[operator]
+            reader = csv.reader(fh, delimiter=delim, quoting=quoting)
+            header = next(reader, None)
+            if header is None:
+                return None
+            for row_number, row in enumerate(reader, 1):
+                if row and len(row) != len(header):
+                    return (
+                        f"row {row_number} has {len(row)} fields but the header has "
+                        f"{len(header)} (ragged row, or another delimiter)"
+                    )
+                if row_number >= limit:
+                    break
+    except (OSError, EOFError, zlib.error, csv.Error):
+        return None
+    return None
+
+
 def describe(
     con: duckdb.DuckDBPyConnection, spec: TableSpec, f: SourceFile
 ) -> list[tuple[str, str]]:
@@ -512,7 +543,8 @@ def describe(
     except duckdb.Error as exc:
         why = _first_line(exc)
         if "sniffing" in why:
-            why = (
+            ragged = _first_ragged_row(f) if format_family(f.path) == "text" else None
+            why = ragged or (
                 "not a consistent delimited file (rows do not match the header: wrong "
                 "delimiter, ragged rows or a malformed header)"
             )

@@ -800,7 +800,7 @@ CORPUS = {
     "pipe_delimited": Corpus(write("pipe.csv", cur_text("1", "2").replace(",", "|")), LOADS),
     "semicolon_rows_under_a_comma_header": Corpus(
         write("semi_rows.csv", HEADER + "\n" + ROW.format(cost="1").replace(",", ";") + "\n"),
-        "not a consistent delimited file",
+        r"row 1 has 1 fields but the header has 7 \(ragged row, or another delimiter\)",
     ),
     "bom_and_crlf": Corpus(
         write("bom.csv", ("\ufeff" + cur_text("1.25", "2.5")).replace("\n", "\r\n")), LOADS
@@ -871,7 +871,7 @@ CORPUS = {
     ),
     "ragged_long_row": Corpus(
         write("long.csv", cur_text("1", "2").replace("replay\n", "replay,extra\n", 1)),
-        "not a consistent delimited file",
+        "row 1 has 8 fields but the header has 7",
     ),
     "every_row_longer_than_the_header": Corpus(
         write("longer.csv", cur_text("1", "2").replace("replay\n", "replay,extra\n")),
@@ -879,7 +879,7 @@ CORPUS = {
     ),
     "ragged_short_row": Corpus(
         write("short.csv", cur_text("1", "2").replace(",replay\n", "\n", 1)),
-        "not a consistent delimited file",
+        "row 1 has 6 fields but the header has 7",
     ),
     "random_bytes": Corpus(
         write("noise.csv", bytes((i * 7919 + 13) % 251 for i in range(3000))), "cannot read file"
