@@ -823,7 +823,7 @@ def run_load(
     fingerprint = hashlib.sha256(
         "\n".join(sorted(f.fingerprint for f in files)).encode()
     ).hexdigest()
-    if not force and _table_exists(con, spec.table):
+    if not force and _has_load_registry(con):
         prior = con.execute(
             "SELECT load_id FROM raw._loads WHERE source = ? AND export_name = ? "
             "AND fingerprint = ? ORDER BY finished_at DESC LIMIT 1",
@@ -1018,18 +1018,13 @@ def _reconcile(
     return f.display, int(landed_rows), None if landed_sum is None else float(landed_sum)
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
+def _has_load_registry(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any load ever committed here (every raw table is created with the registry)."""
     found = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, name],
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'raw' AND table_name = '_loads'"
     ).fetchone()
-    return bool(found and found[0]) and bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'raw' AND table_name = '_loads'"
-        ).fetchone()[0]  # type: ignore[index]
-    )
+    return bool(found and found[0])
 
 
 def _still_current(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: str) -> bool:

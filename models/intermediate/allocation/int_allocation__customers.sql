@@ -4,6 +4,12 @@
     already tagged with a customer, residual rows, and products with no customer driver that
     period keep their single row (customer null = the product's own, not a customer's).
 -#}
+{%- set passthrough = [
+    'source_kind', 'source_key', 'period_grain', 'period_start', 'billing_currency', 'rule_id',
+    'method', 'share_basis', 'driver_name', 'driver_quantity', 'product_share', 'product', 'team',
+    'feature_id', 'environment', 'unallocated_reason', 'source_effective_cost',
+    'source_billed_cost',
+] -%}
 with
 
 product_level as (
@@ -69,25 +75,8 @@ kept as (
 final as (
 
     select
-        source_kind,
-        source_key,
-        period_grain,
-        period_start,
-        billing_currency,
-        rule_id,
-        method,
-        share_basis,
-        driver_name,
-        driver_quantity,
-        product_share,
-        product,
+        {{ passthrough | join(',\n        ') }},
         split_customer_id as customer_id,
-        team,
-        feature_id,
-        environment,
-        unallocated_reason,
-        source_effective_cost,
-        source_billed_cost,
         allocated_product_effective_cost as allocated_effective_cost,
         allocated_product_billed_cost as allocated_billed_cost,
         customer_driver_name,
@@ -97,25 +86,8 @@ final as (
     union all
 
     select
-        source_kind,
-        source_key,
-        period_grain,
-        period_start,
-        billing_currency,
-        rule_id,
-        method,
-        share_basis,
-        driver_name,
-        driver_quantity,
-        product_share,
-        product,
+        {{ passthrough | join(',\n        ') }},
         customer_id,
-        team,
-        feature_id,
-        environment,
-        unallocated_reason,
-        source_effective_cost,
-        source_billed_cost,
         allocated_effective_cost,
         allocated_billed_cost,
         customer_driver_name,

@@ -10,7 +10,6 @@
     Split-cost pod lines are not allocatable: they re-express their parent node, which is
     allocated (by the pods' split cost) through the eks_cluster pool.
 -#}
-{%- set signature_columns = var('allocation_signature_columns') -%}
 with
 
 pools as (
@@ -27,10 +26,7 @@ lines as (
 
 signatures as (
 
-    select distinct
-        signature_id,
-        {{ signature_columns | join(', ') }}
-    from lines
+    select * from {{ ref('int_allocation__signatures') }}
 
 ),
 

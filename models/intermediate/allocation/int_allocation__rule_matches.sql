@@ -3,14 +3,7 @@
     value it gives. Evaluated once per distinct signature (tags, account, service, usage type,
     resource, charge category), not per bill line.
 -#}
-{%- set signature_columns = var('allocation_signature_columns') -%}
 with
-
-lines as (
-
-    select * from {{ ref('int_allocation__line_signatures') }}
-
-),
 
 tag_rules as (
 
@@ -20,10 +13,7 @@ tag_rules as (
 
 signatures as (
 
-    select distinct
-        signature_id,
-        {{ signature_columns | join(', ') }}
-    from lines
+    select * from {{ ref('int_allocation__signatures') }}
 
 ),
 

@@ -15,7 +15,7 @@ source as (
 renamed as (
 
     select
-        _load_id || ':' || _source_file || ':' || cast(_source_row as varchar) as cost_line_key,
+        {{ lineage_key() }} as cost_line_key,
         identity_line_item_id as source_line_id,
         'AWS' as provider,
         coalesce(bill_payer_account_id, _billing_account_id) as billing_account_id,

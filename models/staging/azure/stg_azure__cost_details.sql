@@ -11,7 +11,7 @@ source as (
 renamed as (
 
     select
-        _load_id || ':' || _source_file || ':' || cast(_source_row as varchar) as cost_line_key,
+        {{ lineage_key() }} as cost_line_key,
         cast(null as varchar) as source_line_id,
         'Microsoft' as provider,
         billing_account_id,

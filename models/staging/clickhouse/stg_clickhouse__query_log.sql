@@ -15,7 +15,7 @@ source as (
 renamed as (
 
     select
-        _load_id || ':' || _source_file || ':' || cast(_source_row as varchar) as query_log_key,
+        {{ lineage_key() }} as query_log_key,
         hostname,
         type as event_type,
         coalesce(event_date, cast(event_time as date)) as event_date,

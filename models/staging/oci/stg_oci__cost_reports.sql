@@ -11,7 +11,7 @@ source as (
 renamed as (
 
     select
-        _load_id || ':' || _source_file || ':' || cast(_source_row as varchar) as cost_line_key,
+        {{ lineage_key() }} as cost_line_key,
         line_item_reference_no as source_line_id,
         'Oracle' as provider,
         line_item_tenant_id as billing_account_id,

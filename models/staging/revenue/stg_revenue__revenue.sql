@@ -10,7 +10,7 @@ source as (
 renamed as (
 
     select
-        _load_id || ':' || _source_file || ':' || cast(_source_row as varchar) as revenue_line_key,
+        {{ lineage_key() }} as revenue_line_key,
         {{ month_start('"month"') }} as revenue_month,
         customer_id,
         nullif(trim(product), '') as product,

@@ -10,7 +10,7 @@ source as (
 renamed as (
 
     select
-        _load_id || ':' || _source_file || ':' || cast(_source_row as varchar) as usage_line_key,
+        {{ lineage_key() }} as usage_line_key,
         date as usage_date,
         metric,
         nullif(trim(product), '') as product,
