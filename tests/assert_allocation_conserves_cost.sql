@@ -40,19 +40,36 @@ per_source as (
 pool_lines as (
 
     select
-        pool_costs.pool_group_key,
+        lines.pool_id,
+        case
+            when pools.share_grain = 'month' then lines.charge_month else lines.charge_date
+        end as period_start,
+        lines.billing_currency,
         sum(lines.effective_cost) as effective_cost,
         sum(lines.billed_cost) as billed_cost
     from lines
-    inner join {{ ref('int_allocation__pool_costs') }} as pool_costs
-        on
-            lines.pool_id = pool_costs.pool_id
-            and lines.billing_currency = pool_costs.billing_currency
-            and pool_costs.period_start = case
-                when pool_costs.share_grain = 'month' then lines.charge_month
-                else lines.charge_date
-            end
-    group by pool_costs.pool_group_key
+    inner join {{ ref('allocation_pools') }} as pools
+        on lines.pool_id = pools.pool_id
+    group by
+        lines.pool_id,
+        case
+            when pools.share_grain = 'month' then lines.charge_month else lines.charge_date
+        end,
+        lines.billing_currency
+
+),
+
+pool_allocations as (
+
+    select
+        rule_id as pool_id,
+        period_start,
+        billing_currency,
+        sum(allocated_effective_cost) as effective_cost,
+        sum(allocated_billed_cost) as billed_cost
+    from allocation
+    where source_kind = 'pool_group'
+    group by rule_id, period_start, billing_currency
 
 ),
 
@@ -60,19 +77,21 @@ per_pool as (
 
     select
         'pool_period' as level,
-        pool_lines.pool_group_key as scope,
-        pool_lines.effective_cost - coalesce(sum(allocation.allocated_effective_cost), 0)
-            as effective_gap,
-        pool_lines.billed_cost - coalesce(sum(allocation.allocated_billed_cost), 0)
-            as billed_gap,
+        coalesce(l.pool_id, a.pool_id)
+        || ':' || cast(coalesce(l.period_start, a.period_start) as varchar)
+        || ':' || coalesce(l.billing_currency, a.billing_currency) as scope,
+        coalesce(l.effective_cost, 0) - coalesce(a.effective_cost, 0) as effective_gap,
+        coalesce(l.billed_cost, 0) - coalesce(a.billed_cost, 0) as billed_gap,
         0 as share_gap
-    from pool_lines
-    left join allocation
-        on pool_lines.pool_group_key = allocation.source_key
-    group by pool_lines.pool_group_key, pool_lines.effective_cost, pool_lines.billed_cost
-    having
-        pool_lines.effective_cost <> coalesce(sum(allocation.allocated_effective_cost), 0)
-        or pool_lines.billed_cost <> coalesce(sum(allocation.allocated_billed_cost), 0)
+    from pool_lines as l
+    full outer join pool_allocations as a
+        on
+            l.pool_id = a.pool_id
+            and l.period_start = a.period_start
+            and l.billing_currency = a.billing_currency
+    where
+        coalesce(l.effective_cost, 0) <> coalesce(a.effective_cost, 0)
+        or coalesce(l.billed_cost, 0) <> coalesce(a.billed_cost, 0)
 
 ),
 

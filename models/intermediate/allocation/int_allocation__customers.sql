@@ -7,7 +7,7 @@
 {%- set passthrough = [
     'source_kind', 'source_key', 'period_grain', 'period_start', 'billing_currency', 'rule_id',
     'method', 'share_basis', 'driver_name', 'driver_quantity', 'product_share', 'product', 'team',
-    'feature_id', 'environment', 'unallocated_reason', 'source_effective_cost',
+    'feature_id', 'environment', 'service_code', 'component', 'unallocated_reason', 'source_effective_cost',
     'source_billed_cost',
 ] -%}
 with

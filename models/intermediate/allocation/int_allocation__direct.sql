@@ -1,7 +1,7 @@
 {#-
     Direct rule: a line whose product is known (from a tag rule) goes 100 % to it, with the
     customer, team, feature and environment the rules gave it. Lines are grouped per day,
-    currency and target ("line groups"), so the customer split downstream works on thousands of
+    currency, service, component and target ("line groups"), so the customer split downstream works on thousands of
     groups, not millions of lines; each group traces back to its lines in int_allocation__lines
     by the same columns. Untagged lines form one explicit `untagged` group per day and currency.
 -#}
@@ -26,6 +26,8 @@ grouped as (
         team,
         feature_id,
         environment,
+        service_code,
+        component,
         case when allocation_path = 'untagged' then 'untagged' end as unallocated_reason,
         count(*) as n_lines,
         sum(effective_cost) as source_effective_cost,
@@ -41,6 +43,8 @@ grouped as (
         team,
         feature_id,
         environment,
+        service_code,
+        component,
         case when allocation_path = 'untagged' then 'untagged' end
 
 ),
@@ -52,7 +56,8 @@ final as (
             "rule_id", "':'", "cast(charge_date as varchar)", "':'", "billing_currency",
             "':'", "coalesce(product, '-')", "':'", "coalesce(customer_id, '-')",
             "':'", "coalesce(team, '-')", "':'", "coalesce(feature_id, '-')",
-            "':'", "coalesce(environment, '-')",
+            "':'", "coalesce(environment, '-')", "':'", "coalesce(service_code, '-')",
+            "':'", "component",
         ]) }} as line_group_key,
         *,
         source_effective_cost as allocated_effective_cost,

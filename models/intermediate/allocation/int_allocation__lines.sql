@@ -1,9 +1,9 @@
 {#-
     Every allocatable bill line with its dimensions and its allocation path.
 
-    Dimensions (product, team, customer_id, environment, feature_id) come from the ordered rules
-    in seeds/allocation_tag_rules.csv: per line and dimension, the matching rule with the lowest
-    priority wins. Path: a line with a product is `direct`; otherwise it joins the first pool of
+    Dimensions (product, team, customer_id, environment, feature_id, component) come from the
+    ordered rules in seeds/allocation_tag_rules.csv: per line and dimension, the matching rule
+    with the lowest priority wins; a line no component rule matches is `other`. Path: a line with a product is `direct`; otherwise it joins the first pool of
     seeds/allocation_pools.csv it matches (`pool`); otherwise it is `untagged`. Exactly one path
     per line, so no line can be allocated twice.
 
@@ -88,6 +88,8 @@ final as (
         dimensions.customer_id,
         dimensions.environment,
         dimensions.feature_id,
+        lines.service_code,
+        coalesce(dimensions.component, 'other') as component,
         case
             when dimensions.product is not null then 'direct'
             when pool_matches.pool_id is not null then 'pool'

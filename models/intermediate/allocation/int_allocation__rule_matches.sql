@@ -1,6 +1,7 @@
 {#-
     Which rule of seeds/allocation_tag_rules.csv matches which resource signature, with the
-    value it gives. Evaluated once per distinct signature (tags, account, service, usage type,
+    value it gives (rule sources: tag, tag_equals key=value, account, service, usage_type,
+    resource_id, charge_category). Evaluated once per distinct signature (tags, account, service, usage type,
     resource, charge category), not per bill line.
 -#}
 with
@@ -30,6 +31,15 @@ rule_matches as (
             when
                 tag_rules.source = 'tag'
                 and {{ tag_value('signatures.tags', 'tag_rules.match') }} is not null
+                then tag_rules.output_value
+            when
+                tag_rules.source = 'tag_equals'
+                and {{ tag_value('signatures.tags', dbt.split_part('tag_rules.match', "'='", 1)) }}
+                = {{ dbt.split_part('tag_rules.match', "'='", 2) }}
+                then tag_rules.output_value
+            when
+                tag_rules.source = 'charge_category'
+                and signatures.charge_category = tag_rules.match
                 then tag_rules.output_value
             when
                 tag_rules.source = 'account'

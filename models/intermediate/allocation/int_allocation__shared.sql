@@ -32,6 +32,8 @@ to_split as (
         pool_costs.share_grain,
         pool_costs.period_start,
         pool_costs.billing_currency,
+        pool_costs.service_code,
+        pool_costs.component,
         pools.method,
         shares.share_basis,
         shares.driver_name,
@@ -68,6 +70,8 @@ allocated as (
         share_grain,
         period_start,
         billing_currency,
+        service_code,
+        component,
         case
             when share_basis = 'even' then 'even'
             when method = 'cost_proportional' then 'cost_proportional'
@@ -95,6 +99,8 @@ unsplit as (
         pool_costs.share_grain,
         pool_costs.period_start,
         pool_costs.billing_currency,
+        pool_costs.service_code,
+        pool_costs.component,
         'residual' as method,
         'unallocated' as share_basis,
         pools.driver as driver_name,

@@ -1,7 +1,7 @@
 {#-
     The winning value per resource signature and dimension: among the tag rules that matched
     (int_allocation__rule_matches), the one with the lowest priority, then rule id. One row per
-    signature with product, team, customer_id, environment and feature_id.
+    signature with product, team, customer_id, environment, feature_id and component.
 -#}
 with
 
@@ -36,7 +36,8 @@ final as (
         max(case when dimension = 'team' then matched_value end) as team,
         max(case when dimension = 'customer_id' then matched_value end) as customer_id,
         max(case when dimension = 'environment' then matched_value end) as environment,
-        max(case when dimension = 'feature_id' then matched_value end) as feature_id
+        max(case when dimension = 'feature_id' then matched_value end) as feature_id,
+        max(case when dimension = 'component' then matched_value end) as component
     from first_rule
     where rule_rank = 1
     group by signature_id

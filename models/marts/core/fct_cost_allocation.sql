@@ -47,6 +47,8 @@ final as (
         team,
         feature_id,
         environment,
+        service_code,
+        component,
         unallocated_reason,
         unallocated_reason is not null as is_unallocated
     from allocated
