@@ -1,0 +1,119 @@
+{#-
+    Unit economics per customer and month: what the customer pays (MRR = the month's revenue
+    lines), what serving them cost (every allocation row carrying their customer id: direct
+    tagged lines plus their share of each product's cost), and the margin. A customer with
+    revenue but no cost, or cost but no revenue, still gets a row. margin_rank = 1 is the
+    worst margin of the month and currency.
+-#}
+with
+
+allocation as (
+
+    select * from {{ ref('fct_cost_allocation') }}
+    where customer_id is not null
+
+),
+
+customers as (
+
+    select * from {{ ref('stg_revenue__customers') }}
+
+),
+
+costs as (
+
+    select
+        allocation_month,
+        customer_id,
+        billing_currency,
+        sum(allocated_effective_cost) as allocated_cost,
+        count(distinct product) as n_products
+    from allocation
+    group by
+        allocation_month,
+        customer_id,
+        billing_currency
+
+),
+
+revenue as (
+
+    select
+        revenue_month,
+        customer_id,
+        currency,
+        sum(revenue_amount) as mrr
+    from {{ ref('stg_revenue__revenue') }}
+    group by
+        revenue_month,
+        customer_id,
+        currency
+
+),
+
+cost_and_revenue as (
+
+    select
+        coalesce(costs.allocation_month, revenue.revenue_month) as economics_month,
+        coalesce(costs.customer_id, revenue.customer_id) as customer_id,
+        coalesce(costs.billing_currency, revenue.currency) as billing_currency,
+        coalesce(costs.allocated_cost, 0) as allocated_cost,
+        coalesce(costs.n_products, 0) as n_products,
+        coalesce(revenue.mrr, 0) as mrr
+    from costs
+    full outer join revenue
+        on
+            costs.allocation_month = revenue.revenue_month
+            and costs.customer_id = revenue.customer_id
+            and costs.billing_currency = revenue.currency
+
+),
+
+with_trend as (
+
+    select
+        current_month.*,
+        previous_month.allocated_cost as previous_month_cost,
+        {{ gross_margin('current_month.mrr', 'current_month.allocated_cost') }} as gross_margin
+    from cost_and_revenue as current_month
+    left join cost_and_revenue as previous_month
+        on
+            current_month.customer_id = previous_month.customer_id
+            and current_month.billing_currency = previous_month.billing_currency
+            and previous_month.economics_month
+            = cast({{ dbt.dateadd('month', -1, 'current_month.economics_month') }} as date)
+
+),
+
+final as (
+
+    select
+        with_trend.economics_month,
+        with_trend.customer_id,
+        customers.customer_name,
+        customers.plan,
+        customers.status as customer_status,
+        with_trend.billing_currency,
+        cast(with_trend.mrr as decimal(38, 12)) as mrr,
+        cast(with_trend.allocated_cost as decimal(38, 12)) as allocated_cost,
+        cast(with_trend.mrr - with_trend.allocated_cost as decimal(38, 12)) as gross_profit,
+        with_trend.gross_margin,
+        with_trend.gross_margin < 0 as is_negative_margin,
+        row_number() over (
+            partition by with_trend.economics_month, with_trend.billing_currency
+            order by
+                coalesce(with_trend.gross_margin, 0),
+                with_trend.mrr - with_trend.allocated_cost,
+                with_trend.customer_id
+        ) as margin_rank,
+        cast(with_trend.n_products as integer) as n_products,
+        cast(with_trend.previous_month_cost as decimal(38, 12)) as previous_month_cost,
+        {{ safe_ratio('with_trend.allocated_cost', 'with_trend.previous_month_cost') }} - 1
+            as mom_cost_change
+    from with_trend
+    left join customers
+        on with_trend.customer_id = customers.customer_id
+
+)
+
+select * from final

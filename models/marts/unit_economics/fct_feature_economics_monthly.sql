@@ -1,0 +1,194 @@
+{#-
+    Unit economics per feature and month. Cost: allocation rows the tag rules gave a feature_id;
+    the rest of the product's cost stays on its '(no feature)' row, so a product's features sum
+    to the product's cost. Uses: Σ of the product's unit metric on usage rows that name the
+    feature. Revenue attributed: the product's revenue × the feature's share of the product's
+    unit volume, split to the cent by largest remainder; what no feature used stays on
+    '(no feature)', so revenue ties exactly.
+    cost_per_feature_margin = (revenue_attributed − cost) / cost: it divides by cost (return on
+    each dollar spent on the feature), not by revenue like gross_margin.
+-#}
+with
+
+allocation as (
+
+    select * from {{ ref('fct_cost_allocation') }}
+    where product is not null
+
+),
+
+product_months as (
+
+    select * from {{ ref('fct_product_economics_monthly') }}
+
+),
+
+products as (
+
+    select * from {{ ref('products') }}
+
+),
+
+feature_costs as (
+
+    select
+        allocation_month,
+        product,
+        billing_currency,
+        coalesce(feature_id, '(no feature)') as feature_id,
+        sum(allocated_effective_cost) as feature_cost
+    from allocation
+    group by
+        allocation_month,
+        product,
+        billing_currency,
+        coalesce(feature_id, '(no feature)')
+
+),
+
+feature_uses as (
+
+    select
+        {{ month_start('usage.usage_date') }} as usage_month,
+        usage.product,
+        usage.feature_id,
+        sum(usage.quantity) as feature_uses
+    from {{ ref('stg_usage__metrics') }} as usage
+    inner join products
+        on
+            usage.product = products.product
+            and usage.metric = products.unit_metric
+    where usage.feature_id is not null
+    group by
+        {{ month_start('usage.usage_date') }},
+        usage.product,
+        usage.feature_id
+
+),
+
+features as (
+
+    select
+        allocation_month as economics_month,
+        product,
+        billing_currency,
+        feature_id
+    from feature_costs
+
+    union
+
+    select
+        product_months.economics_month,
+        product_months.product,
+        product_months.billing_currency,
+        feature_uses.feature_id
+    from product_months
+    inner join feature_uses
+        on
+            product_months.economics_month = feature_uses.usage_month
+            and product_months.product = feature_uses.product
+
+    union
+
+    select
+        economics_month,
+        product,
+        billing_currency,
+        '(no feature)' as feature_id
+    from product_months
+
+),
+
+attributed as (
+
+    select
+        features.economics_month,
+        features.product,
+        features.billing_currency,
+        features.feature_id,
+        {{ dbt.concat([
+            "cast(features.economics_month as varchar)", "':'", "features.product",
+            "':'", "features.billing_currency",
+        ]) }} as product_month_key,
+        coalesce(feature_costs.feature_cost, 0) as feature_cost,
+        feature_uses.feature_uses,
+        product_months.revenue as product_revenue,
+        case
+            when product_months.unit_volume > 0
+                then coalesce(feature_uses.feature_uses, 0) / product_months.unit_volume
+            else 0
+        end as use_share
+    from features
+    inner join product_months
+        on
+            features.economics_month = product_months.economics_month
+            and features.product = product_months.product
+            and features.billing_currency = product_months.billing_currency
+    left join feature_costs
+        on
+            features.economics_month = feature_costs.allocation_month
+            and features.product = feature_costs.product
+            and features.billing_currency = feature_costs.billing_currency
+            and features.feature_id = feature_costs.feature_id
+    left join feature_uses
+        on
+            features.economics_month = feature_uses.usage_month
+            and features.product = feature_uses.product
+            and features.feature_id = feature_uses.feature_id
+
+),
+
+{#- what no feature used (1 − Σ feature shares) is the '(no feature)' row's share -#}
+revenue_shares as (
+
+    select
+        *,
+        case
+            when feature_id = '(no feature)'
+                then greatest(
+                    1 - sum(use_share) over (partition by product_month_key), 0
+                )
+            else use_share
+        end as revenue_share
+    from attributed
+
+),
+
+{#- cents tie exactly: the product's revenue split by largest remainder -#}
+split as (
+
+    {{ largest_remainder(
+        'revenue_shares', ['product_revenue'], 'revenue_share', ['product_month_key'], 'feature_id',
+    ) }}
+
+),
+
+with_remainder as (
+
+    select
+        *,
+        allocated_product_revenue as revenue_attributed
+    from split
+
+),
+
+final as (
+
+    select
+        economics_month,
+        product,
+        feature_id,
+        billing_currency,
+        cast(feature_cost as decimal(38, 12)) as feature_cost,
+        cast(feature_uses as {{ type_double() }}) as feature_uses,
+        {{ safe_ratio('feature_cost', 'feature_uses') }} as cost_per_feature_use,
+        cast(revenue_attributed as decimal(38, 12)) as revenue_attributed,
+        case
+            when feature_cost > 0
+                then {{ safe_ratio('revenue_attributed - feature_cost', 'feature_cost') }}
+        end as cost_per_feature_margin
+    from with_remainder
+
+)
+
+select * from final

@@ -1,0 +1,93 @@
+{#-
+    Showback: cost per team and month, against an optional budget. A row's team is the team tag
+    its rule gave it; shared-pool rows (no tag) go to the product's owner team
+    (seeds/products.csv); unallocated money is its own '(unallocated)' team, so the teams sum to
+    the whole allocation. Budgets (seeds/team_budgets.csv): a row for a month overrides the
+    team's default row (blank budget_month).
+-#}
+with
+
+allocation as (
+
+    select * from {{ ref('fct_cost_allocation') }}
+
+),
+
+products as (
+
+    select * from {{ ref('products') }}
+
+),
+
+budgets as (
+
+    select * from {{ ref('team_budgets') }}
+
+),
+
+team_costs as (
+
+    select
+        allocation.allocation_month,
+        allocation.billing_currency,
+        case
+            when allocation.is_unallocated then '(unallocated)'
+            else coalesce(allocation.team, products.owner_team, '(no owner)')
+        end as team,
+        sum(allocation.allocated_effective_cost) as team_cost,
+        sum(
+            case
+                when allocation.source_kind = 'line_group' then allocation.allocated_effective_cost
+                else 0
+            end
+        ) as direct_cost
+    from allocation
+    left join products
+        on allocation.product = products.product
+    group by
+        allocation.allocation_month,
+        allocation.billing_currency,
+        case
+            when allocation.is_unallocated then '(unallocated)'
+            else coalesce(allocation.team, products.owner_team, '(no owner)')
+        end
+
+),
+
+with_budget as (
+
+    select
+        team_costs.*,
+        coalesce(month_budgets.monthly_budget, default_budgets.monthly_budget) as budget
+    from team_costs
+    left join budgets as month_budgets
+        on
+            team_costs.team = month_budgets.team
+            and team_costs.billing_currency = month_budgets.currency
+            and team_costs.allocation_month = month_budgets.budget_month
+    left join budgets as default_budgets
+        on
+            team_costs.team = default_budgets.team
+            and team_costs.billing_currency = default_budgets.currency
+            and default_budgets.budget_month is null
+
+),
+
+final as (
+
+    select
+        allocation_month as showback_month,
+        team,
+        billing_currency,
+        cast(team_cost as decimal(38, 12)) as team_cost,
+        cast(direct_cost as decimal(38, 12)) as direct_cost,
+        cast(team_cost - direct_cost as decimal(38, 12)) as shared_cost,
+        cast(budget as decimal(38, 12)) as budget,
+        cast(budget - team_cost as decimal(38, 12)) as budget_remaining,
+        {{ safe_ratio('team_cost', 'budget') }} as budget_used,
+        coalesce(team_cost > budget, false) as is_over_budget
+    from with_budget
+
+)
+
+select * from final
