@@ -22,7 +22,7 @@ daily_costs as (
 
 ),
 
-trailing as (
+with_history as (
 
     select
         cost_date,
@@ -54,7 +54,7 @@ flagged as (
         value,
         baseline,
         value / baseline - 1 as change
-    from trailing
+    from with_history
     where
         history_days = {{ trailing_days }}
         and baseline > 0

@@ -28,7 +28,7 @@ daily_costs as (
 
 ),
 
-trailing as (
+with_history as (
 
     select
         cost_date,
@@ -67,7 +67,7 @@ scored as (
         baseline_stddev,
         case when baseline <> 0 then value / baseline - 1 end as change,
         (value - baseline) / baseline_stddev as z_score
-    from trailing
+    from with_history
     where
         history_days >= {{ thresholds['zscore_min_history_days'] }}
         and baseline_stddev > 0
@@ -104,7 +104,7 @@ final as (
         case when scope_type = 'all' then 'Total' else 'Product ' || scope end
         || ' cost ' || cast(round(value, 2) as {{ dbt.type_string() }}) || ' '
         || billing_currency || ' on ' || cast(cost_date as {{ dbt.type_string() }}) || ' is '
-        || cast(round(abs(z_score), 1) as {{ dbt.type_string() }}) || ' standard deviations '
+        || cast(round(abs(z_score), 2) as {{ dbt.type_string() }}) || ' standard deviations '
         || case when z_score > 0 then 'above' else 'below' end
         || ' its trailing {{ trailing_days }}-day mean of '
         || cast(round(baseline, 2) as {{ dbt.type_string() }}) || ' (sd '

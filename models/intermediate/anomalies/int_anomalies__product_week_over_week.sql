@@ -95,7 +95,7 @@ final as (
         || case when change > 0 then '+' else '' end
         || cast(round(change * 100, 1) as {{ dbt.type_string() }}) || ' % vs '
         || cast(round(baseline, 2) as {{ dbt.type_string() }})
-        || ' the week before (threshold {{ "%g" | format(min_change * 100) }} %).' as description
+        || ' the week before (threshold ±{{ "%g" | format(min_change * 100) }} %).' as description
     from flagged
 
 )
