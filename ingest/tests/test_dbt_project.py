@@ -5,59 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
-import pytest
 
-from ingest import aws_cur, azure, clickhouse_query_log, focus, oci, revenue, usage
-from ingest.core import connect, ensure_all_tables, load_path
 from ingest.demo import dbt_build
-from ingest.tests.conftest import PROJECT_DIR, SHARED_DATA
-
-
-@pytest.fixture(scope="session")
-def built_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled sample plus every shared sample, loaded and built once for the session."""
-    from ingest import sample_data
-
-    root = tmp_path_factory.mktemp("e2e")
-    sample_data.generate(root / "sample", cur_lines=20_000)
-    db = root / "warehouse.duckdb"
-    con = connect(db)
-    ensure_all_tables(con)
-    aws_cur.load(con, root / "sample" / "cur")
-    for spec, folder in [
-        (clickhouse_query_log.SPEC, "clickhouse"),
-        (usage.SPEC, "usage"),
-        (revenue.REVENUE, "revenue"),
-        (revenue.CUSTOMERS, "customers"),
-    ]:
-        load_path(con, spec, root / "sample" / folder, export_name=spec.source)
-    if SHARED_DATA.is_dir():
-        aws_cur.load(
-            con, SHARED_DATA / "aws_cur/focus_converters_sample-anonymous-aws-export-dataset.csv"
-        )
-        load_path(con, focus.SPEC, SHARED_DATA / "focus", export_name="focus-sample")
-        other = SHARED_DATA / "other_providers"
-        load_path(
-            con,
-            azure.SPEC,
-            other / "focus_converters_azure_sample-anonymous-ea-export-dataset.csv",
-            export_name="azure",
-        )
-        load_path(
-            con,
-            oci.SPEC,
-            other / "focus_converters_oci_reports_cost-csv_0000000030000269.csv",
-            export_name="oci",
-        )
-    con.close()
-    started = time.monotonic()
-    assert dbt_build(db), "dbt build failed (see the dbt output above)"
-    print(f"\ndbt build on the bundled sample: {time.monotonic() - started:.1f} s")
-    return db
+from ingest.tests.conftest import PROJECT_DIR
 
 
 def query(db: Path, sql: str) -> list[tuple]:
