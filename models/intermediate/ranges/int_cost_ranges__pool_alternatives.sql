@@ -1,0 +1,158 @@
+{#-
+    Each shared pool group re-split under every alternative driver declared for its pool
+    (seeds/allocation_pool_alternatives.csv), next to what the real rule gave each product.
+    alternative share = product's quantity of the alternative driver / Σ over products, same
+    grain and period as the pool's own split. A group whose alternative driver is zero in the
+    period gets no alternative (the rule's answer stands). These are estimates for a range,
+    never booked: the allocation fact keeps the one rule's exact cents.
+-#}
+with
+
+alternatives as (
+
+    select * from {{ ref('allocation_pool_alternatives') }}
+
+),
+
+pool_costs as (
+
+    select * from {{ ref('int_allocation__pool_costs') }}
+
+),
+
+drivers as (
+
+    select * from {{ ref('int_allocation__drivers') }}
+    where quantity > 0
+
+),
+
+rule_amounts as (
+
+    select
+        pool_group_key,
+        product,
+        sum(allocated_effective_cost) as rule_amount
+    from {{ ref('int_allocation__shared') }}
+    where product is not null
+    group by
+        pool_group_key,
+        product
+
+),
+
+alternative_shares as (
+
+    select
+        pool_costs.pool_group_key,
+        pool_costs.pool_id,
+        pool_costs.share_grain,
+        pool_costs.period_start,
+        pool_costs.billing_currency,
+        pool_costs.pool_effective_cost,
+        alternatives.alternative_id,
+        alternatives.driver as alternative_driver,
+        drivers.product,
+        drivers.quantity / sum(drivers.quantity) over (
+            partition by pool_costs.pool_group_key, alternatives.alternative_id
+        ) as alternative_share
+    from pool_costs
+    inner join alternatives
+        on pool_costs.pool_id = alternatives.pool_id
+    inner join drivers
+        on
+            alternatives.driver = drivers.driver
+            and pool_costs.share_grain = drivers.share_grain
+            and pool_costs.period_start = drivers.period_start
+
+),
+
+alternative_groups as (
+
+    select distinct
+        pool_group_key,
+        pool_id,
+        share_grain,
+        period_start,
+        billing_currency,
+        pool_effective_cost,
+        alternative_id,
+        alternative_driver
+    from alternative_shares
+
+),
+
+{#- a product the rule paid but the alternative does not can fall to 0, and the reverse -#}
+targets as (
+
+    select
+        pool_group_key,
+        alternative_id,
+        product
+    from alternative_shares
+
+    union
+
+    select
+        alternative_groups.pool_group_key,
+        alternative_groups.alternative_id,
+        rule_amounts.product
+    from alternative_groups
+    inner join rule_amounts
+        on alternative_groups.pool_group_key = rule_amounts.pool_group_key
+
+),
+
+compared as (
+
+    select
+        alternative_groups.pool_group_key,
+        alternative_groups.pool_id,
+        alternative_groups.share_grain,
+        alternative_groups.period_start,
+        alternative_groups.billing_currency,
+        alternative_groups.alternative_id,
+        alternative_groups.alternative_driver,
+        targets.product,
+        coalesce(rule_amounts.rule_amount, 0) as rule_amount,
+        coalesce(
+            alternative_groups.pool_effective_cost * alternative_shares.alternative_share, 0
+        ) as alternative_amount
+    from targets
+    inner join alternative_groups
+        on
+            targets.pool_group_key = alternative_groups.pool_group_key
+            and targets.alternative_id = alternative_groups.alternative_id
+    left join rule_amounts
+        on
+            targets.pool_group_key = rule_amounts.pool_group_key
+            and targets.product = rule_amounts.product
+    left join alternative_shares
+        on
+            targets.pool_group_key = alternative_shares.pool_group_key
+            and targets.alternative_id = alternative_shares.alternative_id
+            and targets.product = alternative_shares.product
+
+),
+
+final as (
+
+    select
+        pool_group_key,
+        pool_id,
+        share_grain,
+        period_start,
+        billing_currency,
+        alternative_id,
+        alternative_driver,
+        product,
+        rule_amount,
+        alternative_amount,
+        alternative_amount - rule_amount as alternative_delta
+    from compared
+    {#- work no product could be found for stays unallocated under every driver #}
+    where product <> '(unattributed)'
+
+)
+
+select * from final

@@ -1,0 +1,164 @@
+{#-
+    Ranges, not false precision. For every pool with more than one plausible driver
+    (seeds/allocation_pool_alternatives.csv), the product's and customer's cost is recomputed
+    under each driver. Per pool and month the cheapest and the dearest driver for the target
+    are taken, and the differences to the rule's answer are added up over pools:
+        low_cost  = cost + Σ_pools min(0, min over alternatives of (alternative − rule))
+        high_cost = cost + Σ_pools max(0, max over alternatives of (alternative − rule))
+    so the range covers every combination of declared drivers. Customers get their product's
+    alternative amounts by the same customer shares the rule used. Rounded to the cent.
+-#}
+with
+
+alternatives as (
+
+    select * from {{ ref('int_cost_ranges__pool_alternatives') }}
+
+),
+
+customer_shares as (
+
+    select * from {{ ref('int_allocation__customer_shares') }}
+
+),
+
+product_months as (
+
+    select * from {{ ref('fct_product_economics_monthly') }}
+
+),
+
+customer_months as (
+
+    select * from {{ ref('fct_customer_economics_monthly') }}
+
+),
+
+target_deltas as (
+
+    select
+        {{ month_start('period_start') }} as economics_month,
+        billing_currency,
+        'product' as scope_type,
+        product as scope,
+        pool_id,
+        alternative_id,
+        sum(alternative_delta) as delta
+    from alternatives
+    group by
+        {{ month_start('period_start') }},
+        billing_currency,
+        product,
+        pool_id,
+        alternative_id
+
+    union all
+
+    select
+        {{ month_start('alternatives.period_start') }} as economics_month,
+        alternatives.billing_currency,
+        'customer' as scope_type,
+        customer_shares.customer_id as scope,
+        alternatives.pool_id,
+        alternatives.alternative_id,
+        sum(alternatives.alternative_delta * customer_shares.customer_share) as delta
+    from alternatives
+    inner join customer_shares
+        on
+            alternatives.product = customer_shares.product
+            and alternatives.share_grain = customer_shares.period_grain
+            and alternatives.period_start = customer_shares.period_start
+    group by
+        {{ month_start('alternatives.period_start') }},
+        alternatives.billing_currency,
+        customer_shares.customer_id,
+        alternatives.pool_id,
+        alternatives.alternative_id
+
+),
+
+pool_extremes as (
+
+    select
+        economics_month,
+        billing_currency,
+        scope_type,
+        scope,
+        pool_id,
+        least(min(delta), 0) as low_delta,
+        greatest(max(delta), 0) as high_delta
+    from target_deltas
+    group by
+        economics_month,
+        billing_currency,
+        scope_type,
+        scope,
+        pool_id
+
+),
+
+extremes as (
+
+    select
+        economics_month,
+        billing_currency,
+        scope_type,
+        scope,
+        count(*) as pools_with_alternatives,
+        sum(low_delta) as low_delta,
+        sum(high_delta) as high_delta
+    from pool_extremes
+    group by
+        economics_month,
+        billing_currency,
+        scope_type,
+        scope
+
+),
+
+base_costs as (
+
+    select
+        economics_month,
+        billing_currency,
+        'product' as scope_type,
+        product as scope,
+        total_cost as cost
+    from product_months
+
+    union all
+
+    select
+        economics_month,
+        billing_currency,
+        'customer' as scope_type,
+        customer_id as scope,
+        allocated_cost as cost
+    from customer_months
+
+),
+
+final as (
+
+    select
+        base_costs.economics_month,
+        base_costs.scope_type,
+        base_costs.scope,
+        base_costs.billing_currency,
+        cast(base_costs.cost as decimal(38, 12)) as cost,
+        cast(round(base_costs.cost + coalesce(extremes.low_delta, 0), 2) as decimal(38, 2))
+            as low_cost,
+        cast(round(base_costs.cost + coalesce(extremes.high_delta, 0), 2) as decimal(38, 2))
+            as high_cost,
+        cast(coalesce(extremes.pools_with_alternatives, 0) as integer) as pools_with_alternatives
+    from base_costs
+    left join extremes
+        on
+            base_costs.economics_month = extremes.economics_month
+            and base_costs.billing_currency = extremes.billing_currency
+            and base_costs.scope_type = extremes.scope_type
+            and base_costs.scope = extremes.scope
+
+)
+
+select * from final
