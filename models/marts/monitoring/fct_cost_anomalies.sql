@@ -6,17 +6,6 @@
     a stable id. Day-grain allocation cost only: monthly pools (tax, credits, support) booked on
     the 1st would otherwise raise a spike every month.
 -#}
-{%- set rule_ctes = [
-    'product_week_over_week',
-    'component_week_over_week',
-    'daily_zscore',
-    'daily_spike',
-    'broken_tagging',
-] -%}
-{%- set rule_columns = [
-    'rule', 'scope_type', 'scope', 'billing_currency', 'period_grain', 'period_start',
-    'value', 'baseline', 'change', 'z_score', 'severity', 'description',
-] -%}
 with
 
 product_week_over_week as (
@@ -50,17 +39,91 @@ broken_tagging as (
 ),
 
 anomalies as (
-    {#- by name, not position: four of the columns are doubles a wrong order would swap -#}
-    {%- for rule_cte in rule_ctes %}
 
+    -- columns listed, not *: union all matches by position, and four doubles in another
+    -- order would swap silently
     select
-        {{ rule_columns | join(',\n        ') }}
-    from {{ rule_cte }}
-    {%- if not loop.last %}
+        rule,
+        scope_type,
+        scope,
+        billing_currency,
+        period_grain,
+        period_start,
+        value,
+        baseline,
+        change,
+        z_score,
+        severity,
+        description
+    from product_week_over_week
 
     union all
-    {%- endif %}
-    {%- endfor %}
+
+    select
+        rule,
+        scope_type,
+        scope,
+        billing_currency,
+        period_grain,
+        period_start,
+        value,
+        baseline,
+        change,
+        z_score,
+        severity,
+        description
+    from component_week_over_week
+
+    union all
+
+    select
+        rule,
+        scope_type,
+        scope,
+        billing_currency,
+        period_grain,
+        period_start,
+        value,
+        baseline,
+        change,
+        z_score,
+        severity,
+        description
+    from daily_zscore
+
+    union all
+
+    select
+        rule,
+        scope_type,
+        scope,
+        billing_currency,
+        period_grain,
+        period_start,
+        value,
+        baseline,
+        change,
+        z_score,
+        severity,
+        description
+    from daily_spike
+
+    union all
+
+    select
+        rule,
+        scope_type,
+        scope,
+        billing_currency,
+        period_grain,
+        period_start,
+        value,
+        baseline,
+        change,
+        z_score,
+        severity,
+        description
+    from broken_tagging
 
 ),
 

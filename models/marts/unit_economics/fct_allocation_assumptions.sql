@@ -1,0 +1,214 @@
+{#-
+    Every assumption behind the numbers, written from the rules themselves so it cannot drift
+    from them: what is direct (tag rules), how each line gets its component, which proxy each
+    shared pool uses and why, how product cost is split to customers, how volume is counted,
+    which other drivers the ranges consider, and the conventions and exclusions of the model
+    (seeds/model_conventions.csv). `python -m ingest assumptions` prints it as Markdown.
+-#}
+with
+
+tag_rules as (
+
+    select * from {{ ref('allocation_tag_rules') }}
+
+),
+
+pools as (
+
+    select * from {{ ref('allocation_pools') }}
+
+),
+
+customer_drivers as (
+
+    select * from {{ ref('customer_drivers') }}
+
+),
+
+products as (
+
+    select * from {{ ref('products') }}
+
+),
+
+alternatives as (
+
+    select * from {{ ref('allocation_pool_alternatives') }}
+
+),
+
+storage_parameters as (
+
+    select * from {{ ref('storage_cost_parameters') }}
+
+),
+
+conventions as (
+
+    select * from {{ ref('model_conventions') }}
+
+),
+
+rule_conditions as (
+
+    select
+        *,
+        case source
+            when 'tag' then 'the tag ' || match || ' is set'
+            when 'tag_equals' then 'the tag ' || match
+            when 'account' then 'the line is in account ' || match
+            when 'service' then 'the service is ' || match
+            when 'usage_type' then 'the usage type is like ' || match
+            when 'resource_id' then 'the resource id is like ' || match
+            when 'charge_category' then 'the charge category is ' || match
+            else source || ' ' || match
+        end as condition_text,
+        coalesce(nullif(output_value, ''), 'the tag''s value') as value_text
+    from tag_rules
+
+),
+
+assumptions as (
+
+    select
+        1 as topic_order,
+        'direct' as topic,
+        rule_id as subject,
+        'seeds/allocation_tag_rules.csv' as rule_source,
+        priority as rule_order,
+        'When ' || condition_text || ', the line is 100 % ' || value_text
+        || ' (direct; priority ' || cast(priority as varchar) || ')' as statement,
+        description as rationale
+    from rule_conditions
+    where dimension = 'product'
+
+    union all
+
+    select
+        2,
+        'dimension',
+        rule_id,
+        'seeds/allocation_tag_rules.csv',
+        priority,
+        'When ' || condition_text || ', ' || dimension || ' is ' || value_text
+        || ' (priority ' || cast(priority as varchar) || ')',
+        description
+    from rule_conditions
+    where dimension not in ('product', 'component')
+
+    union all
+
+    select
+        3,
+        'component',
+        rule_id,
+        'seeds/allocation_tag_rules.csv',
+        priority,
+        'When ' || condition_text || ', the cost is ' || value_text
+        || ' (priority ' || cast(priority as varchar) || '; no match = other)',
+        description
+    from rule_conditions
+    where dimension = 'component'
+
+    union all
+
+    select
+        4,
+        'shared_pool',
+        pool_id,
+        'seeds/allocation_pools.csv',
+        priority,
+        'Untagged lines where ' || match_source || ' matches ' || match_value
+        || ' form the pool ' || pool_id || ', '
+        || case method
+            when 'residual' then 'kept unallocated as its own bucket'
+            when 'even' then 'split evenly across the products with direct cost'
+            else 'split by each product''s share of ' || coalesce(driver, method)
+            || ' per ' || share_grain
+            || '; with no driver in a period: ' || zero_driver_fallback
+        end,
+        description
+    from pools
+
+    union all
+
+    select
+        5,
+        'customer_split',
+        product,
+        'seeds/customer_drivers.csv',
+        0,
+        product || ' cost without a customer tag is split to customers by their share of '
+        || metric || ' in the same period',
+        description
+    from customer_drivers
+
+    union all
+
+    select
+        6,
+        'volume',
+        product,
+        'seeds/products.csv',
+        0,
+        product || ' volume = Σ ' || unit_metric || ' (one ' || unit_name || ' each); requests = Σ '
+        || request_metric || '; shared cost shows back to ' || owner_team,
+        description
+    from products
+
+    union all
+
+    select
+        7,
+        'range',
+        alternative_id,
+        'seeds/allocation_pool_alternatives.csv',
+        0,
+        'The range for pool ' || pool_id || ' also splits it by ' || driver,
+        description
+    from alternatives
+
+    union all
+
+    select
+        8,
+        'storage_model',
+        product,
+        'seeds/storage_cost_parameters.csv',
+        0,
+        product || ' stores ' || cast(avg_size_gb as varchar) || ' GB per unit for '
+        || cast(retention_months as varchar) || ' months at '
+        || cast(storage_rate_per_gb_month as varchar) || ' per GB-month',
+        description
+    from storage_parameters
+
+    union all
+
+    select
+        case when topic = 'exclusion' then 10 else 9 end,
+        topic,
+        convention_id,
+        'seeds/model_conventions.csv',
+        0,
+        statement,
+        rationale
+    from conventions
+
+),
+
+final as (
+
+    select
+        topic || ':' || subject as assumption_id,
+        cast(topic_order as integer) as topic_order,
+        topic,
+        subject,
+        rule_source,
+        cast(rule_order as integer) as rule_order,
+        statement,
+        rationale
+    from assumptions
+
+)
+
+select * from final
