@@ -27,81 +27,133 @@ revenue as (
 
 totals as (
 
-    select 'fact: product rows' as measure, allocation_month as economics_month,
-        billing_currency, sum(allocated_effective_cost) as amount
-    from allocation where product is not null
+    select
+        'fact: product rows' as measure,
+        allocation_month as economics_month,
+        billing_currency,
+        sum(allocated_effective_cost) as amount
+    from allocation
+    where product is not null
     group by allocation_month, billing_currency
 
     union all
 
-    select 'fact: customer rows', allocation_month, billing_currency,
-        sum(allocated_effective_cost)
-    from allocation where customer_id is not null
+    select
+        'fact: customer rows' as measure,
+        allocation_month as economics_month,
+        billing_currency,
+        sum(allocated_effective_cost) as amount
+    from allocation
+    where customer_id is not null
     group by allocation_month, billing_currency
 
     union all
 
-    select 'fact: all rows', allocation_month, billing_currency, sum(allocated_effective_cost)
+    select
+        'fact: all rows' as measure,
+        allocation_month as economics_month,
+        billing_currency,
+        sum(allocated_effective_cost) as amount
     from allocation
     group by allocation_month, billing_currency
 
     union all
 
-    select 'revenue export', revenue_month, currency, sum(revenue_amount)
+    select
+        'revenue export' as measure,
+        revenue_month as economics_month,
+        currency as billing_currency,
+        sum(revenue_amount) as amount
     from revenue
     group by revenue_month, currency
 
     union all
 
-    select 'product mart: cost', economics_month, billing_currency, sum(total_cost)
+    select
+        'product mart: cost' as measure,
+        economics_month,
+        billing_currency,
+        sum(total_cost) as amount
     from {{ ref('fct_product_economics_monthly') }}
     group by economics_month, billing_currency
 
     union all
 
-    select 'product mart: revenue', economics_month, billing_currency, sum(revenue)
+    select
+        'product mart: revenue' as measure,
+        economics_month,
+        billing_currency,
+        sum(revenue) as amount
     from {{ ref('fct_product_economics_monthly') }}
     group by economics_month, billing_currency
 
     union all
 
-    select 'customer mart: cost', economics_month, billing_currency, sum(allocated_cost)
+    select
+        'customer mart: cost' as measure,
+        economics_month,
+        billing_currency,
+        sum(allocated_cost) as amount
     from {{ ref('fct_customer_economics_monthly') }}
     group by economics_month, billing_currency
 
     union all
 
-    select 'customer mart: mrr', economics_month, billing_currency, sum(mrr)
+    select
+        'customer mart: mrr' as measure,
+        economics_month,
+        billing_currency,
+        sum(mrr) as amount
     from {{ ref('fct_customer_economics_monthly') }}
     group by economics_month, billing_currency
 
     union all
 
-    select 'breakdown mart: cost', economics_month, billing_currency, sum(allocated_cost)
+    select
+        'breakdown mart: cost' as measure,
+        economics_month,
+        billing_currency,
+        sum(allocated_cost) as amount
     from {{ ref('fct_customer_cost_breakdown_monthly') }}
     group by economics_month, billing_currency
 
     union all
 
-    select 'feature mart: cost', economics_month, billing_currency, sum(feature_cost)
+    select
+        'feature mart: cost' as measure,
+        economics_month,
+        billing_currency,
+        sum(feature_cost) as amount
     from {{ ref('fct_feature_economics_monthly') }}
     group by economics_month, billing_currency
 
     union all
 
-    select 'feature mart: revenue', economics_month, billing_currency, sum(revenue_attributed)
+    select
+        'feature mart: revenue' as measure,
+        economics_month,
+        billing_currency,
+        sum(revenue_attributed) as amount
     from {{ ref('fct_feature_economics_monthly') }}
     group by economics_month, billing_currency
 
     union all
 
-    select 'team showback: cost', showback_month, billing_currency, sum(team_cost)
+    select
+        'team showback: cost' as measure,
+        showback_month as economics_month,
+        billing_currency,
+        sum(team_cost) as amount
     from {{ ref('fct_team_showback_monthly') }}
     group by showback_month, billing_currency
 
     union all
 
-    select 'ratios: company cost', economics_month, billing_currency, sum(total_cost)
+    select
+        'ratios: company cost' as measure,
+        economics_month,
+        billing_currency,
+        sum(total_cost) as amount
     from {{ ref('fct_unit_cost_ratios_monthly') }}
     where scope_type = 'all'
     group by economics_month, billing_currency
@@ -110,18 +162,49 @@ totals as (
 
 checks as (
 
-    select * from (
-        values
-        ('product mart: cost', 'fact: product rows'),
-        ('customer mart: cost', 'fact: customer rows'),
-        ('breakdown mart: cost', 'customer mart: cost'),
-        ('feature mart: cost', 'product mart: cost'),
-        ('feature mart: revenue', 'product mart: revenue'),
-        ('team showback: cost', 'fact: all rows'),
-        ('ratios: company cost', 'fact: all rows'),
-        ('product mart: revenue', 'revenue export'),
-        ('customer mart: mrr', 'revenue export')
-    ) as pairs (measure, expected_measure)
+    select
+        'product mart: cost' as measure,
+        'fact: product rows' as expected_measure
+
+    union all
+    select
+        'customer mart: cost' as measure,
+        'fact: customer rows' as expected_measure
+
+    union all
+    select
+        'breakdown mart: cost' as measure,
+        'customer mart: cost' as expected_measure
+
+    union all
+    select
+        'feature mart: cost' as measure,
+        'product mart: cost' as expected_measure
+
+    union all
+    select
+        'feature mart: revenue' as measure,
+        'product mart: revenue' as expected_measure
+
+    union all
+    select
+        'team showback: cost' as measure,
+        'fact: all rows' as expected_measure
+
+    union all
+    select
+        'ratios: company cost' as measure,
+        'fact: all rows' as expected_measure
+
+    union all
+    select
+        'product mart: revenue' as measure,
+        'revenue export' as expected_measure
+
+    union all
+    select
+        'customer mart: mrr' as measure,
+        'revenue export' as expected_measure
 
 ),
 

@@ -3,7 +3,8 @@
     customer, team, feature and environment the rules gave it. Lines are grouped per day,
     currency, service, component and target ("line groups"), so the customer split downstream works on thousands of
     groups, not millions of lines; each group traces back to its lines in int_allocation__lines
-    by the same columns. Untagged lines form one explicit `untagged` group per day and currency.
+    by the same columns. Untagged lines form explicit `untagged` groups (per day, currency,
+    service and component).
 -#}
 with
 

@@ -12,7 +12,9 @@
     days, not the days a product happened to have cost.
 
     tagged_cost is the 'direct' part of cost: bill lines whose tags named the product.
-    tag_coverage (scope 'all' only) is tagged cost / total cost of the day.
+    tag_coverage (scope 'all' only) is tagged cost / (tagged + untagged cost) of the day: the
+    share of bill lines the tag rules could place. Shared pools are neither (they are placed by
+    drivers on purpose), so they do not dilute it.
 -#}
 with
 
@@ -31,7 +33,10 @@ costs as (
         product,
         component,
         allocated_effective_cost as cost,
-        case when method = 'direct' then allocated_effective_cost else 0 end as tagged_cost
+        case when method = 'direct' then allocated_effective_cost else 0 end as tagged_cost,
+        case
+            when unallocated_reason = 'untagged' then allocated_effective_cost else 0
+        end as untagged_cost
     from allocation
 
 ),
@@ -42,7 +47,8 @@ day_costs as (
         cost_date,
         billing_currency,
         sum(cost) as cost,
-        sum(tagged_cost) as tagged_cost
+        sum(tagged_cost) as tagged_cost,
+        sum(untagged_cost) as untagged_cost
     from costs
     group by
         cost_date,
@@ -190,20 +196,26 @@ filled as (
 final as (
 
     select
-        cost_date,
-        billing_currency,
-        scope_type,
-        scope,
-        product,
-        component,
-        cost,
-        tagged_cost,
-        total_day_cost,
+        filled.cost_date,
+        filled.billing_currency,
+        filled.scope_type,
+        filled.scope,
+        filled.product,
+        filled.component,
+        filled.cost,
+        filled.tagged_cost,
+        filled.total_day_cost,
         case
-            when scope_type = 'all' and total_day_cost <> 0
-                then cast(tagged_cost as double) / cast(total_day_cost as double)
+            when filled.scope_type = 'all' and day_costs.tagged_cost + day_costs.untagged_cost <> 0
+                then
+                    cast(day_costs.tagged_cost as double)
+                    / cast(day_costs.tagged_cost + day_costs.untagged_cost as double)
         end as tag_coverage
     from filled
+    left join day_costs
+        on
+            filled.cost_date = day_costs.cost_date
+            and filled.billing_currency = day_costs.billing_currency
 
 )
 

@@ -82,7 +82,7 @@ alternative_groups as (
 
 ),
 
-{#- a product the rule paid but the alternative does not can fall to 0, and the reverse -#}
+{# a product the rule paid but the alternative does not can fall to 0, and the reverse #}
 targets as (
 
     select

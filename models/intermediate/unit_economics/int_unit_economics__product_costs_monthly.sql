@@ -25,8 +25,8 @@ final as (
         sum(case when source_kind = 'pool_group' then allocated_effective_cost else 0 end)
             as shared_cost,
         {%- for component in var('cost_components') %}
-        sum(case when component = '{{ component }}' then allocated_effective_cost else 0 end)
-            as {{ component }}_cost,
+            sum(case when component = '{{ component }}' then allocated_effective_cost else 0 end)
+                as {{ component }}_cost,
         {%- endfor %}
         sum(allocated_billed_cost) as total_billed_cost
     from allocation

@@ -85,111 +85,112 @@ assumptions as (
     union all
 
     select
-        2,
-        'dimension',
-        rule_id,
-        'seeds/allocation_tag_rules.csv',
-        priority,
+        2 as topic_order,
+        'dimension' as topic,
+        rule_id as subject,
+        'seeds/allocation_tag_rules.csv' as rule_source,
+        priority as rule_order,
         'When ' || condition_text || ', ' || dimension || ' is ' || value_text
-        || ' (priority ' || cast(priority as varchar) || ')',
-        description
+        || ' (priority ' || cast(priority as varchar) || ')' as statement,
+        description as rationale
     from rule_conditions
     where dimension not in ('product', 'component')
 
     union all
 
     select
-        3,
-        'component',
-        rule_id,
-        'seeds/allocation_tag_rules.csv',
-        priority,
+        3 as topic_order,
+        'component' as topic,
+        rule_id as subject,
+        'seeds/allocation_tag_rules.csv' as rule_source,
+        priority as rule_order,
         'When ' || condition_text || ', the cost is ' || value_text
-        || ' (priority ' || cast(priority as varchar) || '; no match = other)',
-        description
+        || ' (priority ' || cast(priority as varchar) || '; no match = other)' as statement,
+        description as rationale
     from rule_conditions
     where dimension = 'component'
 
     union all
 
     select
-        4,
-        'shared_pool',
-        pool_id,
-        'seeds/allocation_pools.csv',
-        priority,
+        4 as topic_order,
+        'shared_pool' as topic,
+        pool_id as subject,
+        'seeds/allocation_pools.csv' as rule_source,
+        priority as rule_order,
         'Untagged lines where ' || match_source || ' matches ' || match_value
         || ' form the pool ' || pool_id || ', '
         || case method
             when 'residual' then 'kept unallocated as its own bucket'
             when 'even' then 'split evenly across the products with direct cost'
-            else 'split by each product''s share of ' || coalesce(driver, method)
-            || ' per ' || share_grain
-            || '; with no driver in a period: ' || zero_driver_fallback
-        end,
-        description
+            else
+                'split by each product''s share of ' || coalesce(driver, method)
+                || ' per ' || share_grain
+                || '; with no driver in a period: ' || zero_driver_fallback
+        end as statement,
+        description as rationale
     from pools
 
     union all
 
     select
-        5,
-        'customer_split',
-        product,
-        'seeds/customer_drivers.csv',
-        0,
+        5 as topic_order,
+        'customer_split' as topic,
+        product as subject,
+        'seeds/customer_drivers.csv' as rule_source,
+        0 as rule_order,
         product || ' cost without a customer tag is split to customers by their share of '
-        || metric || ' in the same period',
-        description
+        || metric || ' in the same period' as statement,
+        description as rationale
     from customer_drivers
 
     union all
 
     select
-        6,
-        'volume',
-        product,
-        'seeds/products.csv',
-        0,
+        6 as topic_order,
+        'volume' as topic,
+        product as subject,
+        'seeds/products.csv' as rule_source,
+        0 as rule_order,
         product || ' volume = Σ ' || unit_metric || ' (one ' || unit_name || ' each); requests = Σ '
-        || request_metric || '; shared cost shows back to ' || owner_team,
-        description
+        || request_metric || '; shared cost shows back to ' || owner_team as statement,
+        description as rationale
     from products
 
     union all
 
     select
-        7,
-        'range',
-        alternative_id,
-        'seeds/allocation_pool_alternatives.csv',
-        0,
-        'The range for pool ' || pool_id || ' also splits it by ' || driver,
-        description
+        7 as topic_order,
+        'range' as topic,
+        alternative_id as subject,
+        'seeds/allocation_pool_alternatives.csv' as rule_source,
+        0 as rule_order,
+        'The range for pool ' || pool_id || ' also splits it by ' || driver as statement,
+        description as rationale
     from alternatives
 
     union all
 
     select
-        8,
-        'storage_model',
-        product,
-        'seeds/storage_cost_parameters.csv',
-        0,
+        8 as topic_order,
+        'storage_model' as topic,
+        product as subject,
+        'seeds/storage_cost_parameters.csv' as rule_source,
+        0 as rule_order,
         product || ' stores ' || cast(avg_size_gb as varchar) || ' GB per unit for '
         || cast(retention_months as varchar) || ' months at '
-        || cast(storage_rate_per_gb_month as varchar) || ' per GB-month',
-        description
+        || cast(storage_rate_per_gb_month as varchar) || ' per GB-month' as statement,
+        description as rationale
     from storage_parameters
 
     union all
 
     select
-        case when topic = 'exclusion' then 10 else 9 end,
+        case when topic = 'exclusion' then 10 else 9 end as topic_order,
         topic,
-        convention_id,
-        'seeds/model_conventions.csv',
-        0,
+        convention_id as subject,
+        'seeds/model_conventions.csv' as rule_source,
+        0 as rule_order,
         statement,
         rationale
     from conventions

@@ -47,8 +47,11 @@ final as (
         cast(allocated_cost as decimal(38, 12)) as allocated_cost,
         cast(direct_cost as decimal(38, 12)) as direct_cost,
         cast(allocated_cost - direct_cost as decimal(38, 12)) as shared_cost,
-        {{ safe_ratio('allocated_cost', 'sum(allocated_cost) over (partition by allocation_month, customer_id, billing_currency)') }}
-            as share_of_customer_cost
+        {{ safe_ratio(
+            'allocated_cost',
+            'sum(allocated_cost) over '
+            ~ '(partition by allocation_month, customer_id, billing_currency)',
+        ) }} as share_of_customer_cost
     from grouped
 
 )

@@ -138,7 +138,7 @@ attributed as (
 
 ),
 
-{#- what no feature used (1 − Σ feature shares) is the '(no feature)' row's share -#}
+{# what no feature used (1 − Σ feature shares) is the '(no feature)' row's share #}
 revenue_shares as (
 
     select
@@ -154,7 +154,7 @@ revenue_shares as (
 
 ),
 
-{#- cents tie exactly: the product's revenue split by largest remainder -#}
+{# cents tie exactly: the product's revenue split by largest remainder #}
 split as (
 
     {{ largest_remainder(

@@ -47,10 +47,10 @@ cost_and_revenue as (
         coalesce(costs.product, revenue.product) as product,
         coalesce(costs.billing_currency, revenue.currency) as billing_currency,
         {%- for column in ['total_cost', 'direct_cost', 'shared_cost'] %}
-        coalesce(costs.{{ column }}, 0) as {{ column }},
+            coalesce(costs.{{ column }}, 0) as {{ column }},
         {%- endfor %}
         {%- for component in var('cost_components') %}
-        coalesce(costs.{{ component }}_cost, 0) as {{ component }}_cost,
+            coalesce(costs.{{ component }}_cost, 0) as {{ component }}_cost,
         {%- endfor %}
         coalesce(revenue.revenue, 0) as revenue
     from costs
@@ -90,7 +90,7 @@ final as (
         cast(current_month.direct_cost as decimal(38, 12)) as direct_cost,
         cast(current_month.shared_cost as decimal(38, 12)) as shared_cost,
         {%- for component in var('cost_components') %}
-        cast(current_month.{{ component }}_cost as decimal(38, 12)) as {{ component }}_cost,
+            cast(current_month.{{ component }}_cost as decimal(38, 12)) as {{ component }}_cost,
         {%- endfor %}
         current_month.unit_name,
         cast(current_month.unit_volume as {{ type_double() }}) as unit_volume,

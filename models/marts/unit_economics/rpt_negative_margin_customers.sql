@@ -31,4 +31,4 @@ final as (
 )
 
 select * from final
-order by economics_month desc, gross_profit asc, customer_id
+order by economics_month desc, gross_profit asc, customer_id asc
