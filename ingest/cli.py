@@ -1,11 +1,13 @@
-"""Command line: ``python -m ingest <source> PATH`` and the demo pipeline.
+"""Command line: ``python -m ingest <source> PATH``, the demo pipeline and the reports.
 
-Exit codes: 0 ok, 1 the load failed (nothing was written), 2 the command line was wrong.
+Exit codes: 0 ok, 1 the load failed (nothing was written) or the report could not be made,
+2 the command line was wrong.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -112,7 +114,71 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", help="DuckDB file")
     demo.add_argument("--sample-dir", type=Path, default=Path("sample_data"))
     demo.add_argument("--cur-lines", type=int, default=20_000)
+    report = sub.add_parser(
+        "report",
+        help="growth review: product and customer unit economics, anomalies, budgets (+ HTML)",
+        description="Print the growth review for one month and billing currency from the "
+        "built marts (cost, cost per unit, gross margin, MoM trend and cost range per "
+        "product; the worst-margin customers; anomalies of the last 14 days; team budgets) "
+        "and write the same as a self-contained HTML report with charts.",
+    )
+    report.add_argument(
+        "--db", help=f"DuckDB file (default: ${DEFAULT_DB_ENV} or {DEFAULT_DB_PATH})"
+    )
+    report.add_argument(
+        "--month",
+        type=_month,
+        metavar="YYYY-MM",
+        help="report month (default: the latest month with product cost)",
+    )
+    report.add_argument(
+        "--currency",
+        type=str.upper,
+        metavar="CODE",
+        help="billing currency (default: the one with the most cost in the month); "
+        "currencies are never added together",
+    )
+    report.add_argument(
+        "--html",
+        type=Path,
+        metavar="PATH",
+        help="where to write the HTML report (default: report.html next to the DB)",
+    )
+    report.add_argument(
+        "--top", type=_positive, default=10, metavar="N", help="worst-margin customers (default 10)"
+    )
+    assumptions = sub.add_parser(
+        "assumptions",
+        help="print every allocation assumption as Markdown (or write the dbt docs block)",
+        description="Print marts.fct_allocation_assumptions as Markdown, a heading per topic. "
+        "With --write-docs, write it as the dbt docs block allocation_assumptions "
+        "(models/marts/unit_economics/assumptions.md) instead.",
+    )
+    assumptions.add_argument("--db", help="DuckDB file")
+    assumptions.add_argument(
+        "--write-docs",
+        type=Path,
+        metavar="PATH",
+        help="write a dbt docs block file, e.g. models/marts/unit_economics/assumptions.md",
+    )
     return parser
+
+
+def _month(text: str) -> dt.date:
+    try:
+        return dt.datetime.strptime(text, "%Y-%m").date()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month like 2026-10") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
 
 
 def _run_source(
@@ -200,6 +266,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ingest import demo
 
             return demo.run(args.db, args.sample_dir, args.cur_lines)
+        if args.command in ("report", "assumptions"):
+            from ingest import report
+
+            try:
+                if args.command == "report":
+                    return report.run_report(
+                        args.db, args.month, args.currency, args.html, args.top
+                    )
+                return report.run_assumptions(args.db, args.write_docs)
+            except report.ReportError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
         loader = _load_cur if args.command == "cur" else _loader_for(SOURCES[args.command][0])
         for result in _run_source(args, loader):
             print(result.summary())

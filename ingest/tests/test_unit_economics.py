@@ -156,3 +156,15 @@ def test_revenue_never_meets_cost_in_another_currency(built_sample: Path) -> Non
     for currency, (revenue, _) in by_currency.items():
         if currency != "USD":
             assert revenue == 0, currency
+
+
+def test_anomaly_history_starts_at_each_scopes_first_cost(built_sample: Path) -> None:
+    """The shared samples add USD bills from 2018-2024. The sample company's first days must not
+    be compared with those far-off days as if they were the previous week."""
+    rows = _query(
+        built_sample,
+        """select rule, scope, period_start from marts.fct_cost_anomalies
+           where billing_currency = 'USD'
+             and period_start between date '2026-08-01' and date '2026-08-07'""",
+    )
+    assert rows == []

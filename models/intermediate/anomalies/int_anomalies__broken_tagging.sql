@@ -34,12 +34,12 @@ product_tagging as (
         scope,
         cast(tagged_cost as double) as value,
         count(*) over (
-            partition by billing_currency, scope_type, scope
+            partition by billing_currency, scope_type, scope, series_start
             order by cost_date
             rows between {{ trailing_days }} preceding and 1 preceding
         ) as history_days,
         avg(cast(tagged_cost as double)) over (
-            partition by billing_currency, scope_type, scope
+            partition by billing_currency, scope_type, scope, series_start
             order by cost_date
             rows between {{ trailing_days }} preceding and 1 preceding
         ) as baseline
@@ -58,12 +58,12 @@ coverage as (
         tag_coverage as value,
         -- a day with zero total cost has no coverage: it does not count as history
         count(tag_coverage) over (
-            partition by billing_currency, scope_type, scope
+            partition by billing_currency, scope_type, scope, series_start
             order by cost_date
             rows between {{ trailing_days }} preceding and 1 preceding
         ) as history_days,
         avg(tag_coverage) over (
-            partition by billing_currency, scope_type, scope
+            partition by billing_currency, scope_type, scope, series_start
             order by cost_date
             rows between {{ trailing_days }} preceding and 1 preceding
         ) as baseline

@@ -6,10 +6,12 @@
     Day-grain allocation rows only. Monthly pools (tax, credits, support) are booked on the 1st
     of the month; counted as that day's cost they would fake a spike on every 1st.
 
-    Zero-fill: the days are every day with day-grain cost in the currency, the scopes every
-    product and product/component seen in it. A product with no cost on a day gets a 0 row, not
-    a gap, so the rules' trailing windows (`rows between N preceding and 1 preceding`) count
-    days, not the days a product happened to have cost.
+    Zero-fill: each scope gets every calendar day (metricflow_time_spine) from its first day
+    with cost to the currency's last day with cost. A product with no cost on a day gets a 0
+    row, not a gap, so the rules' trailing windows (`rows between N preceding and 1 preceding`)
+    count calendar days. A scope's series restarts (series_start) after more than 31 days
+    without cost, and the rules' windows are partitioned by it, so bills loaded for far
+    earlier periods never pose as "the previous 7 days".
 
     tagged_cost is the 'direct' part of cost: bill lines whose tags named the product.
     tag_coverage (scope 'all' only) is tagged cost / (tagged + untagged cost) of the day: the
@@ -133,41 +135,119 @@ scope_costs as (
 
 ),
 
-days as (
+{#
+    A scope's series restarts after more than 31 days without cost (a bill loaded for a far
+    earlier period, a product paused): the rules' windows never reach across such a gap.
+#}
+scope_days as (
 
     select
-        cost_date,
         billing_currency,
-        cost as total_day_cost
-    from day_costs
+        scope_type,
+        scope,
+        product,
+        component,
+        cost_date,
+        case
+            when
+                lag(cost_date) over (
+                    partition by billing_currency, scope_type, scope order by cost_date
+                ) is null
+                or {{ dbt.datediff(
+                    'lag(cost_date) over (partition by billing_currency, scope_type, scope '
+                    ~ 'order by cost_date)',
+                    'cost_date',
+                    'day',
+                ) }} > 31
+                then cost_date
+        end as restart_date
+    from scope_costs
+
+),
+
+series_days as (
+
+    select
+        *,
+        max(restart_date) over (
+            partition by billing_currency, scope_type, scope
+            order by cost_date
+            rows between unbounded preceding and current row
+        ) as series_start
+    from scope_days
 
 ),
 
 scopes as (
 
-    select distinct
+    select
         billing_currency,
         scope_type,
         scope,
         product,
-        component
-    from scope_costs
+        component,
+        series_start,
+        max(cost_date) as series_last_date
+    from series_days
+    group by
+        billing_currency,
+        scope_type,
+        scope,
+        product,
+        component,
+        series_start
+
+),
+
+currency_ends as (
+
+    select
+        billing_currency,
+        max(cost_date) as last_date
+    from day_costs
+    group by billing_currency
+
+),
+
+{# the latest series runs on to the currency's last day, so a product that stops costing
+   anything shows as zeros, not as silence #}
+series as (
+
+    select
+        scopes.*,
+        case
+            when {{ dbt.datediff(
+                'scopes.series_last_date', 'currency_ends.last_date', 'day'
+            ) }} > 31
+                then scopes.series_last_date
+            else currency_ends.last_date
+        end as series_end
+    from scopes
+    inner join currency_ends
+        on scopes.billing_currency = currency_ends.billing_currency
 
 ),
 
 spine as (
 
     select
-        days.cost_date,
-        days.billing_currency,
-        scopes.scope_type,
-        scopes.scope,
-        scopes.product,
-        scopes.component,
-        days.total_day_cost
-    from days
-    inner join scopes
-        on days.billing_currency = scopes.billing_currency
+        calendar.date_day as cost_date,
+        series.billing_currency,
+        series.scope_type,
+        series.scope,
+        series.product,
+        series.component,
+        series.series_start,
+        coalesce(day_costs.cost, 0) as total_day_cost
+    from series
+    inner join {{ ref('metricflow_time_spine') }} as calendar
+        on
+            series.series_start <= calendar.date_day
+            and series.series_end >= calendar.date_day
+    left join day_costs
+        on
+            calendar.date_day = day_costs.cost_date
+            and series.billing_currency = day_costs.billing_currency
 
 ),
 
@@ -180,6 +260,7 @@ filled as (
         spine.scope,
         spine.product,
         spine.component,
+        spine.series_start,
         cast(coalesce(scope_costs.cost, 0) as decimal(38, 12)) as cost,
         cast(coalesce(scope_costs.tagged_cost, 0) as decimal(38, 12)) as tagged_cost,
         cast(spine.total_day_cost as decimal(38, 12)) as total_day_cost
@@ -202,6 +283,7 @@ final as (
         filled.scope,
         filled.product,
         filled.component,
+        filled.series_start,
         filled.cost,
         filled.tagged_cost,
         filled.total_day_cost,

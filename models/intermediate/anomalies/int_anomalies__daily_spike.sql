@@ -31,12 +31,12 @@ with_history as (
         scope,
         cast(cost as double) as value,
         count(*) over (
-            partition by billing_currency, scope_type, scope
+            partition by billing_currency, scope_type, scope, series_start
             order by cost_date
             rows between {{ trailing_days }} preceding and 1 preceding
         ) as history_days,
         avg(cast(cost as double)) over (
-            partition by billing_currency, scope_type, scope
+            partition by billing_currency, scope_type, scope, series_start
             order by cost_date
             rows between {{ trailing_days }} preceding and 1 preceding
         ) as baseline

@@ -37,17 +37,17 @@ with_history as (
         scope,
         cast(cost as double) as value,
         count(*) over (
-            partition by billing_currency, scope_type, scope
+            partition by billing_currency, scope_type, scope, series_start
             order by cost_date
             rows between {{ trailing_days }} preceding and 1 preceding
         ) as history_days,
         avg(cast(cost as double)) over (
-            partition by billing_currency, scope_type, scope
+            partition by billing_currency, scope_type, scope, series_start
             order by cost_date
             rows between {{ trailing_days }} preceding and 1 preceding
         ) as baseline,
         stddev_samp(cast(cost as double)) over (
-            partition by billing_currency, scope_type, scope
+            partition by billing_currency, scope_type, scope, series_start
             order by cost_date
             rows between {{ trailing_days }} preceding and 1 preceding
         ) as baseline_stddev

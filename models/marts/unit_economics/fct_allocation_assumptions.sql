@@ -177,9 +177,17 @@ assumptions as (
         product as subject,
         'seeds/storage_cost_parameters.csv' as rule_source,
         0 as rule_order,
-        product || ' stores ' || cast(avg_size_gb as varchar) || ' GB per unit for '
-        || cast(retention_months as varchar) || ' months at '
-        || cast(storage_rate_per_gb_month as varchar) || ' per GB-month' as statement,
+        product || ' stores '
+        || case
+            when avg_size_gb >= 1
+                then cast(cast(avg_size_gb as decimal(18, 2)) as varchar) || ' GB'
+            when avg_size_gb >= 0.001
+                then cast(cast(avg_size_gb * 1000 as decimal(18, 2)) as varchar) || ' MB'
+            else cast(cast(avg_size_gb * 1000000 as decimal(18, 2)) as varchar) || ' KB'
+        end
+        || ' per unit for ' || cast(cast(retention_months as decimal(10, 1)) as varchar)
+        || ' months at ' || cast(cast(storage_rate_per_gb_month as decimal(18, 4)) as varchar)
+        || ' per GB-month (billing currency)' as statement,
         description as rationale
     from storage_parameters
 

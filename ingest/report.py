@@ -1,0 +1,1679 @@
+"""The growth review: the unit-economics marts as a console table and a static HTML report.
+
+``python -m ingest report`` reads the marts that ``dbt build`` wrote (read-only, plain DuckDB
+queries) and prints, for one month and one billing currency: cost per product with cost per
+unit, gross margin, the month-over-month trend and the cost range; the worst-margin customers;
+the anomalies of the last 14 days; the team budgets. The same call writes a self-contained HTML
+file (inline CSS, a small vanilla script drawing SVG charts from an embedded JSON blob, no
+network) for people who read reports rather than terminals.
+
+``python -m ingest assumptions`` prints every allocation assumption as Markdown and can write
+it as the dbt docs block of ``fct_allocation_assumptions``.
+
+Money stays ``Decimal`` in the billing currency until it is formatted; currencies are never
+added together, so every figure is for the one currency the report is about.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ingest.core import database_path
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = "marts"
+REQUIRED_TABLES = (
+    "fct_product_economics_monthly",
+    "fct_customer_economics_monthly",
+    "fct_cost_ranges_monthly",
+    "fct_team_showback_monthly",
+    "fct_allocation_assumptions",
+)
+# Optional: the monitoring marts are newer than the economics ones, and a warehouse built
+# before them should still get its growth review.
+ANOMALY_TABLE = "fct_cost_anomalies"
+ANOMALY_WINDOW_DAYS = 14
+DOCS_PATH = "models/marts/unit_economics/assumptions.md"
+DOCS_BLOCK = "allocation_assumptions"
+
+TOPIC_TITLES = {
+    "direct": "Direct cost (tag rules)",
+    "dimension": "Dimensions (customer, team, feature, environment)",
+    "component": "Cost components",
+    "shared_pool": "Shared pools",
+    "customer_split": "Split of product cost to customers",
+    "volume": "Volume and units",
+    "range": "Cost ranges (alternative drivers)",
+    "storage_model": "Storage cost model",
+    "convention": "Conventions",
+    "exclusion": "Exclusions",
+}
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+# Tableau 10 without its red: red is reserved for negative margins and overspent budgets.
+PALETTE = (
+    "#4e79a7",
+    "#f28e2b",
+    "#59a14f",
+    "#76b7b2",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+    "#86bcb6",
+)
+CENT = Decimal("0.01")
+
+
+class ReportError(Exception):
+    """The report cannot be made: no warehouse, marts not built, or no data for the request."""
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class ProductRow:
+    """One product in the report month (fct_product_economics_monthly + its cost range)."""
+
+    product: str
+    product_name: str
+    color: str
+    total_cost: Decimal
+    unit_name: str | None
+    unit_volume: float | None
+    cost_per_unit: float | None
+    unit_scale: int
+    revenue: Decimal
+    gross_margin: float | None
+    previous_month_cost: Decimal | None
+    mom_cost_change: float | None
+    low_cost: Decimal | None
+    high_cost: Decimal | None
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    """One customer in the report month (fct_customer_economics_monthly + its cost range)."""
+
+    customer_id: str
+    customer_name: str | None
+    plan: str | None
+    mrr: Decimal
+    allocated_cost: Decimal
+    gross_margin: float | None
+    margin_rank: int | None
+    low_cost: Decimal | None
+    high_cost: Decimal | None
+
+    @property
+    def label(self) -> str:
+        """The name, or the id for a customer missing from the customers export."""
+        return self.customer_name or self.customer_id
+
+
+@dataclass(frozen=True)
+class AnomalyRow:
+    """One row of fct_cost_anomalies."""
+
+    anomaly_id: str
+    rule: str
+    scope_type: str
+    scope: str
+    period_grain: str
+    period_start: date
+    value: float | None
+    baseline: float | None
+    change: float | None
+    z_score: float | None
+    severity: str
+    description: str
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    """One team in the report month (fct_team_showback_monthly)."""
+
+    team: str
+    team_cost: Decimal
+    budget: Decimal | None
+    budget_remaining: Decimal | None
+    budget_used: float | None
+    is_over_budget: bool
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """One row of fct_allocation_assumptions."""
+
+    assumption_id: str
+    topic_order: int
+    topic: str
+    subject: str
+    rule_source: str
+    rule_order: int
+    statement: str
+    rationale: str | None
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """A product's cost and cost per unit in one month (for the charts)."""
+
+    month: date
+    product: str
+    total_cost: Decimal
+    cost_per_unit: float | None
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the console table and the HTML report show, for one month and currency."""
+
+    db: Path
+    month: date
+    currency: str
+    other_currencies: tuple[str, ...]
+    top: int
+    total_cost: Decimal
+    products: tuple[ProductRow, ...]
+    customers: tuple[CustomerRow, ...]
+    customer_count: int
+    negative_margin_count: int
+    free_tenant_count: int
+    free_tenant_cost: Decimal
+    anomalies: tuple[AnomalyRow, ...] | None
+    anomaly_window: tuple[date, date]
+    teams: tuple[TeamRow, ...]
+    trend: tuple[TrendPoint, ...]
+    assumptions: tuple[Assumption, ...]
+
+    @property
+    def product_cost(self) -> Decimal:
+        """Σ product cost of the month."""
+        return sum((p.total_cost for p in self.products), Decimal(0))
+
+    @property
+    def revenue(self) -> Decimal:
+        """Σ product revenue of the month (same currency only, as in the mart)."""
+        return sum((p.revenue for p in self.products), Decimal(0))
+
+    @property
+    def unallocated_cost(self) -> Decimal:
+        """Cost of the month no product took (the unallocated buckets)."""
+        return self.total_cost - self.product_cost
+
+    @property
+    def months(self) -> tuple[date, ...]:
+        """Every month with product cost in this currency, oldest first."""
+        return tuple(sorted({t.month for t in self.trend}))
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def open_marts(db: Path) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse read-only; a report never writes, and may run beside other readers."""
+    if not db.exists():
+        raise ReportError(
+            f"{db} does not exist: load the exports and run `dbt build` first "
+            "(or `python -m ingest demo` for the sample)"
+        )
+    try:
+        return duckdb.connect(str(db), read_only=True)
+    except duckdb.Error as exc:
+        raise ReportError(
+            f"{db}: cannot open read-only ({exc}); is a load or dbt build writing to it?"
+        ) from None
+
+
+def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Names of the tables and views in the marts schema."""
+    rows = con.execute(
+        "select table_name from information_schema.tables where table_schema = ?", [SCHEMA]
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
+def require_tables(con: duckdb.DuckDBPyConnection, db: Path, names: Iterable[str]) -> None:
+    """Raise a :class:`ReportError` naming the DB and the first missing mart, if any."""
+    have = existing_tables(con)
+    missing = [n for n in names if n not in have]
+    if missing:
+        more = f" (and {len(missing) - 1} more marts)" if len(missing) > 1 else ""
+        raise ReportError(
+            f"{db} has no table {SCHEMA}.{missing[0]}{more}: the marts are not built; "
+            "run `dbt build` first (or `python -m ingest demo` for the sample)"
+        )
+
+
+def resolve_period(
+    con: duckdb.DuckDBPyConnection, month: date | None, currency: str | None
+) -> tuple[date, str]:
+    """The report's month and currency: the latest month with product cost (in ``currency``
+    when given), then the currency with the most product cost in that month.
+
+    Product cost rather than the whole allocation: a shared sample's few cents of unallocated
+    cost in an old month must not become a growth review without products.
+    """
+    rows = con.execute(
+        f"""
+        select economics_month, billing_currency, sum(total_cost) as cost
+        from {SCHEMA}.fct_product_economics_monthly
+        group by economics_month, billing_currency
+        having sum(abs(total_cost)) > 0
+        order by economics_month, billing_currency
+        """
+    ).fetchall()
+    if not rows:
+        raise ReportError("the product mart is empty: load cost and usage, then run `dbt build`")
+    if currency is not None:
+        currencies = sorted({c for _, c, _ in rows})
+        if currency not in currencies:
+            raise ReportError(
+                f"no product cost in {currency}; currencies with cost: {', '.join(currencies)}"
+            )
+        rows = [r for r in rows if r[1] == currency]
+    if month is None:
+        month = max(m for m, _, _ in rows)
+    in_month = [r for r in rows if r[0] == month]
+    if not in_month:
+        months = sorted({f"{m:%Y-%m}" for m, _, _ in rows})
+        what = f" in {currency}" if currency else ""
+        raise ReportError(
+            f"no product cost in {month:%Y-%m}{what}; months with cost: {', '.join(months)}"
+        )
+    if currency is None:
+        currency = max(in_month, key=lambda r: (r[2], r[1]))[1]
+    return month, currency
+
+
+def unit_scale(values: Iterable[float | None]) -> int:
+    """1, 1,000, 1M or 1B: per how many units a cost per unit reads best (at least 0.1)."""
+    present = [abs(v) for v in values if v]
+    if not present:
+        return 1
+    top = max(present)
+    for scale in (1, 1_000, 1_000_000, 1_000_000_000):
+        if top * scale >= 0.1:
+            return scale
+    return 1_000_000_000
+
+
+def _products(
+    con: duckdb.DuckDBPyConnection, month: date, currency: str
+) -> tuple[list[ProductRow], list[TrendPoint]]:
+    trend_rows = con.execute(
+        f"""
+        select economics_month, product, total_cost, cost_per_unit
+        from {SCHEMA}.fct_product_economics_monthly
+        where billing_currency = ?
+        order by economics_month, product
+        """,
+        [currency],
+    ).fetchall()
+    trend = [TrendPoint(m, p, c, cpu) for m, p, c, cpu in trend_rows]
+    # Colours by product id over all months, so a product keeps its colour in every chart.
+    products_ever = sorted({t.product for t in trend})
+    colors = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(products_ever)}
+    scales = {
+        p: unit_scale(t.cost_per_unit for t in trend if t.product == p) for p in products_ever
+    }
+    rows = con.execute(
+        f"""
+        select
+            e.product,
+            coalesce(e.product_name, e.product),
+            e.total_cost,
+            e.unit_name,
+            e.unit_volume,
+            e.cost_per_unit,
+            coalesce(e.revenue, 0),
+            e.gross_margin,
+            e.previous_month_cost,
+            e.mom_cost_change,
+            r.low_cost,
+            r.high_cost
+        from {SCHEMA}.fct_product_economics_monthly as e
+        left join {SCHEMA}.fct_cost_ranges_monthly as r
+            on
+                r.scope_type = 'product'
+                and r.scope = e.product
+                and r.economics_month = e.economics_month
+                and r.billing_currency = e.billing_currency
+        where e.economics_month = ? and e.billing_currency = ?
+        order by e.total_cost desc, e.product
+        """,
+        [month, currency],
+    ).fetchall()
+    products = [
+        ProductRow(
+            product=r[0],
+            product_name=r[1],
+            color=colors[r[0]],
+            total_cost=r[2],
+            unit_name=r[3],
+            unit_volume=r[4],
+            cost_per_unit=r[5],
+            unit_scale=scales[r[0]],
+            revenue=r[6],
+            gross_margin=r[7],
+            previous_month_cost=r[8],
+            mom_cost_change=r[9],
+            low_cost=r[10],
+            high_cost=r[11],
+        )
+        for r in rows
+    ]
+    return products, trend
+
+
+def _customers(
+    con: duckdb.DuckDBPyConnection, month: date, currency: str, top: int
+) -> tuple[list[CustomerRow], int, int, int, Decimal]:
+    """The worst-margin paying customers, plus counts. Free tenants (no MRR) are all −100 % by
+    convention and would crowd out the paying customers a growth review is about: they are
+    summed on their own line instead."""
+    rows = con.execute(
+        f"""
+        select
+            c.customer_id,
+            c.customer_name,
+            c.plan,
+            coalesce(c.mrr, 0),
+            coalesce(c.allocated_cost, 0),
+            c.gross_margin,
+            c.margin_rank,
+            r.low_cost,
+            r.high_cost
+        from {SCHEMA}.fct_customer_economics_monthly as c
+        left join {SCHEMA}.fct_cost_ranges_monthly as r
+            on
+                r.scope_type = 'customer'
+                and r.scope = c.customer_id
+                and r.economics_month = c.economics_month
+                and r.billing_currency = c.billing_currency
+        where c.economics_month = ? and c.billing_currency = ? and c.mrr > 0
+        order by c.margin_rank nulls last, c.gross_margin nulls last, c.customer_id
+        limit ?
+        """,
+        [month, currency, top],
+    ).fetchall()
+    count, negative, free_count, free_cost = con.execute(
+        f"""
+        select
+            count(*),
+            count(*) filter (where is_negative_margin),
+            count(*) filter (where mrr = 0 and allocated_cost > 0),
+            coalesce(sum(allocated_cost) filter (where mrr = 0), 0)
+        from {SCHEMA}.fct_customer_economics_monthly
+        where economics_month = ? and billing_currency = ?
+        """,
+        [month, currency],
+    ).fetchone() or (0, 0, 0, Decimal(0))
+    return (
+        [CustomerRow(*r) for r in rows],
+        int(count),
+        int(negative),
+        int(free_count),
+        Decimal(free_cost),
+    )
+
+
+def _anomaly_window(
+    con: duckdb.DuckDBPyConnection, have: set[str], month: date, currency: str
+) -> tuple[date, date]:
+    """The 14 days up to the last day with cost in the month (else the month's last day)."""
+    month_end = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    last = None
+    if "fct_cost_allocation" in have:
+        row = con.execute(
+            f"""
+            select max(period_start) from {SCHEMA}.fct_cost_allocation
+            where period_grain = 'day' and allocation_month = ? and billing_currency = ?
+            """,
+            [month, currency],
+        ).fetchone()
+        last = row[0] if row else None
+    end = min(last or month_end, month_end)
+    return end - timedelta(days=ANOMALY_WINDOW_DAYS - 1), end
+
+
+def _anomalies(
+    con: duckdb.DuckDBPyConnection, window: tuple[date, date], currency: str
+) -> list[AnomalyRow]:
+    # A week is in the window when it starts in it: 14 days hold exactly two week starts.
+    rows = con.execute(
+        f"""
+        select anomaly_id, rule, scope_type, scope, period_grain, period_start, value,
+               baseline, change, z_score, severity, description
+        from {SCHEMA}.{ANOMALY_TABLE}
+        where billing_currency = ? and period_start between ? and ?
+        order by
+            case severity when 'critical' then 0 when 'warning' then 1 else 2 end,
+            period_start desc,
+            abs(coalesce(z_score, change, 0)) desc,
+            anomaly_id
+        """,
+        [currency, window[0], window[1]],
+    ).fetchall()
+    return [AnomalyRow(*r) for r in rows]
+
+
+def _teams(con: duckdb.DuckDBPyConnection, month: date, currency: str) -> list[TeamRow]:
+    rows = con.execute(
+        f"""
+        select team, team_cost, budget, budget_remaining, budget_used,
+               coalesce(is_over_budget, false)
+        from {SCHEMA}.fct_team_showback_monthly
+        where showback_month = ? and billing_currency = ?
+        order by
+            coalesce(is_over_budget, false) desc,
+            budget is null,
+            budget_used desc nulls last,
+            team_cost desc,
+            team
+        """,
+        [month, currency],
+    ).fetchall()
+    return [TeamRow(*r) for r in rows]
+
+
+def load_assumptions(con: duckdb.DuckDBPyConnection) -> list[Assumption]:
+    """Every row of fct_allocation_assumptions, by topic and rule order."""
+    rows = con.execute(
+        f"""
+        select assumption_id, topic_order, topic, subject, rule_source, rule_order,
+               statement, rationale
+        from {SCHEMA}.fct_allocation_assumptions
+        order by topic_order, topic, rule_order, subject, assumption_id
+        """
+    ).fetchall()
+    return [Assumption(*r) for r in rows]
+
+
+def collect(
+    db: Path, month: date | None = None, currency: str | None = None, top: int = 10
+) -> ReportData:
+    """Read everything the report shows from the marts of ``db``."""
+    con = open_marts(db)
+    try:
+        require_tables(con, db, REQUIRED_TABLES)
+        have = existing_tables(con)
+        month, currency = resolve_period(con, month, currency)
+        logger.info("report for %s %s from %s", f"{month:%Y-%m}", currency, db)
+        products, trend = _products(con, month, currency)
+        customers, count, negative, free_count, free_cost = _customers(con, month, currency, top)
+        teams = _teams(con, month, currency)
+        others = con.execute(
+            f"""
+            select distinct billing_currency from {SCHEMA}.fct_team_showback_monthly
+            where billing_currency <> ? order by 1
+            """,
+            [currency],
+        ).fetchall()
+        window = _anomaly_window(con, have, month, currency)
+        anomalies = _anomalies(con, window, currency) if ANOMALY_TABLE in have else None
+        assumptions = load_assumptions(con)
+    except duckdb.Error as exc:
+        # A mart rebuilt by a newer or older model version: say so instead of a traceback.
+        raise ReportError(
+            f"{db}: cannot read the marts ({str(exc).splitlines()[0]}); "
+            "rebuild them with `dbt build`"
+        ) from None
+    finally:
+        con.close()
+    # The teams of a month sum to the whole allocation, unallocated buckets included.
+    if teams:
+        total = sum((t.team_cost for t in teams), Decimal(0))
+    else:
+        total = sum((p.total_cost for p in products), Decimal(0))
+    return ReportData(
+        db=db,
+        month=month,
+        currency=currency,
+        other_currencies=tuple(c for (c,) in others),
+        top=top,
+        total_cost=total,
+        products=tuple(products),
+        customers=tuple(customers),
+        customer_count=count,
+        negative_margin_count=negative,
+        free_tenant_count=free_count,
+        free_tenant_cost=free_cost,
+        anomalies=None if anomalies is None else tuple(anomalies),
+        anomaly_window=window,
+        teams=tuple(teams),
+        trend=tuple(trend),
+        assumptions=tuple(assumptions),
+    )
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def cents(value: Decimal | float | None) -> float | None:
+    """Money rounded to the cent (half up, like an invoice), as a float for JSON."""
+    if value is None:
+        return None
+    return float(Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def money(value: Decimal | float | None) -> str:
+    """12,345.67 (no symbol: the currency is in the heading)."""
+    if value is None:
+        return "—"
+    return f"{Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP):,.2f}".replace("-", "−")
+
+
+def symbol_money(value: Decimal | float | None, currency: str, decimals: int = 2) -> str:
+    """$12,345.67 for the common currencies, CAD 12,345.67 otherwise."""
+    if value is None:
+        return "—"
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    quantum = Decimal(1).scaleb(-decimals)
+    amount = Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP)
+    text = f"{abs(amount):,.{decimals}f}"
+    sign = "−" if amount < 0 else ""
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{currency} {text}"
+
+
+def money_range(low: Decimal | None, high: Decimal | None, currency: str) -> str:
+    """A cost range as "$120–$135": whole units unless cents matter (amounts under 100)."""
+    if low is None or high is None:
+        return "—"
+    decimals = 0 if max(abs(low), abs(high)) >= 100 else 2
+    return f"{symbol_money(low, currency, decimals)}–{symbol_money(high, currency, decimals)}"
+
+
+def pct(ratio: float | None, decimals: int = 1) -> str:
+    """0.8312 → "83.1 %" (a true minus sign for negatives)."""
+    if ratio is None or math.isnan(ratio):
+        return "—"
+    return f"{ratio * 100:.{decimals}f} %".replace("-", "−")
+
+
+def trend_arrow(change: float | None) -> str:
+    """MoM cost change as "↑ 5.3 %" / "↓ 4.3 %"; "new" without a previous month."""
+    if change is None or math.isnan(change):
+        return "new"
+    if round(change * 100, 1) == 0:
+        return "→ 0.0 %"
+    return f"{'↑' if change > 0 else '↓'} {abs(change) * 100:.1f} %"
+
+
+def significant(value: float, digits: int = 3) -> float:
+    """``value`` rounded to ``digits`` significant digits."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    return round(value, digits - 1 - math.floor(math.log10(abs(value))))
+
+
+def format_significant(value: float, digits: int = 3) -> str:
+    """9.2247 → "9.22", 0.74519 → "0.745", 1234.5 → "1,235"."""
+    if value == 0:
+        return "0"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    return f"{significant(value, digits):,.{decimals}f}".replace("-", "−")
+
+
+def plural(unit: str) -> str:
+    """recording → recordings (unit names in seeds/products.csv are simple nouns)."""
+    return unit if unit.endswith("s") else unit + "s"
+
+
+def per_units(unit_name: str | None, scale: int) -> str:
+    """The unit label: "per recording", "per 1k AI requests", "per 1M events"."""
+    unit = unit_name or "unit"
+    if scale == 1:
+        return f"per {unit}"
+    label = {1_000: "1k", 1_000_000: "1M", 1_000_000_000: "1B"}.get(scale, f"{scale:,}")
+    return f"per {label} {plural(unit)}"
+
+
+def cost_per_unit_text(p: ProductRow, currency: str) -> str:
+    """Cost per unit as "$9.45 per 1M events" (3 significant digits), or "no volume"."""
+    if p.cost_per_unit is None:
+        return "no volume"
+    scaled = format_significant(p.cost_per_unit * p.unit_scale)
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    amount = f"{symbol}{scaled}" if symbol else f"{currency} {scaled}"
+    return f"{amount} {per_units(p.unit_name, p.unit_scale)}"
+
+
+def product_margin(products: Sequence[ProductRow]) -> float | None:
+    """Σ revenue − Σ cost over Σ revenue: the products' blended gross margin."""
+    revenue = sum((p.revenue for p in products), Decimal(0))
+    cost = sum((p.total_cost for p in products), Decimal(0))
+    return float((revenue - cost) / revenue) if revenue > 0 else None
+
+
+def total_mom(products: Sequence[ProductRow]) -> float | None:
+    """Cost change of the products that had a previous month, taken together."""
+    with_previous = [p for p in products if p.previous_month_cost]
+    previous = sum((p.previous_month_cost or Decimal(0) for p in with_previous), Decimal(0))
+    if not with_previous or previous == 0:
+        return None
+    return float(sum((p.total_cost for p in with_previous), Decimal(0)) / previous - 1)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        out = [
+            str(c).rjust(widths[i]) if i in right else str(c).ljust(widths[i])
+            for i, c in enumerate(cells)
+        ]
+        return "  ".join(out).rstrip()
+
+    return [line(header), *(line(r) for r in rows)]
+
+
+def format_text(data: ReportData, html_path: Path | None = None, max_anomalies: int = 20) -> str:
+    """The console report: products, worst customers, anomalies, team budgets."""
+    cur = data.currency
+    out: list[str] = []
+    out.append(f"Growth review {data.month:%Y-%m}, {cur}. Warehouse: {data.db}")
+    revenue = data.revenue
+    gross = float((revenue - data.total_cost) / revenue) if revenue > 0 else None
+    out.append(
+        f"total cost {money(data.total_cost)} {cur} = products {money(data.product_cost)} "
+        f"+ unallocated {money(data.unallocated_cost)}; revenue {money(revenue)}; "
+        f"gross margin {pct(gross)} (products only {pct(product_margin(data.products))})"
+    )
+    if data.other_currencies:
+        out.append(
+            f"other billing currencies in this warehouse (reported separately, never added): "
+            f"{', '.join(data.other_currencies)}; use --currency"
+        )
+
+    out.append("")
+    out.append(f"products, {data.month:%Y-%m} ({cur})")
+    rows = [
+        [
+            p.product_name,
+            money(p.total_cost),
+            cost_per_unit_text(p, cur),
+            pct(p.gross_margin),
+            trend_arrow(p.mom_cost_change),
+            money_range(p.low_cost, p.high_cost, cur),
+        ]
+        for p in data.products
+    ]
+    rows.append(
+        [
+            "total",
+            money(data.product_cost),
+            "",
+            pct(product_margin(data.products)),
+            trend_arrow(total_mom(data.products)),
+            "",
+        ]
+    )
+    header = ["product", "total cost", "cost per unit", "gross margin", "MoM cost", "cost range"]
+    out.extend("  " + line for line in _table(header, rows, {1, 3, 4}))
+
+    out.append("")
+    out.append(
+        f"worst {len(data.customers)} paying customers by gross margin "
+        f"({data.negative_margin_count} of {data.customer_count} customers have a negative margin, "
+        f"{data.free_tenant_count} of them free tenants costing {money(data.free_tenant_cost)} "
+        f"{cur} in all)"
+    )
+    rows = [
+        [
+            str(c.margin_rank or ""),
+            c.label,
+            c.plan or "",
+            money(c.mrr),
+            money(c.allocated_cost),
+            pct(c.gross_margin),
+            money_range(c.low_cost, c.high_cost, cur),
+        ]
+        for c in data.customers
+    ]
+    header = ["#", "customer", "plan", "MRR", "cost", "gross margin", "cost range"]
+    out.extend("  " + line for line in _table(header, rows, {0, 3, 4, 5}))
+
+    out.append("")
+    start, end = data.anomaly_window
+    if data.anomalies is None:
+        out.append(f"anomalies: anomaly monitoring not built (no {SCHEMA}.{ANOMALY_TABLE})")
+    elif not data.anomalies:
+        out.append(f"anomalies {start:%Y-%m-%d} to {end:%Y-%m-%d}: none")
+    else:
+        critical = sum(a.severity == "critical" for a in data.anomalies)
+        out.append(
+            f"anomalies {start:%Y-%m-%d} to {end:%Y-%m-%d}: {len(data.anomalies)} "
+            f"({critical} critical), critical first"
+        )
+        for a in data.anomalies[:max_anomalies]:
+            when = f"{a.period_start:%Y-%m-%d}" + (" wk" if a.period_grain == "week" else "   ")
+            out.append(f"  {a.severity:<8}  {when}  {a.rule:<24}  {a.description}")
+        if len(data.anomalies) > max_anomalies:
+            out.append(f"  … and {len(data.anomalies) - max_anomalies} more in the HTML report")
+
+    out.append("")
+    out.append(f"team budgets, {data.month:%Y-%m} ({cur})")
+    rows = []
+    for t in data.teams:
+        if t.budget is None:
+            status = "no budget"
+        elif t.is_over_budget:
+            status = f"OVER by {money(-(t.budget_remaining or 0))}"
+        else:
+            status = f"under by {money(t.budget_remaining)}"
+        rows.append([t.team, money(t.team_cost), money(t.budget), pct(t.budget_used), status])
+    out.extend(
+        "  " + line
+        for line in _table(["team", "cost", "budget", "used", "status"], rows, {1, 2, 3})
+    )
+    if html_path is not None:
+        out.append("")
+        out.append(f"HTML report: {html_path}")
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- assumptions
+
+
+_JINJA_OPEN = re.compile(r"\{(?=[{%#])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<])")
+
+
+def escape_jinja(text: str) -> str:
+    """Make text safe inside a dbt docs block, which dbt renders with Jinja.
+
+    Every ``{`` that would open ``{{``, ``{%`` or ``{#`` becomes ``{{ '{' }}``, which Jinja
+    renders back to a single brace; the text reads the same in the docs site.
+    """
+    return _JINJA_OPEN.sub("{{ '{' }}", text)
+
+
+def markdown_escape(text: str) -> str:
+    """Backslash-escape the characters that would turn a statement into Markdown markup."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text.strip())
+
+
+def topic_title(topic: str) -> str:
+    """Heading for a topic; a topic added to the mart later gets a readable default."""
+    return TOPIC_TITLES.get(topic, topic.replace("_", " ").capitalize())
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def assumptions_markdown(assumptions: Sequence[Assumption]) -> str:
+    """A ``###`` heading per topic (in topic order), a bullet per statement with its rationale
+    in italics and the rule source it was written from."""
+    out: list[str] = []
+    current: str | None = None
+    for a in assumptions:
+        if a.topic != current:
+            if out:
+                out.append("")
+            out.append(f"### {topic_title(a.topic)}")
+            out.append("")
+            current = a.topic
+        line = f"- {markdown_escape(_sentence(a.statement))}"
+        if a.rationale and a.rationale.strip():
+            line += f" *{markdown_escape(_sentence(a.rationale))}*"
+        line += f" (`{a.rule_source}`: {markdown_escape(a.subject)})"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def assumptions_docs_block(assumptions: Sequence[Assumption]) -> str:
+    """The dbt docs block file for ``fct_allocation_assumptions``."""
+    # The intro names the committed path, not the one written, so a regenerated file
+    # compares equal wherever it was written.
+    intro = (
+        f"Generated by `python -m ingest assumptions --write-docs {DOCS_PATH}` from the rules; "
+        "do not edit by hand."
+    )
+    body = escape_jinja(assumptions_markdown(assumptions))
+    return f"{{% docs {DOCS_BLOCK} %}}\n{intro}\n\n{body}{{% enddocs %}}\n"
+
+
+def run_assumptions(db_arg: str | None, write_docs: Path | None) -> int:
+    """``python -m ingest assumptions``: print the Markdown, or write the docs block."""
+    db = database_path(db_arg)
+    con = open_marts(db)
+    try:
+        require_tables(con, db, ["fct_allocation_assumptions"])
+        assumptions = load_assumptions(con)
+    except duckdb.Error as exc:
+        raise ReportError(
+            f"{db}: cannot read {SCHEMA}.fct_allocation_assumptions "
+            f"({str(exc).splitlines()[0]}); rebuild it with `dbt build`"
+        ) from None
+    finally:
+        con.close()
+    if not assumptions:
+        raise ReportError(f"{db}: {SCHEMA}.fct_allocation_assumptions is empty")
+    if write_docs is None:
+        print(assumptions_markdown(assumptions), end="")
+        return 0
+    try:
+        write_docs.parent.mkdir(parents=True, exist_ok=True)
+        write_docs.write_text(assumptions_docs_block(assumptions), encoding="utf-8")
+    except OSError as exc:
+        raise ReportError(f"cannot write {write_docs}: {exc}") from None
+    topics = len({a.topic for a in assumptions})
+    print(f"wrote {len(assumptions)} assumptions in {topics} topics to {write_docs}")
+    return 0
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _raw(value: object) -> str:
+    """The data-value of a table cell: the mart's number as stored, '' for null."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        return ""
+    return str(value)
+
+
+def _num_td(value: object, text: str, field: str, extra_class: str = "") -> str:
+    cls = f"num {extra_class}".strip()
+    return f'<td class="{cls}" data-field="{field}" data-value="{_e(_raw(value))}">{_e(text)}</td>'
+
+
+def _month_label(month: date) -> str:
+    return f"{month:%b %Y}"
+
+
+def chart_data(data: ReportData) -> dict[str, Any]:
+    """The JSON blob the charts are drawn from: numbers already rounded as displayed."""
+    months = data.months
+    names = {p.product: p.product_name for p in data.products}
+    colors = {p.product: p.color for p in data.products}
+    products_ever = sorted({t.product for t in data.trend})
+    by_key = {(t.product, t.month): t for t in data.trend}
+    scales = {
+        p: unit_scale(t.cost_per_unit for t in data.trend if t.product == p) for p in products_ever
+    }
+    units = {p.product: p.unit_name for p in data.products}
+    series = []
+    unit_series = []
+    for i, product in enumerate(products_ever):
+        color = colors.get(product, PALETTE[i % len(PALETTE)])
+        points = [by_key.get((product, m)) for m in months]
+        series.append(
+            {
+                "key": product,
+                "name": names.get(product, product),
+                "color": color,
+                "values": [cents(p.total_cost) if p else None for p in points],
+            }
+        )
+        scale = scales[product]
+        unit_series.append(
+            {
+                "key": product,
+                "name": names.get(product, product),
+                "color": color,
+                "per": scale,
+                "label": per_units(units.get(product), scale),
+                "values": [
+                    significant(p.cost_per_unit * scale)
+                    if p and p.cost_per_unit is not None
+                    else None
+                    for p in points
+                ],
+            }
+        )
+    return {
+        "month": f"{data.month:%Y-%m}",
+        "currency": data.currency,
+        "symbol": CURRENCY_SYMBOLS.get(data.currency, data.currency + " "),
+        "months": [f"{m:%Y-%m}" for m in months],
+        "monthLabels": [_month_label(m) for m in months],
+        "costTrend": series,
+        "customerMargin": [
+            {
+                "id": c.customer_id,
+                "name": c.label,
+                "plan": c.plan or "",
+                "margin": None if c.gross_margin is None else round(c.gross_margin, 4),
+                "mrr": cents(c.mrr),
+                "cost": cents(c.allocated_cost),
+            }
+            for c in data.customers
+        ],
+        "costPerUnit": unit_series,
+    }
+
+
+def _json_for_script(payload: dict[str, Any]) -> str:
+    # "<" never appears raw, so a customer named "</script>" cannot end the data block.
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _kpis(data: ReportData) -> str:
+    cur = data.currency
+    revenue = data.revenue
+    gross = float((revenue - data.total_cost) / revenue) if revenue > 0 else None
+    over = [t for t in data.teams if t.is_over_budget]
+    cards = [
+        (
+            "Total cost to serve",
+            symbol_money(data.total_cost, cur),
+            f"products {symbol_money(data.product_cost, cur, 0)} · unallocated "
+            f"{symbol_money(data.unallocated_cost, cur, 0)}",
+            "total_cost",
+            data.total_cost,
+        ),
+        (
+            "Revenue",
+            symbol_money(revenue, cur),
+            f"{len(data.products)} products",
+            "revenue",
+            revenue,
+        ),
+        (
+            "Gross margin",
+            pct(gross),
+            f"products only {pct(product_margin(data.products))}",
+            "gross_margin",
+            gross,
+        ),
+        (
+            "Negative-margin customers",
+            f"{data.negative_margin_count} of {data.customer_count}",
+            f"cost more to serve than they pay ({data.free_tenant_count} free tenants: "
+            f"{money(data.free_tenant_cost)} {data.currency})",
+            "negative_margin_customers",
+            data.negative_margin_count,
+        ),
+        (
+            "Teams over budget",
+            f"{len(over)} of {sum(t.budget is not None for t in data.teams)}",
+            ", ".join(t.team for t in over) or "all within budget",
+            "teams_over_budget",
+            len(over),
+        ),
+    ]
+    return "\n".join(
+        f'<div class="kpi" data-kpi="{key}" data-value="{_e(_raw(value))}">'
+        f'<div class="kpi-label">{_e(label)}</div><div class="kpi-value">{_e(text)}</div>'
+        f'<div class="kpi-sub">{_e(sub)}</div></div>'
+        for label, text, sub, key, value in cards
+    )
+
+
+def _cost_per_unit_td(p: ProductRow, currency: str) -> str:
+    if p.cost_per_unit is None:
+        text, unit = "no volume", ""
+    else:
+        text, _, unit = cost_per_unit_text(p, currency).partition(" ")
+    return (
+        f'<td class="num" data-field="cost_per_unit" data-value="{_e(_raw(p.cost_per_unit))}" '
+        f'data-per="{p.unit_scale}">{_e(text)}<div class="unit">{_e(unit)}</div></td>'
+    )
+
+
+def _product_table(data: ReportData) -> str:
+    cur = data.currency
+    rows = []
+    total = data.product_cost
+    for p in data.products:
+        share = float(p.total_cost / total) if total else None
+        mom_class = "up" if (p.mom_cost_change or 0) > 0 else "down"
+        rows.append(
+            f'<tr data-product="{_e(p.product)}">'
+            f'<th scope="row"><span class="swatch" style="background:{p.color}"></span>'
+            f"{_e(p.product_name)}</th>"
+            + _num_td(p.total_cost, money(p.total_cost), "total_cost")
+            + _num_td(share, pct(share), "share")
+            + _cost_per_unit_td(p, cur)
+            + _num_td(
+                p.gross_margin,
+                pct(p.gross_margin),
+                "gross_margin",
+                "neg" if (p.gross_margin or 0) < 0 else "",
+            )
+            + _num_td(
+                p.mom_cost_change, trend_arrow(p.mom_cost_change), "mom_cost_change", mom_class
+            )
+            + f'<td class="num range" data-field="cost_range" data-low="{_e(_raw(p.low_cost))}" '
+            f'data-high="{_e(_raw(p.high_cost))}">{_e(money_range(p.low_cost, p.high_cost, cur))}'
+            "</td></tr>"
+        )
+    margin = product_margin(data.products)
+    mom = total_mom(data.products)
+    foot = (
+        '<tr class="total" data-product="(total)"><th scope="row">All products</th>'
+        + _num_td(total, money(total), "total_cost")
+        + _num_td(1.0 if total else None, "100.0 %" if total else "—", "share")
+        + "<td></td>"
+        + _num_td(margin, pct(margin), "gross_margin")
+        + _num_td(mom, trend_arrow(mom), "mom_cost_change")
+        + "<td></td></tr>"
+    )
+    return (
+        '<table class="data" data-table="products"><thead><tr><th>Product</th>'
+        f"<th class=num>Cost ({_e(cur)})</th><th class=num>Share</th>"
+        "<th class=num>Cost per unit</th><th class=num>Gross margin</th>"
+        "<th class=num>MoM cost</th><th class=num>Cost range</th></tr></thead><tbody>"
+        + "".join(rows)
+        + f"</tbody><tfoot>{foot}</tfoot></table>"
+    )
+
+
+def _customer_table(data: ReportData) -> str:
+    cur = data.currency
+    rows = []
+    for c in data.customers:
+        neg = "neg" if (c.gross_margin or 0) < 0 else ""
+        rows.append(
+            f'<tr data-customer="{_e(c.customer_id)}">'
+            + _num_td(c.margin_rank, str(c.margin_rank or ""), "margin_rank")
+            + f'<th scope="row" title="{_e(c.customer_id)}">{_e(c.label)}</th>'
+            f"<td>{_e(c.plan or '')}</td>"
+            + _num_td(c.mrr, money(c.mrr), "mrr")
+            + _num_td(c.allocated_cost, money(c.allocated_cost), "allocated_cost")
+            + _num_td(c.gross_margin, pct(c.gross_margin), "gross_margin", neg)
+            + f'<td class="num range" data-field="cost_range" data-low="{_e(_raw(c.low_cost))}" '
+            f'data-high="{_e(_raw(c.high_cost))}">{_e(money_range(c.low_cost, c.high_cost, cur))}'
+            "</td></tr>"
+        )
+    return (
+        '<table class="data" data-table="customers"><thead><tr><th class=num>#</th>'
+        f"<th>Customer</th><th>Plan</th><th class=num>MRR ({_e(cur)})</th>"
+        f"<th class=num>Cost ({_e(cur)})</th><th class=num>Gross margin</th>"
+        "<th class=num>Cost range</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
+
+
+def _unit_table(data: ReportData) -> str:
+    months = data.months
+    by_key = {(t.product, t.month): t for t in data.trend}
+    head = "".join(f"<th class=num>{_e(_month_label(m))}</th>" for m in months)
+    rows = []
+    for p in data.products:
+        cells = []
+        for m in months:
+            t = by_key.get((p.product, m))
+            cpu = t.cost_per_unit if t else None
+            text = "—" if cpu is None else format_significant(cpu * p.unit_scale)
+            cells.append(
+                f'<td class="num" data-field="cost_per_unit" data-month="{m:%Y-%m}" '
+                f'data-value="{_e(_raw(cpu))}">{_e(text)}</td>'
+            )
+        rows.append(
+            f'<tr data-product="{_e(p.product)}"><th scope="row">'
+            f'<span class="swatch" style="background:{p.color}"></span>{_e(p.product_name)}'
+            f'<div class="unit">{_e(data.currency)} {_e(per_units(p.unit_name, p.unit_scale))}'
+            "</div></th>" + "".join(cells) + "</tr>"
+        )
+    return (
+        '<table class="data" data-table="cost-per-unit"><thead><tr><th>Product</th>'
+        + head
+        + "</tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
+def _anomaly_section(data: ReportData) -> str:
+    start, end = data.anomaly_window
+    if data.anomalies is None:
+        return (
+            '<p class="empty" data-anomalies="not-built">Anomaly monitoring not built: this '
+            f"warehouse has no {SCHEMA}.{ANOMALY_TABLE}. Run <code>dbt build</code> with the "
+            "monitoring models to see anomalies here.</p>"
+        )
+    window = f"{start:%d %b %Y} – {end:%d %b %Y}"
+    if not data.anomalies:
+        return f'<p class="empty" data-anomalies="none">No anomalies from {_e(window)}.</p>'
+    rows = []
+    for a in data.anomalies:
+        when = (
+            f"{a.period_start:%Y-%m-%d}"
+            if a.period_grain == "day"
+            else (f"week of {a.period_start:%Y-%m-%d}")
+        )
+        rows.append(
+            f'<tr data-anomaly="{_e(a.anomaly_id)}" data-severity="{_e(a.severity)}">'
+            f'<td><span class="badge {_e(a.severity)}">{_e(a.severity)}</span></td>'
+            f"<td>{_e(when)}</td><td>{_e(a.rule.replace('_', ' '))}</td><td>{_e(a.scope)}</td>"
+            + _num_td(a.value, "—" if a.value is None else f"{a.value:,.2f}", "value")
+            + _num_td(a.baseline, "—" if a.baseline is None else f"{a.baseline:,.2f}", "baseline")
+            + _num_td(
+                a.change,
+                "—" if a.change is None else f"{a.change * 100:+.1f} %".replace("-", "−"),
+                "change",
+            )
+            + f'<td class="desc">{_e(a.description)}</td></tr>'
+        )
+    critical = sum(a.severity == "critical" for a in data.anomalies)
+    return (
+        f'<p class="note">{len(data.anomalies)} anomalies ({critical} critical) whose day or '
+        f"week starts between {_e(window)}, critical first.</p>"
+        '<table class="data" data-table="anomalies"><thead><tr><th>Severity</th><th>Period</th>'
+        "<th>Rule</th><th>Scope</th><th class=num>Value</th><th class=num>Baseline</th>"
+        "<th class=num>Change</th><th>What happened</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
+def _team_table(data: ReportData) -> str:
+    rows = []
+    for t in data.teams:
+        if t.budget is None:
+            status, cls = "no budget", "muted"
+        elif t.is_over_budget:
+            status, cls = f"over by {money(-(t.budget_remaining or 0))}", "neg"
+        else:
+            status, cls = f"under by {money(t.budget_remaining)}", "pos"
+        used = t.budget_used
+        bar = ""
+        if used is not None:
+            width = max(0.0, min(used, 1.5)) / 1.5 * 100
+            bar = (
+                f'<div class="meter" title="{_e(pct(used))} of budget">'
+                f'<div class="meter-fill {cls}" style="width:{width:.1f}%"></div>'
+                '<div class="meter-budget" style="left:66.667%"></div></div>'
+            )
+        rows.append(
+            f'<tr data-team="{_e(t.team)}"><th scope="row">{_e(t.team)}</th>'
+            + _num_td(t.team_cost, money(t.team_cost), "team_cost")
+            + _num_td(t.budget, money(t.budget), "budget")
+            + _num_td(t.budget_used, pct(t.budget_used), "budget_used")
+            + f"<td>{bar}</td>"
+            + f'<td class="{cls}" data-field="status" data-over="{str(t.is_over_budget).lower()}">'
+            f"{_e(status)}</td></tr>"
+        )
+    return (
+        '<table class="data" data-table="teams"><thead><tr><th>Team</th>'
+        f"<th class=num>Cost ({_e(data.currency)})</th><th class=num>Budget</th>"
+        "<th class=num>Used</th><th>vs budget (line = 100 %)</th><th>Status</th></tr></thead>"
+        "<tbody>" + "".join(rows) + "</tbody></table>"
+    )
+
+
+def _assumption_section(data: ReportData) -> str:
+    out: list[str] = []
+    current: str | None = None
+    for a in data.assumptions:
+        if a.topic != current:
+            if current is not None:
+                out.append("</ul></div>")
+            out.append(
+                f'<div class="topic" data-topic="{_e(a.topic)}"><h3>{_e(topic_title(a.topic))}'
+                "</h3><ul>"
+            )
+            current = a.topic
+        why = f" <em>{_e(_sentence(a.rationale))}</em>" if a.rationale else ""
+        out.append(
+            f'<li data-assumption="{_e(a.assumption_id)}">{_e(_sentence(a.statement))}{why} '
+            f'<span class="src">{_e(a.rule_source)}: {_e(a.subject)}</span></li>'
+        )
+    if current is not None:
+        out.append("</ul></div>")
+    return "\n".join(out)
+
+
+def render_html(data: ReportData, generated_at: datetime | None = None) -> str:
+    """The self-contained HTML report (no network: inline CSS, inline script, inline data)."""
+    generated = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    cur = data.currency
+    others = ""
+    if data.other_currencies:
+        others = (
+            '<p class="meta">Other billing currencies in this warehouse '
+            f"({_e(', '.join(data.other_currencies))})"
+            " are reported separately (<code>--currency</code>): amounts in different "
+            "currencies are never added.</p>"
+        )
+    title = f"Cost-to-serve growth review — {data.month:%B %Y} ({cur})"
+    return TEMPLATE.format(
+        title=_e(title),
+        month_long=_e(f"{data.month:%B %Y}"),
+        month=_e(f"{data.month:%Y-%m}"),
+        currency=_e(cur),
+        db=_e(data.db),
+        db_name=_e(data.db.name),
+        generated=_e(generated),
+        others=others,
+        kpis=_kpis(data),
+        product_table=_product_table(data),
+        customer_table=_customer_table(data),
+        top=data.top,
+        unit_table=_unit_table(data),
+        anomalies=_anomaly_section(data),
+        teams=_team_table(data),
+        assumptions=_assumption_section(data),
+        n_assumptions=len(data.assumptions),
+        css=CSS,
+        script=SCRIPT,
+        data=_json_for_script(chart_data(data)),
+    )
+
+
+def default_html_path(db: Path) -> Path:
+    """report.html next to the warehouse file."""
+    return db.resolve().parent / "report.html"
+
+
+def run_report(
+    db_arg: str | None,
+    month: date | None,
+    currency: str | None,
+    html_path: Path | None,
+    top: int,
+) -> int:
+    """``python -m ingest report``: print the growth review and write the HTML report."""
+    db = database_path(db_arg)
+    data = collect(db, month, currency, top)
+    target = html_path or default_html_path(db)
+    # Write then rename: a browser refreshing the report never sees half a file.
+    tmp = target.with_name(target.name + ".tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(render_html(data), encoding="utf-8")
+        tmp.replace(target)
+    except OSError as exc:
+        raise ReportError(f"cannot write the HTML report {target}: {exc}") from None
+    logger.info("wrote %s", target)
+    print(format_text(data, target))
+    return 0
+
+
+CSS = """
+:root{--ink:#1f2933;--muted:#616e7c;--line:#d9dee3;--soft:#f4f6f8;--accent:#2f5d8a;
+--neg:#c62828;--pos:#2e7d32;--warn:#b26a00}
+*{box-sizing:border-box}
+body{margin:0;background:#fff;color:var(--ink);
+font:14px/1.45 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
+main{max-width:1240px;margin:0 auto;padding:28px 32px 48px}
+header.top{border-bottom:3px solid var(--accent);padding-bottom:14px;margin-bottom:20px}
+h1{font-size:24px;margin:0 0 4px;font-weight:650;letter-spacing:-.01em}
+h2{font-size:17px;margin:34px 0 4px;font-weight:650}
+h3{font-size:14px;margin:18px 0 6px;font-weight:650}
+.meta{color:var(--muted);font-size:13px}
+.meta code,p code{font-size:12px;background:var(--soft);padding:1px 4px;border-radius:3px}
+.kpis{display:grid;grid-template-columns:repeat(5,minmax(0,1fr));gap:12px;margin:18px 0 6px}
+.kpi{border:1px solid var(--line);border-radius:6px;padding:10px 12px;background:var(--soft)}
+.kpi-label{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
+.kpi-value{font-size:22px;font-weight:650;font-variant-numeric:tabular-nums;margin:2px 0}
+.kpi-sub{font-size:12px;color:var(--muted)}
+.lead{color:var(--muted);margin:0 0 12px;max-width:900px}
+.pair{display:grid;grid-template-columns:minmax(0,1fr) auto;gap:24px;align-items:start}
+.pair>table.data{width:auto;min-width:420px}
+figure{margin:0;border:1px solid var(--line);border-radius:6px;padding:10px 12px 6px}
+figcaption{font-size:12px;color:var(--muted);margin-top:2px}
+svg{display:block;width:100%;height:auto;font-family:inherit}
+svg text{fill:var(--ink)}
+svg .axis text,svg .tick{fill:var(--muted);font-size:12px}
+svg .grid{stroke:#e7eaee;stroke-width:1}
+svg .zero{stroke:#52606d;stroke-width:1.2}
+svg .axis-title{fill:var(--muted);font-size:12px}
+svg .mark:hover{opacity:.8}
+table.data{border-collapse:collapse;width:100%;font-size:13px;font-variant-numeric:tabular-nums}
+table.data th,table.data td{padding:5px 8px;border-bottom:1px solid var(--line);
+text-align:left;vertical-align:top}
+table.data thead th{font-size:11px;text-transform:uppercase;letter-spacing:.04em;
+color:var(--muted);font-weight:600;border-bottom:2px solid var(--line);white-space:nowrap}
+table.data tbody th{font-weight:500;white-space:nowrap}
+table.data .num{text-align:right;white-space:nowrap}
+table.data tfoot th,table.data tfoot td{font-weight:650;border-top:2px solid var(--line)}
+.swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
+.unit{font-size:11px;color:var(--muted);font-weight:400}
+.neg{color:var(--neg)} .pos{color:var(--pos)} .muted{color:var(--muted)}
+td.up{color:var(--ink)} td.down{color:var(--ink)}
+.badge{display:inline-block;font-size:11px;font-weight:600;text-transform:uppercase;
+padding:1px 7px;border-radius:9px;letter-spacing:.03em}
+.badge.critical{background:#fdecea;color:var(--neg);border:1px solid #f5c2bd}
+.badge.warning{background:#fff4e0;color:var(--warn);border:1px solid #f3d19c}
+td.desc{color:var(--muted);font-size:12px;min-width:320px}
+.meter{position:relative;height:10px;width:140px;background:var(--soft);
+border:1px solid var(--line);border-radius:3px;margin-top:4px}
+.meter-fill{position:absolute;left:0;top:0;bottom:0;background:var(--accent);border-radius:2px}
+.meter-fill.neg{background:var(--neg)} .meter-fill.pos{background:var(--pos)}
+.meter-budget{position:absolute;top:-3px;bottom:-3px;width:2px;background:var(--ink)}
+.note{color:var(--muted);font-size:12px;margin:6px 0}
+p.empty{color:var(--muted);font-style:italic}
+.topics{columns:2;column-gap:32px}
+.topic{break-inside:avoid}
+.topic ul{margin:0;padding-left:18px}
+.topic li{margin:0 0 6px}
+.topic em{color:var(--muted)}
+.src{font-size:11px;color:var(--muted);font-family:ui-monospace,SFMono-Regular,Menlo,monospace}
+footer{margin-top:36px;color:var(--muted);font-size:12px;border-top:1px solid var(--line);
+padding-top:10px}
+.chart-error{color:var(--neg);font-size:12px}
+@media (max-width:1000px){.pair{grid-template-columns:1fr}.pair>table.data{width:100%}.kpis{grid-template-columns:repeat(2,1fr)}
+.topics{columns:1}}
+@media print{main{padding:0}.pair{break-inside:avoid}h2{break-after:avoid}}
+"""
+
+SCRIPT = r"""
+(function () {
+  "use strict";
+  var NS = "http://www.w3.org/2000/svg";
+  var D = JSON.parse(document.getElementById("report-data").textContent);
+  var SYM = D.symbol;
+
+  function el(name, attrs, parent, text) {
+    var node = document.createElementNS(NS, name);
+    for (var k in attrs) { if (attrs[k] !== null && attrs[k] !== undefined) node.setAttribute(k, attrs[k]); }
+    if (text !== undefined) node.textContent = text;
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+  function tip(node, text) { el("title", {}, node, text); }
+  function group3(s) { return s.replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
+  function minus(s) { return s.replace("-", "\u2212"); }
+  function fixed(v, d) {
+    var s = Math.abs(v).toFixed(d), parts = s.split(".");
+    return (v < 0 ? "\u2212" : "") + group3(parts[0]) + (parts.length > 1 ? "." + parts[1] : "");
+  }
+  function money(v) { return (v < 0 ? "\u2212" : "") + SYM + fixed(Math.abs(v), 2); }
+  function moneyShort(v) {
+    var a = Math.abs(v), s = v < 0 ? "\u2212" : "";
+    if (a >= 1e6) return s + SYM + trim(a / 1e6) + "M";
+    if (a >= 1e3) return s + SYM + trim(a / 1e3) + "k";
+    return s + SYM + trim(a);
+  }
+  function trim(v) { return String(Math.round(v * 10) / 10); }
+  function pct(r, d) { return minus((r * 100).toFixed(d)) + " %"; }
+  function sig(v) {
+    if (v === 0) return "0";
+    var d = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(v))));
+    return fixed(v, d);
+  }
+  function niceStep(span, count) {
+    var raw = span / count, mag = Math.pow(10, Math.floor(Math.log10(raw))), n = raw / mag;
+    return (n <= 1 ? 1 : n <= 2 ? 2 : n <= 2.5 ? 2.5 : n <= 5 ? 5 : 10) * mag;
+  }
+  function ticks(lo, hi, count) {
+    if (hi === lo) { hi = lo + 1; }
+    var step = niceStep(hi - lo, count), out = [];
+    var start = Math.floor(lo / step) * step, end = Math.ceil(hi / step) * step;
+    for (var i = 0; start + i * step <= end + step / 2; i++) {
+      out.push(Math.round((start + i * step) / step * 1e6) / 1e6 * step);
+    }
+    return out;
+  }
+  function clear(svg) { while (svg.firstChild) svg.removeChild(svg.firstChild); }
+  function textWidth(s, size) { return s.length * size * 0.56; }
+
+  // (a) cost by product per month: stacked bars, one colour per product.
+  function costTrend(svg) {
+    clear(svg);
+    var W = 500, H = 340, m = {l: 60, r: 12, t: 46, b: 46};
+    var months = D.months, series = D.costTrend;
+    var pos = months.map(function () { return 0; }), neg = pos.slice();
+    series.forEach(function (s) { s.values.forEach(function (v, i) {
+      if (v === null) return; if (v >= 0) pos[i] += v; else neg[i] += v; }); });
+    var yt = ticks(Math.min(0, Math.min.apply(null, neg)), Math.max.apply(null, pos.concat([1])), 5);
+    var y0 = yt[0], y1 = yt[yt.length - 1];
+    var pw = W - m.l - m.r, ph = H - m.t - m.b;
+    function y(v) { return m.t + ph - (v - y0) / (y1 - y0) * ph; }
+    svg.setAttribute("viewBox", "0 0 " + W + " " + H);
+    var band = pw / Math.max(1, months.length), bw = Math.min(72, band * 0.62);
+    var axis = el("g", {"class": "axis"}, svg);
+    yt.forEach(function (t) {
+      el("line", {"class": t === 0 ? "zero" : "grid", x1: m.l, x2: W - m.r, y1: y(t), y2: y(t)}, axis);
+      el("text", {x: m.l - 8, y: y(t) + 4, "text-anchor": "end", "class": "tick"}, axis, moneyShort(t));
+    });
+    el("text", {"class": "axis-title", transform: "translate(14," + (m.t + ph / 2) + ") rotate(-90)",
+      "text-anchor": "middle"}, svg, "Cost (" + D.currency + ")");
+    months.forEach(function (mo, i) {
+      var cx = m.l + band * (i + 0.5);
+      if (mo === D.month) {
+        el("rect", {x: cx - band / 2 + 2, y: m.t - 4, width: band - 4, height: ph + 4, fill: "#eef3f8"}, svg);
+      }
+      el("text", {x: cx, y: H - m.b + 16, "text-anchor": "middle", "class": "tick",
+        "font-weight": mo === D.month ? "700" : null}, axis, D.monthLabels[i]);
+    });
+    el("text", {"class": "axis-title", x: m.l + pw / 2, y: H - 6, "text-anchor": "middle"}, svg,
+      "Month (report month shaded)");
+    var marks = el("g", {"class": "marks"}, svg);
+    months.forEach(function (mo, i) {
+      var up = 0, down = 0, cx = m.l + band * (i + 0.5);
+      series.forEach(function (s) {
+        var v = s.values[i]; if (v === null) return;
+        var from = v >= 0 ? up : down, to = from + v;
+        if (v >= 0) up = to; else down = to;
+        var r = el("rect", {"class": "mark", x: cx - bw / 2, y: Math.min(y(from), y(to)), width: bw,
+          height: Math.max(0.5, Math.abs(y(from) - y(to))), fill: s.color,
+          "data-value": v.toFixed(2), "data-product": s.key, "data-month": mo}, marks);
+        tip(r, s.name + ", " + D.monthLabels[i] + ": " + money(v));
+      });
+      el("text", {x: cx, y: y(up) - 6, "text-anchor": "middle", "font-size": 12, "font-weight": 600},
+        svg, moneyShort(up + down));
+    });
+    legend(svg, series, m.l, 16, W - m.r);
+  }
+
+  function legend(svg, series, x0, y0, xmax) {
+    var g = el("g", {"class": "legend"}, svg), x = x0, y = y0;
+    series.forEach(function (s) {
+      var w = 18 + textWidth(s.name, 12) + 14;
+      if (x + w > xmax) { x = x0; y += 16; }
+      el("rect", {x: x, y: y - 9, width: 11, height: 11, rx: 2, fill: s.color}, g);
+      el("text", {x: x + 16, y: y, "font-size": 12}, g, s.name);
+      x += w;
+    });
+  }
+
+  // (b) gross margin by customer, worst first; negative bars red.
+  function customerMargin(svg) {
+    clear(svg);
+    var rows = D.customerMargin.filter(function (c) { return c.margin !== null; });
+    var W = 560, row = 24, m = {l: 150, r: 64, t: 30, b: 42};
+    var H = m.t + m.b + Math.max(1, rows.length) * row;
+    svg.setAttribute("viewBox", "0 0 " + W + " " + H);
+    var vals = rows.map(function (c) { return c.margin; });
+    var xt = ticks(Math.min(0, Math.min.apply(null, vals.concat([0]))),
+      Math.max(0, Math.max.apply(null, vals.concat([0]))), 6);
+    var x0 = xt[0], x1 = xt[xt.length - 1], pw = W - m.l - m.r;
+    function x(v) { return m.l + (v - x0) / (x1 - x0) * pw; }
+    var axis = el("g", {"class": "axis"}, svg), bottom = H - m.b;
+    xt.forEach(function (t) {
+      el("line", {"class": t === 0 ? "zero" : "grid", x1: x(t), x2: x(t), y1: m.t - 4, y2: bottom}, axis);
+      el("text", {x: x(t), y: bottom + 14, "text-anchor": "middle", "class": "tick"}, axis, pct(t, 0));
+    });
+    el("text", {"class": "axis-title", x: m.l + pw / 2, y: H - 8, "text-anchor": "middle"}, svg,
+      "Gross margin (% of MRR): (MRR \u2212 cost) / MRR");
+    var marks = el("g", {"class": "marks"}, svg);
+    rows.forEach(function (c, i) {
+      var top = m.t + i * row, v = c.margin, a = x(Math.min(0, v)), b = x(Math.max(0, v));
+      var label = c.name.length > 22 ? c.name.slice(0, 21) + "\u2026" : c.name;
+      el("text", {x: m.l - 8, y: top + row / 2 + 4, "text-anchor": "end", "font-size": 12}, svg, label);
+      var r = el("rect", {"class": "mark", x: a, y: top + 4, width: Math.max(1, b - a), height: row - 8,
+        rx: 2, fill: v < 0 ? "#c62828" : "#2e7d32", "data-value": v.toFixed(4),
+        "data-customer": c.id, "data-negative": v < 0 ? "true" : "false"}, marks);
+      tip(r, c.name + " (" + c.plan + "): gross margin " + pct(v, 2) + "; MRR " + money(c.mrr) +
+        ", cost " + money(c.cost));
+      var lx = v < 0 ? x(0) + 6 : b + 6;
+      el("text", {x: lx, y: top + row / 2 + 4, "font-size": 12, "font-weight": 600,
+        fill: v < 0 ? "#c62828" : "#2e7d32"}, svg, pct(v, 1));
+    });
+    var g = el("g", {"class": "legend"}, svg);
+    [["#c62828", "Negative margin (costs more than it pays)"], ["#2e7d32", "Positive margin"]]
+      .forEach(function (item, i) {
+        var lx = m.l - 40 + i * 290;
+        el("rect", {x: lx, y: 8, width: 11, height: 11, rx: 2, fill: item[0]}, g);
+        el("text", {x: lx + 16, y: 18, "font-size": 12}, g, item[1]);
+      });
+  }
+
+  // (c) cost per unit per product: small multiples, each on its own scale (units differ).
+  function costPerUnit(svg) {
+    clear(svg);
+    var list = D.costPerUnit, cols = list.length > 1 ? 2 : 1, W = 640;
+    var cw = W / cols, ch = 170, m = {l: 56, r: 30, t: 40, b: 28};
+    var nrows = Math.ceil(list.length / cols), H = Math.max(1, nrows) * ch;
+    svg.setAttribute("viewBox", "0 0 " + W + " " + H);
+    var months = D.months, every = Math.max(1, Math.ceil(months.length / 6));
+    list.forEach(function (s, k) {
+      var ox = (k % cols) * cw, oy = Math.floor(k / cols) * ch;
+      var g = el("g", {"class": "panel", "data-product": s.key, "data-per": s.per,
+        transform: "translate(" + ox + "," + oy + ")"}, svg);
+      el("text", {x: 8, y: 16, "font-size": 13, "font-weight": 650}, g, s.name);
+      el("text", {x: 8, y: 30, "class": "axis-title"}, g, D.currency + " " + s.label);
+      var vals = s.values.filter(function (v) { return v !== null; });
+      var yt = ticks(Math.min(0, Math.min.apply(null, vals.concat([0]))),
+        Math.max.apply(null, vals.concat([0])) * 1.1 || 1, 3);
+      var y0 = yt[0], y1 = yt[yt.length - 1], pw = cw - m.l - m.r, ph = ch - m.t - m.b;
+      function y(v) { return m.t + ph - (v - y0) / (y1 - y0) * ph; }
+      function x(i) { return m.l + (months.length === 1 ? pw / 2 : i / (months.length - 1) * pw); }
+      var axis = el("g", {"class": "axis"}, g);
+      yt.forEach(function (t) {
+        el("line", {"class": t === 0 ? "zero" : "grid", x1: m.l, x2: cw - m.r, y1: y(t), y2: y(t)}, axis);
+        el("text", {x: m.l - 6, y: y(t) + 4, "text-anchor": "end", "class": "tick"}, axis, sig(t));
+      });
+      months.forEach(function (mo, i) {
+        if (i % every && i !== months.length - 1) return;
+        el("text", {x: x(i), y: ch - m.b + 14, "text-anchor": "middle", "class": "tick",
+          "font-weight": mo === D.month ? "700" : null}, axis, D.monthLabels[i]);
+      });
+      var d = "", pen = false;
+      s.values.forEach(function (v, i) {
+        if (v === null) { pen = false; return; }
+        d += (pen ? "L" : "M") + x(i).toFixed(1) + "," + y(v).toFixed(1); pen = true;
+      });
+      if (d) el("path", {d: d, fill: "none", stroke: s.color, "stroke-width": 2.2}, g);
+      var last = -1;
+      s.values.forEach(function (v, i) {
+        if (v === null) return;
+        last = i;
+        var c = el("circle", {"class": "mark", cx: x(i), cy: y(v), r: mo(i) ? 4.5 : 3.5,
+          fill: mo(i) ? s.color : "#fff", stroke: s.color, "stroke-width": 2,
+          "data-value": String(v), "data-per": s.per, "data-product": s.key,
+          "data-month": months[i]}, g);
+        tip(c, s.name + ", " + D.monthLabels[i] + ": " + SYM + sig(v) + " " + s.label);
+      });
+      if (last >= 0) {
+        var lv = s.values[last];
+        el("text", {x: Math.min(x(last), cw - m.r - 4), y: y(lv) - 9, "text-anchor": "end",
+          "font-size": 12, "font-weight": 600}, g, SYM + sig(lv));
+      }
+      function mo(i) { return months[i] === D.month; }
+    });
+  }
+
+  var ok = true;
+  [["cost-trend", costTrend], ["customer-margin", customerMargin], ["cost-per-unit", costPerUnit]]
+    .forEach(function (c) {
+      var svg = document.querySelector('svg[data-chart="' + c[0] + '"]');
+      try { c[1](svg); } catch (err) {
+        ok = false;
+        if (window.console) console.error(err);
+        var p = document.createElement("p");
+        p.className = "chart-error";
+        p.textContent = "Chart could not be drawn: " + err + ". The table beside it has the numbers.";
+        svg.parentNode.appendChild(p);
+      }
+    });
+  document.body.dataset.rendered = ok ? "true" : "error";
+})();
+"""
+
+TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="python -m ingest report">
+<title>{title}</title>
+<style>{css}</style>
+</head>
+<body data-month="{month}" data-currency="{currency}">
+<main>
+<header class="top">
+<h1>Cost-to-serve growth review</h1>
+<div class="meta"><strong>{month_long}</strong> · all amounts in <strong>{currency}</strong>
+(effective, amortized cost) · warehouse <code title="{db}">{db_name}</code> ·
+generated {generated}</div>
+{others}
+</header>
+
+<section class="kpis" aria-label="Totals">
+{kpis}
+</section>
+
+<h2>Cost and margin by product</h2>
+<p class="lead">Allocated cost per product per month; the table is the report month. Cost per
+unit is per the product's billing unit. The range is the lowest–highest cost if the shared pools
+with alternative drivers were split by those drivers instead of the rule's.</p>
+<div class="pair">
+<figure><svg data-chart="cost-trend" role="img" aria-label="Cost by product per month"
+viewBox="0 0 640 360"></svg>
+<figcaption>Stacked: allocated cost per product ({currency}); unallocated buckets are not
+shown.</figcaption></figure>
+{product_table}
+</div>
+
+<h2>Customers with the worst gross margin</h2>
+<p class="lead">The {top} lowest gross margins of {month_long}, worst first (margin rank
+1 = worst). A customer without revenue who costs money counts as −100 %.</p>
+<div class="pair">
+<figure><svg data-chart="customer-margin" role="img" aria-label="Gross margin by customer"
+viewBox="0 0 640 300"></svg>
+<figcaption>Gross margin by customer, {month_long}.</figcaption></figure>
+{customer_table}
+</div>
+
+<h2>Cost per unit over time</h2>
+<p class="lead">Each product on its own scale: units differ (events, recordings, requests), so
+the panels are not comparable with each other, only over time.</p>
+<div class="pair">
+<figure><svg data-chart="cost-per-unit" role="img" aria-label="Cost per unit per product"
+viewBox="0 0 640 340"></svg>
+<figcaption>Filled point: report month.</figcaption></figure>
+{unit_table}
+</div>
+
+<h2>Open anomalies</h2>
+{anomalies}
+
+<h2>Team budgets</h2>
+<p class="lead">Cost shown back to each team (tagged cost to the team, shared cost to the owner
+of the product) against its budget for {month_long}.</p>
+{teams}
+
+<h2>Assumptions</h2>
+<p class="lead">The {n_assumptions} assumptions behind these numbers, written from the allocation
+rules themselves (<code>marts.fct_allocation_assumptions</code>).</p>
+<div class="topics">
+{assumptions}
+</div>
+
+<footer>Generated by <code>python -m ingest report</code> from the dbt marts in {db}. Money is
+exact decimal in {currency}; nothing is converted between currencies.</footer>
+</main>
+<noscript><p>Charts need JavaScript; every number is also in the tables.</p></noscript>
+<script type="application/json" id="report-data">{data}</script>
+<script>{script}</script>
+</body>
+</html>
+"""
