@@ -84,6 +84,10 @@ def run(db_arg: str | None, sample_dir: Path, cur_lines: int) -> int:
         )
     if ok:
         print_allocation(db)
+        from ingest import report
+
+        print()
+        report.run_report(str(db), month=None, currency=None, html_path=None, top=5)
     print(
         f"\ndbt build {'passed' if ok else 'FAILED'} in {build_seconds:.1f} s; "
         f"total {time.monotonic() - started:.1f} s. Warehouse: {db}"

@@ -1265,6 +1265,10 @@ def render_html(data: ReportData, generated_at: datetime | None = None) -> str:
         product_table=_product_table(data),
         customer_table=_customer_table(data),
         top=data.top,
+        free_note=_e(
+            f"Free tenants (no revenue) count as −100 % and are left out here: "
+            f"{data.free_tenant_count} of them cost {money(data.free_tenant_cost)} {cur} in all."
+        ),
         unit_table=_unit_table(data),
         anomalies=_anomaly_section(data),
         teams=_team_table(data),
@@ -1634,8 +1638,8 @@ shown.</figcaption></figure>
 </div>
 
 <h2>Customers with the worst gross margin</h2>
-<p class="lead">The {top} lowest gross margins of {month_long}, worst first (margin rank
-1 = worst). A customer without revenue who costs money counts as −100 %.</p>
+<p class="lead">The {top} paying customers with the lowest gross margins of {month_long}, worst
+first (margin rank 1 = worst of all customers). {free_note}</p>
 <div class="pair">
 <figure><svg data-chart="customer-margin" role="img" aria-label="Gross margin by customer"
 viewBox="0 0 640 300"></svg>
