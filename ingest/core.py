@@ -248,6 +248,11 @@ def connect(
                 told = True
             time.sleep(0.5)
     con.execute("SET TimeZone = 'UTC'")
+    # The same memory cap as dbt's profile (COST_MODEL_MEMORY_LIMIT), so a load of a bill larger
+    # than memory spills to disk like the build does instead of taking 80 % of the machine.
+    limit = os.environ.get("COST_MODEL_MEMORY_LIMIT")
+    if limit:
+        con.execute("SET memory_limit = ?", [limit])
     # Track progress for our own progress lines, but never let DuckDB draw on stdout.
     con.execute("SET enable_progress_bar = true")
     con.execute("SET enable_progress_bar_print = false")

@@ -68,8 +68,10 @@ def state(db: Path) -> dict[str, tuple[object, ...]]:
 
 
 def start_load(path: Path, db: Path, *extra: str) -> subprocess.Popen[str]:
+    # --wait: wait_until_loading probes the lock by opening the file for a moment; a loader
+    # starting in that instant must queue behind the probe, not fail (a flake under load).
     return subprocess.Popen(
-        [sys.executable, "-m", "ingest", "cur", str(path), "--db", str(db), *extra],
+        [sys.executable, "-m", "ingest", "cur", str(path), "--db", str(db), "--wait", "30", *extra],
         cwd=PROJECT_DIR,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

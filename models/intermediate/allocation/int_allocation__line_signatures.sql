@@ -13,8 +13,14 @@ cost_lines as (
 
 final as (
 
+    {#- only what later steps read: this table has one row per bill line #}
     select
-        *,
+        cost_line_key,
+        charge_date,
+        billing_currency,
+        effective_cost,
+        billed_cost,
+        {{ signature_columns | join(',\n        ') }},
         {{ signature_hash(signature_columns) }} as signature_id
     from cost_lines
 

@@ -10,6 +10,14 @@
     'stg_azure__cost_details',
     'stg_oci__cost_reports',
 ] -%}
+{%- set line_columns = [
+    'cost_line_key', 'source_system', 'source_line_id', 'provider', 'billing_account_id',
+    'sub_account_id', 'billing_period', 'charge_billing_period', 'charge_period_start',
+    'charge_period_end', 'charge_date', 'charge_category', 'charge_class', 'line_item_type',
+    'service_code', 'service_name', 'region', 'availability_zone', 'resource_id', 'usage_type',
+    'operation', 'charge_description', 'consumed_quantity', 'consumed_unit', 'billing_currency',
+    'invoice_id', 'commitment_discount_id', 'billed_cost', 'effective_cost', 'list_cost',
+] -%}
 {%- set aws_only = {
     'net_billed_cost': 'billed_cost',
     'net_effective_cost': 'effective_cost',
@@ -66,7 +74,7 @@ unioned as (
             {%- for column, fallback in aws_only.items() %}
                 {{ column if model.startswith('int_aws_cur') else fallback }} as {{ column }},
             {%- endfor %}
-            tags,
+            source_tags,
             export_name,
             load_id,
             source_file,
@@ -78,9 +86,30 @@ unioned as (
 
 ),
 
+tag_sets as (
+
+    select * from {{ ref('int_cost__tag_sets') }}
+
+),
+
+{# tags normalised once per distinct tag map (int_cost__tag_sets), not once per line #}
 final as (
 
-    select * from unioned
+    select
+        {%- for column in line_columns + aws_only.keys() | list %}
+            unioned.{{ column }},
+        {%- endfor %}
+        tag_sets.tags,
+        unioned.export_name,
+        unioned.load_id,
+        unioned.source_file,
+        unioned.source_row,
+        unioned.loaded_at
+    from unioned
+    left join tag_sets
+        on
+            {{ signature_hash(['unioned.source_tags']) }} = tag_sets.tag_set_id
+            and unioned.source_tags = tag_sets.source_tags
 
 )
 

@@ -60,7 +60,7 @@ renamed as (
             line_item_operation in ({{ "'" ~ var('split_cost_operations') | join("', '") ~ "'" }}),
             false
         ) as is_split_cost_line,
-        {{ normalize_tag_keys('resource_tags') }} as tags,
+        resource_tags as source_tags,
 
         -- money, signed once for correction removals
         line_item_unblended_cost * _correction_sign as unblended_cost,

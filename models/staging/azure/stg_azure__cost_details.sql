@@ -44,7 +44,7 @@ renamed as (
         invoice_id,
         reservation_id as commitment_discount_id,
         cast(null as varchar) as commitment_discount_status,
-        {{ normalize_tag_keys('tags') }} as tags,
+        tags as source_tags,
         cost_in_billing_currency * _correction_sign as billed_cost,
         cost_in_billing_currency * _correction_sign as effective_cost,
         cast(pay_g_price * quantity as {{ dbt.type_numeric() }}) * _correction_sign as list_cost,

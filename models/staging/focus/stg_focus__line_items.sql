@@ -37,7 +37,7 @@ renamed as (
         invoice_id,
         commitment_discount_id,
         commitment_discount_status,
-        {{ normalize_tag_keys('tags') }} as tags,
+        tags as source_tags,
         billed_cost * _correction_sign as billed_cost,
         effective_cost * _correction_sign as effective_cost,
         list_cost * _correction_sign as list_cost,

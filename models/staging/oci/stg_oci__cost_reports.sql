@@ -39,7 +39,7 @@ renamed as (
         cast(null as varchar) as invoice_id,
         cast(null as varchar) as commitment_discount_id,
         cast(null as varchar) as commitment_discount_status,
-        {{ normalize_tag_keys('tags') }} as tags,
+        tags as source_tags,
         cost_my_cost * _correction_sign as billed_cost,
         cost_my_cost * _correction_sign as effective_cost,
         cost_my_cost * _correction_sign as list_cost,

@@ -1,0 +1,56 @@
+"""The benchmark script runs end to end at 1 M CUR lines (the CI smoke run of issue 5).
+
+A benchmark, not a timed test: this checks that every measured step ran on the same data and
+reported its figures, never how fast it was.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from ingest.tests.conftest import PROJECT_DIR
+
+
+def test_bench_smoke_run_at_one_million_lines(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(PROJECT_DIR / "bench" / "run.py"),
+            "--cur-lines",
+            "1000000",
+            "--work-dir",
+            str(tmp_path / "work"),
+            "--json",
+            str(out),
+        ],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert 990_000 <= result["cur_lines"] <= 1_010_000
+    assert result["query_log_rows"] >= 1_000_000
+    assert result["allocation_rows"] > 0
+    steps = {s["name"]: s for s in result["steps"]}
+    assert set(steps) == {
+        "ingest CUR (ours)",
+        "ingest CUR (lower bound)",
+        "dbt build (models + tests)",
+        "dbt run (models)",
+        "allocation (lower bound)",
+    }
+    for step in steps.values():
+        assert step["rows"] == result["cur_lines"], step  # every step saw the same bill
+        assert step["seconds"] > 0 and step["peak_rss_mb"] > 0
+    assert set(result["ratios"]) == {
+        "ingest / lower bound",
+        "dbt run / lower bound",
+        "dbt build / lower bound",
+    }
+    assert "ingest / lower bound" in proc.stdout  # the printed table
