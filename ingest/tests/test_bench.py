@@ -44,13 +44,20 @@ def test_bench_smoke_run_at_one_million_lines(tmp_path: Path) -> None:
         "dbt build (models + tests)",
         "dbt run (models)",
         "allocation (lower bound)",
+        "dbt run (incremental, new day)",
+        "dbt build (incremental, new day)",
     }
-    for step in steps.values():
-        assert step["rows"] == result["cur_lines"], step  # every step saw the same bill
+    for name, step in steps.items():
+        if "incremental" in name:
+            assert step["rows"] > result["cur_lines"], step  # the bill plus the new day(s)
+        else:
+            assert step["rows"] == result["cur_lines"], step  # every pair saw the same bill
         assert step["seconds"] > 0 and step["peak_rss_mb"] > 0
     assert set(result["ratios"]) == {
         "ingest / lower bound",
         "dbt run / lower bound",
         "dbt build / lower bound",
+        "incremental run / full run",
+        "incremental build / full build",
     }
     assert "ingest / lower bound" in proc.stdout  # the printed table

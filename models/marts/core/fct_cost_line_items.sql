@@ -3,7 +3,19 @@
     FOCUS-aligned vocabulary, with billed (invoice), effective (amortized) and list cost.
     Grain: cost_line_key (load × file × row). Never aggregates, so every later number can be
     traced to a bill line. Money is never summed across billing_currency.
+
+    Incremental by delivered partition (export × billing period): the loaders replace a whole
+    partition when a bill is restated (a new day of a month restates the month), so a run
+    rewrites only the partitions holding a load the table has not seen yet
+    (macros/incremental/replace_changed_partitions.sql deletes them first); the rest of the
+    history is left as it is. `dbt build --full-refresh` rebuilds everything.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ replace_changed_partitions(ref('int_cost__load_partitions')) }}",
+    on_schema_change='fail',
+) }}
 {%- set sources = [
     'int_aws_cur__line_items_amortized',
     'stg_focus__line_items',
@@ -92,6 +104,15 @@ tag_sets as (
 
 ),
 
+{% if is_incremental() %}
+{# the partitions the pre-hook just deleted: only these are written again #}
+changed_partitions as (
+
+    select * from {{ changed_partitions(ref('int_cost__load_partitions')) }} as changed
+
+),
+
+{% endif %}
 {# tags normalised once per distinct tag map (int_cost__tag_sets), not once per line #}
 final as (
 
@@ -110,7 +131,14 @@ final as (
         on
             {{ signature_hash(['unioned.source_tags']) }} = tag_sets.tag_set_id
             and unioned.source_tags = tag_sets.source_tags
+    {% if is_incremental() %}
+        inner join changed_partitions
+            on
+                unioned.export_name = changed_partitions.export_name
+                and unioned.charge_billing_period = changed_partitions.charge_billing_period
+    {% endif %}
 
 )
 
 select * from final
+-- depends_on: {{ ref('int_cost__load_partitions') }}

@@ -1,0 +1,167 @@
+"""Incremental builds give the same warehouse as a full refresh.
+
+fct_cost_line_items rewrites only the delivered partitions (export × billing period) holding a
+load it has not seen. After a new day arrives (a new billing period's first delivery) and after
+a month is restated, an incremental `dbt build` must leave every mart exactly as
+`dbt build --full-refresh` of the same raw data would: money to the exact decimal; ratios
+(doubles summed in parallel, so their last bit may differ) to 1e-12.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest.demo import dbt_build, run_dbt
+from ingest.tests.conftest import PROJECT_DIR
+
+sys.path.insert(0, str(PROJECT_DIR / "bench"))
+from new_day import write_new_day  # noqa: E402
+
+# Each mart and its key: non-double columns must match exactly (EXCEPT ALL both ways), doubles
+# joined on the key to a relative 1e-9 (parallel sums may differ in their last bits).
+MARTS = {
+    "fct_cost_line_items": ["cost_line_key"],
+    "fct_cost_allocation": ["allocation_key"],
+    "fct_product_economics_monthly": ["economics_month", "product", "billing_currency"],
+    "fct_customer_economics_monthly": ["economics_month", "customer_id", "billing_currency"],
+}
+
+
+def _differences(incremental: Path, full: Path) -> dict[str, tuple[int, int, int, int]]:
+    """Per mart: (rows, rows only in incremental, rows only in full, doubles that differ)."""
+    out: dict[str, tuple[int, int, int, int]] = {}
+    with duckdb.connect(str(incremental), read_only=True) as con:
+        con.execute(f"attach '{full}' as full_refresh (read_only)")
+        for table, key in MARTS.items():
+            columns = con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = 'marts' and table_name = ? order by ordinal_position",
+                [table],
+            ).fetchall()
+            exact = ", ".join(name for name, kind in columns if kind != "DOUBLE")
+            doubles = [name for name, kind in columns if kind == "DOUBLE"]
+            a = f"select {exact} from marts.{table}"
+            b = f"select {exact} from full_refresh.marts.{table}"
+            only_incremental = con.execute(f"select count(*) from ({a} except all {b})").fetchone()
+            only_full = con.execute(f"select count(*) from ({b} except all {a})").fetchone()
+            rows = con.execute(f"select count(*) from marts.{table}").fetchone()
+            drift = 0
+            if doubles:
+                on = " and ".join(f"i.{k} = f.{k}" for k in key)
+                differs = " or ".join(
+                    f"(i.{d} is distinct from f.{d} and not "
+                    f"abs(i.{d} - f.{d}) <= 1e-9 * greatest(abs(i.{d}), abs(f.{d}), 1e-300))"
+                    for d in doubles
+                )
+                drift = con.execute(
+                    f"select count(*) from marts.{table} as i "
+                    f"join full_refresh.marts.{table} as f on {on} where {differs}"
+                ).fetchone()[0]
+            out[table] = (rows[0], only_incremental[0], only_full[0], drift)
+    return out
+
+
+def _load_cur(db: Path, path: Path) -> None:
+    from ingest import aws_cur
+    from ingest.core import connect
+
+    con = connect(db)
+    try:
+        aws_cur.load(con, path, export_name="saas-cur")
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The bundled sample alone, loaded and fully built once (sample dir, warehouse)."""
+    from ingest import clickhouse_query_log, revenue, sample_data, usage
+    from ingest.core import connect, ensure_all_tables, load_path
+
+    root = tmp_path_factory.mktemp("incremental")
+    sample_data.generate(root / "sample", cur_lines=20_000)
+    db = root / "base.duckdb"
+    con = connect(db)
+    ensure_all_tables(con)
+    from ingest import aws_cur
+
+    aws_cur.load(con, root / "sample" / "cur")
+    for spec, folder in [
+        (clickhouse_query_log.SPEC, "clickhouse"),
+        (usage.SPEC, "usage"),
+        (revenue.REVENUE, "revenue"),
+        (revenue.CUSTOMERS, "customers"),
+    ]:
+        load_path(con, spec, root / "sample" / folder, export_name=spec.source)
+    con.close()
+    assert dbt_build(db)
+    return root / "sample", db
+
+
+def _incremental_vs_full(
+    built_db: Path, tmp_path: Path, change
+) -> dict[str, tuple[int, int, int, int]]:
+    incremental = tmp_path / "incremental.duckdb"
+    full = tmp_path / "full.duckdb"
+    shutil.copy(built_db, incremental)
+    change(incremental)
+    shutil.copy(incremental, full)
+    result = run_dbt(incremental, "build", capture=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "incremental model marts.fct_cost_line_items" in result.stdout
+    result = run_dbt(full, "build", "--full-refresh", capture=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    return _differences(incremental, full)
+
+
+def test_a_new_day_builds_incrementally_like_a_full_refresh(
+    built: tuple[Path, Path], tmp_path: Path
+) -> None:
+    sample, db = built
+    period, rows = write_new_day(sample / "cur" / "saas-cur", tmp_path / "new-day.parquet")
+    assert period == "2026-11" and rows > 0
+    diffs = _incremental_vs_full(db, tmp_path, lambda d: _load_cur(d, tmp_path / "new-day.parquet"))
+    for table, (n, only_incremental, only_full, drift) in diffs.items():
+        assert n > 0 and only_incremental == only_full == drift == 0, (table, diffs)
+
+
+def test_a_restated_month_builds_incrementally_like_a_full_refresh(
+    built: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """October is re-delivered with one cost changed: its partition is replaced, and only it."""
+    sample, db = built
+    october = sorted((sample / "cur" / "saas-cur" / "data").glob("BILLING_PERIOD=2026-10/*"))
+    restated = tmp_path / "october-restated.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            f"""copy (select * replace (
+                    case when identity_line_item_id = (
+                        select min(identity_line_item_id) from read_parquet('{october[0]}'))
+                    then line_item_unblended_cost + 100 else line_item_unblended_cost end
+                    as line_item_unblended_cost)
+                from read_parquet('{october[0]}')) to '{restated}' (format parquet)"""
+        )
+    diffs = _incremental_vs_full(db, tmp_path, lambda d: _load_cur(d, restated))
+    for table, (n, only_incremental, only_full, drift) in diffs.items():
+        assert n > 0 and only_incremental == only_full == drift == 0, (table, diffs)
+
+
+def test_an_unchanged_warehouse_rewrites_nothing(built: tuple[Path, Path], tmp_path: Path) -> None:
+    _, db = built
+    copy = tmp_path / "again.duckdb"
+    shutil.copy(db, copy)
+    with duckdb.connect(str(copy), read_only=True) as con:
+        before = con.execute(
+            "select count(*), sum(effective_cost) from marts.fct_cost_line_items"
+        ).fetchone()
+    assert dbt_build(copy)
+    with duckdb.connect(str(copy), read_only=True) as con:
+        after = con.execute(
+            "select count(*), sum(effective_cost) from marts.fct_cost_line_items"
+        ).fetchone()
+    assert after == before

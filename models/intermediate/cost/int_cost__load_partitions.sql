@@ -1,0 +1,39 @@
+{#-
+    Which loads each delivered partition (export × billing period) of the cost sources holds.
+    fct_cost_line_items compares this with the loads it already holds to find the partitions a
+    new or restated delivery touched.
+-#}
+{%- set sources = [
+    'stg_aws_cur__line_items',
+    'stg_focus__line_items',
+    'stg_azure__cost_details',
+    'stg_oci__cost_reports',
+] -%}
+with
+
+{% for model in sources %}
+    {{ model }} as (
+
+        select
+            export_name,
+            charge_billing_period,
+            load_id
+        from {{ ref(model) }}
+
+    ),
+
+{% endfor %}
+final as (
+
+    {% for model in sources %}
+        select distinct
+            export_name,
+            charge_billing_period,
+            load_id
+        from {{ model }}
+        {% if not loop.last %}union{% endif %}
+    {% endfor %}
+
+)
+
+select * from final
