@@ -242,7 +242,7 @@ def test_every_load_is_reconciled_against_a_second_read(tmp_path: Path, con) -> 
     con.execute("delete from raw.aws_cur_line_items where identity_line_item_id = 'b'")
     src = core.SourceFile(f, str(f), "fp")
     call, params, row_expr = core._reader(aws_cur.SPEC, src)
-    _, _, _, billed = core.build_select(
+    _, _, _, _, billed = core.build_select(
         aws_cur.SPEC, src, core.describe(con, aws_cur.SPEC, src), row_expr
     )
     with pytest.raises(
