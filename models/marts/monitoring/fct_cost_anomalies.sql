@@ -6,124 +6,34 @@
     a stable id. Day-grain allocation cost only: monthly pools (tax, credits, support) booked on
     the 1st would otherwise raise a spike every month.
 -#}
+{%- set rules = [
+    'product_week_over_week',
+    'component_week_over_week',
+    'daily_zscore',
+    'daily_spike',
+    'broken_tagging',
+] -%}
+{%- set columns = [
+    'rule', 'scope_type', 'scope', 'billing_currency', 'period_grain', 'period_start', 'value',
+    'baseline', 'change', 'z_score', 'severity', 'description',
+] -%}
 with
 
-product_week_over_week as (
+{% for rule in rules %}
+    {{ rule }} as (
 
-    select * from {{ ref('int_anomalies__product_week_over_week') }}
+        select * from {{ ref('int_anomalies__' ~ rule) }}
 
-),
+    ),
 
-component_week_over_week as (
-
-    select * from {{ ref('int_anomalies__component_week_over_week') }}
-
-),
-
-daily_zscore as (
-
-    select * from {{ ref('int_anomalies__daily_zscore') }}
-
-),
-
-daily_spike as (
-
-    select * from {{ ref('int_anomalies__daily_spike') }}
-
-),
-
-broken_tagging as (
-
-    select * from {{ ref('int_anomalies__broken_tagging') }}
-
-),
-
+{% endfor %}
 anomalies as (
 
-    -- columns listed, not *: union all matches by position, and four doubles in another
-    -- order would swap silently
-    select
-        rule,
-        scope_type,
-        scope,
-        billing_currency,
-        period_grain,
-        period_start,
-        value,
-        baseline,
-        change,
-        z_score,
-        severity,
-        description
-    from product_week_over_week
-
-    union all
-
-    select
-        rule,
-        scope_type,
-        scope,
-        billing_currency,
-        period_grain,
-        period_start,
-        value,
-        baseline,
-        change,
-        z_score,
-        severity,
-        description
-    from component_week_over_week
-
-    union all
-
-    select
-        rule,
-        scope_type,
-        scope,
-        billing_currency,
-        period_grain,
-        period_start,
-        value,
-        baseline,
-        change,
-        z_score,
-        severity,
-        description
-    from daily_zscore
-
-    union all
-
-    select
-        rule,
-        scope_type,
-        scope,
-        billing_currency,
-        period_grain,
-        period_start,
-        value,
-        baseline,
-        change,
-        z_score,
-        severity,
-        description
-    from daily_spike
-
-    union all
-
-    select
-        rule,
-        scope_type,
-        scope,
-        billing_currency,
-        period_grain,
-        period_start,
-        value,
-        baseline,
-        change,
-        z_score,
-        severity,
-        description
-    from broken_tagging
+    {% for rule in rules %}
+        select {{ columns | join(', ') }}
+        from {{ rule }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 
