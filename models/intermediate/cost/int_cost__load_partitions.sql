@@ -3,12 +3,7 @@
     fct_cost_line_items compares this with the loads it already holds to find the partitions a
     new or restated delivery touched.
 -#}
-{%- set sources = [
-    'stg_aws_cur__line_items',
-    'stg_focus__line_items',
-    'stg_azure__cost_details',
-    'stg_oci__cost_reports',
-] -%}
+{%- set sources = cost_staging_models() -%}
 with
 
 {% for model in sources %}

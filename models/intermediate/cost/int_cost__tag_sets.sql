@@ -6,12 +6,7 @@
     fct_cost_line_items joins back on the map's hash and the map itself, so a hash collision
     can never swap two lines' tags.
 -#}
-{%- set sources = [
-    'stg_aws_cur__line_items',
-    'stg_focus__line_items',
-    'stg_azure__cost_details',
-    'stg_oci__cost_reports',
-] -%}
+{%- set sources = cost_staging_models() -%}
 with
 
 {% for model in sources %}

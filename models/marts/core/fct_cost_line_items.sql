@@ -16,12 +16,8 @@
     pre_hook="{{ replace_changed_partitions(ref('int_cost__load_partitions')) }}",
     on_schema_change='fail',
 ) }}
-{%- set sources = [
-    'int_aws_cur__line_items_amortized',
-    'stg_focus__line_items',
-    'stg_azure__cost_details',
-    'stg_oci__cost_reports',
-] -%}
+{#- AWS lines come through their amortization step; the other sources as staged -#}
+{%- set sources = ['int_aws_cur__line_items_amortized'] + cost_staging_models()[1:] -%}
 {%- set line_columns = [
     'cost_line_key', 'source_system', 'source_line_id', 'provider', 'billing_account_id',
     'sub_account_id', 'billing_period', 'charge_billing_period', 'charge_period_start',

@@ -1,0 +1,9 @@
+{#- The staging model of every cost source (one per loader of bills). -#}
+{% macro cost_staging_models() -%}
+    {{ return([
+        'stg_aws_cur__line_items',
+        'stg_focus__line_items',
+        'stg_azure__cost_details',
+        'stg_oci__cost_reports',
+    ]) }}
+{%- endmacro %}
