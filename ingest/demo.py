@@ -6,7 +6,10 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import duckdb
 
 from ingest import aws_cur, clickhouse_query_log, revenue, usage
 from ingest.core import connect, database_path, ensure_all_tables, load_path, stderr_progress
@@ -36,6 +39,29 @@ def dbt_build(db: Path, *args: str) -> bool:
     return run_dbt(db, "build", *args).returncode == 0
 
 
+# The sample's usage-side exports: (spec, folder under the sample directory).
+SAMPLE_SOURCES = (
+    (clickhouse_query_log.SPEC, "clickhouse"),
+    (usage.SPEC, "usage"),
+    (revenue.REVENUE, "revenue"),
+    (revenue.CUSTOMERS, "customers"),
+)
+
+
+def load_sample(
+    con: duckdb.DuckDBPyConnection,
+    sample_dir: Path,
+    progress: Callable[[str], None] | None = None,
+) -> list[str]:
+    """Load every export the sample generator writes; return one summary line per load."""
+    ensure_all_tables(con)
+    lines = [r.summary() for r in aws_cur.load(con, sample_dir / "cur", progress=progress)]
+    for spec, folder in SAMPLE_SOURCES:
+        result = load_path(con, spec, sample_dir / folder, export_name=spec.source)
+        lines.append(result.summary().splitlines()[0])
+    return lines
+
+
 def run(db_arg: str | None, sample_dir: Path, cur_lines: int) -> int:
     """Generate, load, build and summarise; exit code 0 when the build is green."""
     from ingest import sample_data
@@ -47,17 +73,8 @@ def run(db_arg: str | None, sample_dir: Path, cur_lines: int) -> int:
     print(f"2/3 loading into {db}")
     con = connect(db)
     try:
-        ensure_all_tables(con)
-        for result in aws_cur.load(con, sample_dir / "cur", progress=stderr_progress):
-            print(result.summary())
-        for spec, folder in (
-            (clickhouse_query_log.SPEC, "clickhouse"),
-            (usage.SPEC, "usage"),
-            (revenue.REVENUE, "revenue"),
-            (revenue.CUSTOMERS, "customers"),
-        ):
-            result = load_path(con, spec, sample_dir / folder, export_name=spec.source)
-            print(result.summary().splitlines()[0])
+        for line in load_sample(con, sample_dir, progress=stderr_progress):
+            print(line)
     finally:
         con.close()
     print("3/3 dbt build")

@@ -8,9 +8,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest import aws_cur, azure, clickhouse_query_log, focus, oci, revenue, usage
-from ingest.core import connect, ensure_all_tables, load_path
-from ingest.demo import dbt_build
+from ingest import aws_cur, azure, focus, oci
+from ingest.core import connect, load_path
+from ingest.demo import dbt_build, load_sample
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"
@@ -58,15 +58,7 @@ def built_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sample_data.generate(root / "sample", cur_lines=20_000)
     db = root / "warehouse.duckdb"
     con = connect(db)
-    ensure_all_tables(con)
-    aws_cur.load(con, root / "sample" / "cur")
-    for spec, folder in [
-        (clickhouse_query_log.SPEC, "clickhouse"),
-        (usage.SPEC, "usage"),
-        (revenue.REVENUE, "revenue"),
-        (revenue.CUSTOMERS, "customers"),
-    ]:
-        load_path(con, spec, root / "sample" / folder, export_name=spec.source)
+    load_sample(con, root / "sample")
     if SHARED_DATA.is_dir():
         aws_cur.load(
             con, SHARED_DATA / "aws_cur/focus_converters_sample-anonymous-aws-export-dataset.csv"

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.demo import dbt_build, run_dbt
+from ingest.demo import dbt_build, load_sample, run_dbt
 from ingest.tests.conftest import PROJECT_DIR
 
 sys.path.insert(0, str(PROJECT_DIR / "bench"))
@@ -80,24 +80,14 @@ def _load_cur(db: Path, path: Path) -> None:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The bundled sample alone, loaded and fully built once (sample dir, warehouse)."""
-    from ingest import clickhouse_query_log, revenue, sample_data, usage
-    from ingest.core import connect, ensure_all_tables, load_path
+    from ingest import sample_data
+    from ingest.core import connect
 
     root = tmp_path_factory.mktemp("incremental")
     sample_data.generate(root / "sample", cur_lines=20_000)
     db = root / "base.duckdb"
     con = connect(db)
-    ensure_all_tables(con)
-    from ingest import aws_cur
-
-    aws_cur.load(con, root / "sample" / "cur")
-    for spec, folder in [
-        (clickhouse_query_log.SPEC, "clickhouse"),
-        (usage.SPEC, "usage"),
-        (revenue.REVENUE, "revenue"),
-        (revenue.CUSTOMERS, "customers"),
-    ]:
-        load_path(con, spec, root / "sample" / folder, export_name=spec.source)
+    load_sample(con, root / "sample")
     con.close()
     assert dbt_build(db)
     return root / "sample", db
