@@ -15,7 +15,7 @@ allocation as (
 
 lines as (
 
-    select * from {{ ref('int_allocation__lines') }}
+    select * from {{ ref('int_allocation__signature_costs') }}
 
 ),
 

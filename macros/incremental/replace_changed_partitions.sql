@@ -1,35 +1,41 @@
 {#-
-    Pre-hook of an incremental model kept per delivered partition (export × billing period):
-    delete the partitions holding a load the model has not seen yet (a new delivery, a restated
-    month, a correction of a closed one), so the model's run inserts them again whole.
+    Pre-hook of an incremental model kept per delivered partition (by default a cost export ×
+    billing period; query_log tables use hostname × event date): delete the partitions holding a
+    load the model has not seen yet (a new delivery, a restated month, a correction of a closed
+    one), so the model's run inserts them again whole.
 
     dbt's own delete+insert joins the new rows to the target on the key; with a partition key
     that is many rows × many rows (100 k new lines × 100 k old = 10^10 pairs, 137 s at 10 M
     lines). Deleting by the distinct changed partitions is one semi-join. Runs in the model's
     transaction: a failed insert leaves the table as it was.
 -#}
-{% macro replace_changed_partitions(partitions_relation) -%}
+{% macro replace_changed_partitions(
+    partitions_relation, partition_by=['export_name', 'charge_billing_period']
+) -%}
     {%- if is_incremental() -%}
         delete from {{ this }} as target
         where exists (
             select 1
-            from {{ changed_partitions(partitions_relation) }} as changed
+            from {{ changed_partitions(partitions_relation, partition_by) }} as changed
             where
-                changed.export_name = target.export_name
-                and changed.charge_billing_period = target.charge_billing_period
+                {%- for column in partition_by %}
+                    changed.{{ column }} = target.{{ column }}
+                    {%- if not loop.last %} and{% endif %}
+                {%- endfor %}
         )
     {%- else -%}
         select 1
     {%- endif -%}
 {%- endmacro %}
 
-{#- The partitions of `partitions_relation` (export_name, charge_billing_period, load_id) with a
-    load that the model's table does not hold. -#}
-{% macro changed_partitions(partitions_relation) -%}
+{#- The partitions (`partition_by` columns) of `partitions_relation` (those columns + load_id)
+    with a load that the model's table does not hold. -#}
+{% macro changed_partitions(
+    partitions_relation, partition_by=['export_name', 'charge_billing_period']
+) -%}
     (
         select distinct
-            partitions.export_name,
-            partitions.charge_billing_period
+            {{ partition_by | join(', ') }}
         from {{ partitions_relation }} as partitions
         where not exists (
             select 1

@@ -1,16 +1,16 @@
 {#-
     Direct rule: a line whose product is known (from a tag rule) goes 100 % to it, with the
     customer, team, feature and environment the rules gave it. Lines are grouped per day,
-    currency, service, component and target ("line groups"), so the customer split downstream works on thousands of
-    groups, not millions of lines; each group traces back to its lines in int_allocation__lines
-    by the same columns. Untagged lines form explicit `untagged` groups (per day, currency,
-    service and component).
+    currency, service, component and target ("line groups"), so the customer split downstream
+    works on thousands of groups, not millions of lines; each group's lines are the
+    int_allocation__lines rows with the same values. Untagged lines form explicit `untagged`
+    groups (per day, currency, service and component).
 -#}
 with
 
-lines as (
+signature_costs as (
 
-    select * from {{ ref('int_allocation__lines') }}
+    select * from {{ ref('int_allocation__signature_costs') }}
     where allocation_path in ('direct', 'untagged')
 
 ),
@@ -30,10 +30,10 @@ grouped as (
         service_code,
         component,
         case when allocation_path = 'untagged' then 'untagged' end as unallocated_reason,
-        count(*) as n_lines,
+        sum(n_lines) as n_lines,
         sum(effective_cost) as source_effective_cost,
         sum(billed_cost) as source_billed_cost
-    from lines
+    from signature_costs
     group by
         charge_date,
         billing_currency,

@@ -2,7 +2,7 @@
     Every driver a pool can be split by, as (driver, grain, period, product, quantity):
 
     * usage metrics (requests, events, ...) from the usage export;
-    * ClickHouse work (int_allocation__query_work: finished or failed initial queries);
+    * ClickHouse work (int_allocation__query_work_daily: finished or failed initial queries);
     * split_cost: EKS/ECS pods' split cost by product, for their parent nodes' pool;
     * direct_effective_cost: each product's direct spend (for cost-proportional pools).
     Tax, credits and unused commitment are never drivers.
@@ -18,7 +18,7 @@ usage_metrics as (
 
 query_work as (
 
-    select * from {{ ref('int_allocation__query_work') }}
+    select * from {{ ref('int_allocation__query_work_daily') }}
 
 ),
 
@@ -28,9 +28,9 @@ cost_lines as (
 
 ),
 
-allocation_lines as (
+signature_costs as (
 
-    select * from {{ ref('int_allocation__lines') }}
+    select * from {{ ref('int_allocation__signature_costs') }}
 
 ),
 
@@ -93,7 +93,7 @@ daily as (
         charge_date as driver_date,
         product,
         sum(effective_cost) as quantity
-    from allocation_lines
+    from signature_costs
     where allocation_path = 'direct'
     group by charge_date, product
 

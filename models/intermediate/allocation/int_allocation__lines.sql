@@ -1,108 +1,62 @@
 {#-
-    Every allocatable bill line with its dimensions and its allocation path.
-
-    Dimensions (product, team, customer_id, environment, feature_id, component) come from the
-    ordered rules in seeds/allocation_tag_rules.csv: per line and dimension, the matching rule
-    with the lowest priority wins; a line no component rule matches is `other`. Path: a line with a product is `direct`; otherwise it joins the first pool of
-    seeds/allocation_pools.csv it matches (`pool`); otherwise it is `untagged`. Exactly one path
-    per line, so no line can be allocated twice.
-
+    Every allocatable bill line with its dimensions and allocation path: the trace from a line
+    group or pool group back to its bill lines. A view: the allocation itself works on
+    int_allocation__signature_costs; this joins each line to its signature's path on demand.
     Split-cost pod lines are not allocatable: they re-express their parent node, which is
     allocated (by the pods' split cost) through the eks_cluster pool.
 -#}
+{%- set signature_columns = var('allocation_signature_columns') -%}
 with
 
-pools as (
+cost_lines as (
 
-    select * from {{ ref('allocation_pools') }}
-
-),
-
-lines as (
-
-    select * from {{ ref('int_allocation__line_signatures') }}
+    select * from {{ ref('fct_cost_line_items') }}
+    where not is_split_cost_line
 
 ),
 
-signatures as (
+signature_paths as (
 
-    select * from {{ ref('int_allocation__signatures') }}
-
-),
-
-dimensions as (
-
-    select * from {{ ref('int_allocation__signature_dimensions') }}
+    select * from {{ ref('int_allocation__signature_paths') }}
 
 ),
 
-pool_matches as (
+line_signatures as (
 
     select
-        signatures.signature_id,
-        pools.pool_id,
-        row_number() over (
-            partition by signatures.signature_id
-            order by pools.priority, pools.pool_id
-        ) as pool_rank
-    from signatures
-    inner join pools
-        on
-            (
-                pools.match_source like 'tag:%'
-                and {{ tag_value('signatures.tags', "substr(pools.match_source, 5)") }}
-                = pools.match_value
-            )
-            or (
-                pools.match_source = 'service_code'
-                and signatures.service_code = pools.match_value
-            )
-            or (
-                pools.match_source = 'usage_type'
-                and signatures.usage_type like pools.match_value
-            )
-            or (
-                pools.match_source = 'charge_category'
-                and signatures.charge_category = pools.match_value
-            )
-            or (
-                pools.match_source = 'unused_commitment'
-                and signatures.is_unused_commitment
-            )
+        cost_line_key,
+        charge_date,
+        billing_currency,
+        effective_cost,
+        billed_cost,
+        {{ signature_hash(signature_columns) }} as signature_id
+    from cost_lines
 
 ),
 
 final as (
 
     select
-        lines.cost_line_key,
-        lines.charge_date,
-        {{ month_start('lines.charge_date') }} as charge_month,
-        lines.billing_currency,
-        lines.effective_cost,
-        lines.billed_cost,
-        lines.signature_id,
-        dimensions.product,
-        dimensions.product_rule_id,
-        dimensions.team,
-        dimensions.customer_id,
-        dimensions.environment,
-        dimensions.feature_id,
-        lines.service_code,
-        coalesce(dimensions.component, 'other') as component,
-        case
-            when dimensions.product is not null then 'direct'
-            when pool_matches.pool_id is not null then 'pool'
-            else 'untagged'
-        end as allocation_path,
-        case when dimensions.product is null then pool_matches.pool_id end as pool_id
-    from lines
-    left join dimensions
-        on lines.signature_id = dimensions.signature_id
-    left join pool_matches
-        on
-            lines.signature_id = pool_matches.signature_id
-            and pool_matches.pool_rank = 1
+        line_signatures.cost_line_key,
+        line_signatures.charge_date,
+        {{ month_start('line_signatures.charge_date') }} as charge_month,
+        line_signatures.billing_currency,
+        line_signatures.effective_cost,
+        line_signatures.billed_cost,
+        line_signatures.signature_id,
+        signature_paths.product,
+        signature_paths.product_rule_id,
+        signature_paths.team,
+        signature_paths.customer_id,
+        signature_paths.environment,
+        signature_paths.feature_id,
+        signature_paths.service_code,
+        signature_paths.component,
+        signature_paths.allocation_path,
+        signature_paths.pool_id
+    from line_signatures
+    inner join signature_paths
+        on line_signatures.signature_id = signature_paths.signature_id
 
 )
 

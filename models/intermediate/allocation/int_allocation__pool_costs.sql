@@ -7,9 +7,9 @@
 -#}
 with
 
-lines as (
+signature_costs as (
 
-    select * from {{ ref('int_allocation__lines') }}
+    select * from {{ ref('int_allocation__signature_costs') }}
     where allocation_path = 'pool'
 
 ),
@@ -23,29 +23,31 @@ pools as (
 grouped as (
 
     select
-        lines.pool_id,
+        signature_costs.pool_id,
         pools.share_grain,
         case
-            when pools.share_grain = 'month' then lines.charge_month else lines.charge_date
+            when pools.share_grain = 'month' then signature_costs.charge_month
+            else signature_costs.charge_date
         end as period_start,
-        lines.billing_currency,
-        lines.service_code,
-        lines.component,
-        count(*) as n_lines,
-        sum(lines.effective_cost) as pool_effective_cost,
-        sum(lines.billed_cost) as pool_billed_cost
-    from lines
+        signature_costs.billing_currency,
+        signature_costs.service_code,
+        signature_costs.component,
+        sum(signature_costs.n_lines) as n_lines,
+        sum(signature_costs.effective_cost) as pool_effective_cost,
+        sum(signature_costs.billed_cost) as pool_billed_cost
+    from signature_costs
     inner join pools
-        on lines.pool_id = pools.pool_id
+        on signature_costs.pool_id = pools.pool_id
     group by
-        lines.pool_id,
+        signature_costs.pool_id,
         pools.share_grain,
         case
-            when pools.share_grain = 'month' then lines.charge_month else lines.charge_date
+            when pools.share_grain = 'month' then signature_costs.charge_month
+            else signature_costs.charge_date
         end,
-        lines.billing_currency,
-        lines.service_code,
-        lines.component
+        signature_costs.billing_currency,
+        signature_costs.service_code,
+        signature_costs.component
 
 ),
 

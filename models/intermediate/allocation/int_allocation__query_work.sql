@@ -26,7 +26,9 @@ final as (
     select
         query_log.query_log_key,
         query_log.query_id,
+        query_log.hostname,
         query_log.event_date,
+        query_log.load_id,
         query_log.event_type,
         coalesce(
             query_log.comment_product, user_products.product, '(unattributed)'

@@ -3,9 +3,9 @@
 {%- set signature_columns = var('allocation_signature_columns') -%}
 with
 
-lines as (
+signature_days as (
 
-    select * from {{ ref('int_allocation__line_signatures') }}
+    select * from {{ ref('int_allocation__signature_days') }}
 
 ),
 
@@ -14,7 +14,7 @@ final as (
     select distinct
         signature_id,
         {{ signature_columns | join(', ') }}
-    from lines
+    from signature_days
 
 )
 

@@ -1,0 +1,64 @@
+{#-
+    ClickHouse work per product and day (int_allocation__query_work summed), within each
+    delivered query_log partition (hostname × event date). query_log grows by day: a run
+    aggregates only the partitions holding a load this table has not seen, so a new day costs
+    one day of query_log, not its whole history.
+-#}
+{%- set partition_by = ['hostname', 'event_date'] -%}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ replace_changed_partitions(
+        ref('int_allocation__query_log_partitions'), ['hostname', 'event_date']) }}",
+    on_schema_change='fail',
+) }}
+with
+
+all_query_work as (
+
+    select * from {{ ref('int_allocation__query_work') }}
+
+),
+
+{% if is_incremental() %}
+{# only the partitions the pre-hook just deleted are written again #}
+changed_partitions as (
+
+    select * from {{ changed_partitions(
+        ref('int_allocation__query_log_partitions'), partition_by) }} as changed
+
+),
+
+{% endif %}
+query_work as (
+
+    {# qualified: it is a join when incremental #}
+    select all_query_work.*  -- noqa: RF03
+    from all_query_work
+    {% if is_incremental() %}
+        inner join changed_partitions
+            on
+                all_query_work.hostname = changed_partitions.hostname
+                and all_query_work.event_date = changed_partitions.event_date
+    {% endif %}
+
+),
+
+final as (
+
+    select
+        hostname,
+        event_date,
+        load_id,
+        product,
+        count(*) as n_queries,
+        sum(read_bytes) as read_bytes,
+        sum(cpu_time_us) as cpu_time_us,
+        sum(duration_ms) as duration_ms
+    from query_work
+    group by hostname, event_date, load_id, product
+
+)
+
+select * from final
+-- depends_on: {{ ref('int_allocation__query_log_partitions') }}
