@@ -1,6 +1,7 @@
-"""Write "one new day" of a CUR 2.0 export: the last day of the newest billing period, moved one
-day on, as the next billing period's first delivery (a new partition) — what arrives when a
-month turns over. Used by the benchmark's incremental step and the incremental-model test."""
+"""Write "one new day" of data: a CUR 2.0 export's last day of the newest billing period, moved
+one day on, as the next billing period's first delivery (a new partition) — what arrives when a
+month turns over — and the same for ClickHouse query_log (the newest day's rows, one day on).
+Used by the benchmark's incremental step and the incremental-model tests."""
 
 from __future__ import annotations
 
@@ -46,6 +47,43 @@ def write_new_day(cur_export_dir: Path, out_file: Path) -> tuple[str, int]:
         f"from read_parquet('{out_file.as_posix()}')"
     ).fetchone()[0]
     return period, int(rows)
+
+
+def write_query_log_new_day(query_log_dir: Path, out_file: Path) -> tuple[str, int]:
+    """Write query_log's newest day moved one day on to ``out_file``; return (day, rows)."""
+    files = sorted(query_log_dir.glob("**/*.parquet"))
+    if not files:
+        raise SystemExit(f"{query_log_dir}: no query_log parquet files")
+    source = "read_parquet([" + ", ".join(f"'{f.as_posix()}'" for f in files) + "])"
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    last_day = con.execute(f"select max(event_date) from {source}").fetchone()[0]
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    shifted = ", ".join(
+        f"{column} + interval 1 day as {column}"
+        for column in (
+            "event_time",
+            "event_time_microseconds",
+            "query_start_time",
+            "query_start_time_microseconds",
+        )
+    )
+    con.execute(
+        f"""
+        copy (
+            select * replace (
+                cast(event_date + interval 1 day as date) as event_date,
+                {shifted},
+                query_id || '-next' as query_id,
+                initial_query_id || '-next' as initial_query_id
+            )
+            from {source}
+            where event_date = date '{last_day}'
+        ) to '{out_file.as_posix()}' (format parquet)
+        """
+    )
+    rows = con.execute(f"select count(*) from read_parquet('{out_file.as_posix()}')").fetchone()[0]
+    return str(con.execute(f"select date '{last_day}' + 1").fetchone()[0]), int(rows)
 
 
 if __name__ == "__main__":

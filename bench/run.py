@@ -9,8 +9,8 @@ its own child process (wall seconds and that process's peak RSS from ``wait4``):
    files;
 2. the full ``dbt run`` (models) and ``dbt build`` (models + tests) vs one hand-written DuckDB
    statement doing the same direct + driver allocation (bench/lower_bound_allocation.sql);
-3. after one new day arrives (bench/new_day.py: the next billing period's first delivery),
-   the incremental ``dbt run`` and ``dbt build`` vs the full ones;
+3. after one new day arrives (bench/new_day.py: the next billing period's first CUR delivery
+   and the next query_log day), the incremental ``dbt run`` and ``dbt build`` vs the full ones;
 
 and prints rows, seconds, rows/s, peak RSS and the ratio of each pair. A benchmark, not a
 test: nothing here asserts a time. ``--json`` writes the figures for the README.
@@ -196,46 +196,28 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 
     log("one new day arrives: load it, then incremental dbt run and dbt build")
     sys.path.insert(0, str(PROJECT_DIR / "bench"))
-    from new_day import write_new_day
+    from new_day import write_new_day, write_query_log_new_day
 
     new_day = work / "new-day.parquet"
     period, day_rows = write_new_day(data / "cur" / "saas-cur", new_day)
-    measure(
-        [
-            sys.executable,
-            "-m",
-            "ingest",
-            "cur",
-            str(new_day),
-            "--db",
-            str(db),
-            "--export",
-            "saas-cur",
-            "--quiet",
-        ],
-        env,
+    new_queries = work / "new-day-query-log.parquet"
+    query_day, query_rows = write_query_log_new_day(data / "clickhouse", new_queries)
+    load_cur = [sys.executable, "-m", "ingest", "cur", "--db", str(db), "--export", "saas-cur"]
+    load_queries = [sys.executable, "-m", "ingest", "query-log", "--db", str(db)]
+    measure([*load_cur, str(new_day), "--quiet"], env)
+    measure([*load_queries, str(new_queries), "--quiet"], env)
+    log(
+        f"new day: {day_rows:,} CUR lines in billing period {period}, "
+        f"{query_rows:,} query_log rows on {query_day}"
     )
-    log(f"new day: {day_rows:,} lines in billing period {period}")
     seconds, rss, _ = measure([dbt, "run", *dbt_args], env)
     steps.append(Step("dbt run (incremental, new day)", cur_rows + day_rows, seconds, rss))
     # a second new day for the build, so the build too has something new to do
+    # (the month's delivery restated with its second day; the query_log day exported again)
     new_day_2 = work / "new-day-2.parquet"
     with_second_day(new_day, new_day_2)
-    measure(
-        [
-            sys.executable,
-            "-m",
-            "ingest",
-            "cur",
-            str(new_day_2),
-            "--db",
-            str(db),
-            "--export",
-            "saas-cur",
-            "--quiet",
-        ],
-        env,
-    )
+    measure([*load_cur, str(new_day_2), "--quiet"], env)
+    measure([*load_queries, str(new_queries), "--quiet"], env)
     seconds, rss, _ = measure([dbt, "build", *dbt_args], env)
     steps.append(Step("dbt build (incremental, new day)", cur_rows + 2 * day_rows, seconds, rss))
 

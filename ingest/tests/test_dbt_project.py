@@ -164,6 +164,18 @@ def test_eks_nodes_are_split_by_pods_and_pods_never_allocated(built_sample: Path
     """,
     )
     assert pods_in_allocation == [(0,)]
+    # every other line is traced to exactly one path, and the aggregate holds them all
+    traced = query(
+        built_sample,
+        """
+        select
+            (select count(*) from marts.fct_cost_line_items where not is_split_cost_line),
+            (select count(*) from intermediate.int_allocation__lines),
+            (select count(distinct cost_line_key) from intermediate.int_allocation__lines),
+            (select sum(n_lines) from intermediate.int_allocation__signature_costs)
+    """,
+    )
+    assert len(set(traced[0])) == 1 and traced[0][0] > 0
     eks = query(
         built_sample,
         "select distinct driver_name, method from marts.fct_cost_allocation "
