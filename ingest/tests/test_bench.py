@@ -41,14 +41,19 @@ def test_bench_smoke_run_at_one_million_lines(tmp_path: Path) -> None:
     assert set(steps) == {
         "ingest CUR (ours)",
         "ingest CUR (lower bound)",
+        "ingest query_log (ours)",
         "dbt build (models + tests)",
+        "dbt build (scheduled job)",
         "dbt run (models)",
         "allocation (lower bound)",
         "dbt run (incremental, new day)",
         "dbt build (incremental, new day)",
+        "scheduled job (incremental, new day)",
     }
     for name, step in steps.items():
-        if "incremental" in name:
+        if name == "ingest query_log (ours)":
+            assert step["rows"] == result["query_log_rows"], step
+        elif "incremental" in name:
             assert step["rows"] > result["cur_lines"], step  # the bill plus the new day(s)
         else:
             assert step["rows"] == result["cur_lines"], step  # every pair saw the same bill
@@ -59,5 +64,12 @@ def test_bench_smoke_run_at_one_million_lines(tmp_path: Path) -> None:
         "dbt build / lower bound",
         "incremental run / full run",
         "incremental build / full build",
+        "scheduled job: incremental / full",
     }
+    assert result["end_to_end_seconds"] > steps["dbt build (models + tests)"]["seconds"]
+    # where the time goes: the slowest nodes of every dbt step, from dbt's run_results.json
+    dbt_steps = {name for name in steps if "dbt" in name or "scheduled" in name}
+    assert set(result["profiles"]) == dbt_steps
+    assert all(len(nodes) > 0 for nodes in result["profiles"].values())
     assert "ingest / lower bound" in proc.stdout  # the printed table
+    assert "where the time goes" in proc.stdout

@@ -1,6 +1,6 @@
 """Incremental builds give the same warehouse as a full refresh.
 
-fct_cost_line_items and int_allocation__signature_days rewrite only the delivered cost
+int_cost__tag_sets, fct_cost_line_items and int_allocation__signature_days rewrite only the delivered cost
 partitions (export × billing period) holding a load they have not seen;
 int_allocation__query_work_daily does the same per query_log partition (hostname × day). After a
 new day arrives (a new billing period's first delivery, and a new query_log day), after a month
@@ -32,6 +32,12 @@ TABLES = {
     "marts.fct_cost_allocation": ["allocation_key"],
     "marts.fct_product_economics_monthly": ["economics_month", "product", "billing_currency"],
     "marts.fct_customer_economics_monthly": ["economics_month", "customer_id", "billing_currency"],
+    "intermediate.int_cost__tag_sets": [
+        "export_name",
+        "charge_billing_period",
+        "load_id",
+        "tag_set_id",
+    ],
     "intermediate.int_allocation__signature_days": [
         "export_name",
         "charge_billing_period",
@@ -48,6 +54,7 @@ TABLES = {
     ],
 }
 INCREMENTAL_MODELS = (
+    "intermediate.int_cost__tag_sets",
     "marts.fct_cost_line_items",
     "intermediate.int_allocation__signature_days",
     "intermediate.int_allocation__query_work_daily",

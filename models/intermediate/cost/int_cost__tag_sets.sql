@@ -1,28 +1,63 @@
 {#-
-    Every distinct tag map delivered by any cost source, normalised once
-    (macros/cross_db/normalize_tag_keys.sql: one spelling per key). A bill repeats the same
-    few thousand tag maps over millions of lines, so normalising per distinct map instead of
-    per line takes the regex work off the hot path (1.8 s → 0.2 s per million CUR lines).
-    fct_cost_line_items joins back on the map's hash and the map itself, so a hash collision
-    can never swap two lines' tags.
+    Every distinct tag map delivered by any cost source, normalised once per delivered partition
+    (export × billing period × load; macros/cross_db/normalize_tag_keys.sql: one spelling per
+    key). A bill repeats the same few thousand tag maps over millions of lines, so normalising
+    per distinct map instead of per line takes the regex work off the hot path (1.8 s → 0.2 s
+    per million CUR lines). fct_cost_line_items joins back on the partition, the map's hash and
+    the map itself, so a hash collision can never swap two lines' tags. A partition without tags
+    keeps one row with a null map, so it counts as seen.
+
+    Incremental like fct_cost_line_items: a run reads only the partitions holding a load this
+    table has not seen, instead of every line's tags.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ replace_changed_partitions(ref('int_cost__load_partitions')) }}",
+    on_schema_change='fail',
+) }}
 {%- set sources = cost_staging_models() -%}
 with
 
 {% for model in sources %}
     {{ model }} as (
 
-        select source_tags from {{ ref(model) }}
+        select
+            export_name,
+            charge_billing_period,
+            load_id,
+            source_tags
+        from {{ ref(model) }}
 
     ),
 
 {% endfor %}
+{% if is_incremental() %}
+{# only the partitions the pre-hook just deleted are written again #}
+changed_partitions as (
+
+    select * from {{ changed_partitions(ref('int_cost__load_partitions')) }} as changed
+
+),
+
+{% endif %}
 tag_maps as (
 
     {% for model in sources %}
-        select source_tags from {{ model }}
-        where source_tags is not null
-        {% if not loop.last %}union{% endif %}
+        select distinct
+            {{ model }}.export_name,
+            {{ model }}.charge_billing_period,
+            {{ model }}.load_id,
+            {{ model }}.source_tags
+        from {{ model }}
+        {% if is_incremental() %}
+            inner join changed_partitions
+                on
+                    {{ model }}.export_name = changed_partitions.export_name
+                    and {{ model }}.charge_billing_period
+                    = changed_partitions.charge_billing_period
+        {% endif %}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
@@ -30,6 +65,9 @@ tag_maps as (
 final as (
 
     select
+        export_name,
+        charge_billing_period,
+        load_id,
         {{ signature_hash(['source_tags']) }} as tag_set_id,
         source_tags,
         {{ normalize_tag_keys('source_tags') }} as tags
@@ -38,3 +76,4 @@ final as (
 )
 
 select * from final
+-- depends_on: {{ ref('int_cost__load_partitions') }}

@@ -125,7 +125,10 @@ final as (
     from unioned
     left join tag_sets
         on
-            {{ signature_hash(['unioned.source_tags']) }} = tag_sets.tag_set_id
+            unioned.export_name = tag_sets.export_name
+            and unioned.charge_billing_period = tag_sets.charge_billing_period
+            and unioned.load_id = tag_sets.load_id
+            and {{ signature_hash(['unioned.source_tags']) }} = tag_sets.tag_set_id
             and unioned.source_tags = tag_sets.source_tags
     {% if is_incremental() %}
         inner join changed_partitions
