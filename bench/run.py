@@ -26,7 +26,10 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -42,6 +45,7 @@ class Step:
     rows: int
     seconds: float
     peak_rss_mb: float
+    peak_spill_mb: float = 0.0
 
     @property
     def rows_per_second(self) -> float:
@@ -71,6 +75,30 @@ def measure(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, 
         what = " ".join(a for a in argv[:4] if "\n" not in a)
         raise SystemExit(f"bench: {what} … failed ({proc.returncode}):\n{out[-4000:]}")
     return seconds, usage.ru_maxrss / 1024, out
+
+
+@contextmanager
+def peak_size(directory: Path) -> Iterator[dict[str, float]]:
+    """Sample the size of ``directory`` (DuckDB's spill files) 4× a second; yields
+    {"mb": largest size seen} — what a step wrote to disk because it outgrew memory_limit."""
+    seen = {"mb": 0.0}
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(0.25):
+            try:
+                size = sum(f.stat().st_size for f in directory.rglob("*") if f.is_file())
+            except OSError:  # a spill file removed while listing
+                continue
+            seen["mb"] = max(seen["mb"], size / 2**20)
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    try:
+        yield seen
+    finally:
+        done.set()
+        thread.join()
 
 
 def duckdb_child(db: Path, sql: str, memory_limit: str, threads: int) -> list[str]:
@@ -193,16 +221,19 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     # recommend running unit tests in development and CI only.
     scheduled = ["--exclude-resource-type", "unit_test"]
     profiles: dict[str, list[tuple[str, float]]] = {}
+    spill_dir = db.with_suffix(".duckdb.tmp")  # DuckDB's default temp_directory
 
     def dbt_step(name: str, rows: int, *args: str) -> None:
         log(f"dbt {' '.join(args)}")
-        seconds, rss, _ = measure([dbt, *args, *dbt_args], env)
-        steps.append(Step(name, rows, seconds, rss))
+        with peak_size(spill_dir) as spill:
+            seconds, rss, _ = measure([dbt, *args, *dbt_args], env)
+        steps.append(Step(name, rows, seconds, rss, round(spill["mb"], 1)))
         profiles[name] = profile(work / "target")
 
     dbt_step("dbt build (models + tests)", cur_rows, "build", "--full-refresh")
-    dbt_step("dbt build (scheduled job)", cur_rows, "build", "--full-refresh", *scheduled)
-    dbt_step("dbt run (models)", cur_rows, "run", "--full-refresh")
+    if not args.lean:
+        dbt_step("dbt build (scheduled job)", cur_rows, "build", "--full-refresh", *scheduled)
+        dbt_step("dbt run (models)", cur_rows, "run", "--full-refresh")
     allocation_rows = count(db, "select count(*) from marts.fct_cost_allocation")
 
     log("lower bound: one hand-written allocation statement")
@@ -229,10 +260,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     dbt_step("dbt run (incremental, new day)", cur_rows + day_rows, "run")
     # Each further step gets its own delivery, so it has something new to do: the new month
     # restated with one more day, and the query_log day exported again.
-    for days, name, extra in (
-        (2, "dbt build (incremental, new day)", ()),
-        (3, "scheduled job (incremental, new day)", scheduled),
-    ):
+    further = [(2, "dbt build (incremental, new day)", ())]
+    if not args.lean:
+        further.append((3, "scheduled job (incremental, new day)", scheduled))
+    for days, name, extra in further:
         delivery = work / f"new-day-{days}.parquet"
         with_days(new_day, delivery, days)
         measure([*load_cur, str(delivery), "--quiet"], env)
@@ -240,19 +271,28 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         dbt_step(name, cur_rows + days * day_rows, "build", *extra)
 
     by_name = {s.name: s for s in steps}
+    pairs = {
+        "ingest / lower bound": ("ingest CUR (ours)", "ingest CUR (lower bound)"),
+        "dbt run / lower bound": ("dbt run (models)", "allocation (lower bound)"),
+        "dbt build / lower bound": ("dbt build (models + tests)", "allocation (lower bound)"),
+        "incremental run / full run": ("dbt run (incremental, new day)", "dbt run (models)"),
+        "incremental run / full build": (
+            "dbt run (incremental, new day)",
+            "dbt build (models + tests)",
+        ),
+        "incremental build / full build": (
+            "dbt build (incremental, new day)",
+            "dbt build (models + tests)",
+        ),
+        "scheduled job: incremental / full": (
+            "scheduled job (incremental, new day)",
+            "dbt build (scheduled job)",
+        ),
+    }
     ratios = {
-        "ingest / lower bound": by_name["ingest CUR (ours)"].seconds
-        / by_name["ingest CUR (lower bound)"].seconds,
-        "dbt run / lower bound": by_name["dbt run (models)"].seconds
-        / by_name["allocation (lower bound)"].seconds,
-        "dbt build / lower bound": by_name["dbt build (models + tests)"].seconds
-        / by_name["allocation (lower bound)"].seconds,
-        "incremental run / full run": by_name["dbt run (incremental, new day)"].seconds
-        / by_name["dbt run (models)"].seconds,
-        "incremental build / full build": by_name["dbt build (incremental, new day)"].seconds
-        / by_name["dbt build (models + tests)"].seconds,
-        "scheduled job: incremental / full": by_name["scheduled job (incremental, new day)"].seconds
-        / by_name["dbt build (scheduled job)"].seconds,
+        name: by_name[a].seconds / by_name[b].seconds
+        for name, (a, b) in pairs.items()
+        if a in by_name and b in by_name  # --lean skips the second and third full builds
     }
     end_to_end = (
         by_name["ingest CUR (ours)"].seconds
@@ -278,11 +318,15 @@ def print_report(result: dict[str, object]) -> None:
         f"\n{result['cur_lines']:,} CUR lines, {result['query_log_rows']:,} query_log rows, "
         f"memory limit {result['memory_limit']}, {result['threads']} threads"
     )
-    print(f"{'step':<38} {'rows':>13} {'wall s':>9} {'rows/s':>13} {'peak RSS MB':>12}")
+    print(
+        f"{'step':<38} {'rows':>13} {'wall s':>9} {'rows/s':>13} {'peak RSS MB':>12} "
+        f"{'spilled MB':>11}"
+    )
     for s in result["steps"]:  # type: ignore[union-attr]
         print(
             f"{s['name']:<38} {s['rows']:>13,} {s['seconds']:>9.1f} "
-            f"{s['rows_per_second']:>13,.0f} {s['peak_rss_mb']:>12,.0f}"
+            f"{s['rows_per_second']:>13,.0f} {s['peak_rss_mb']:>12,.0f} "
+            f"{s['peak_spill_mb']:>11,.0f}"
         )
     for name, ratio in result["ratios"].items():  # type: ignore[union-attr]
         print(f"{name:<34} {ratio:>9.2f}x")
@@ -301,6 +345,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", default=str(PROJECT_DIR / "bench_data" / "run"))
     parser.add_argument("--reuse-data", action="store_true", help="keep generated files")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--lean",
+        action="store_true",
+        help="one full build only (no scheduled-job and `dbt run` full rebuilds, no scheduled "
+        "incremental step): a full refresh briefly holds two copies of the line table on disk",
+    )
     args = parser.parse_args(argv)
     result = run(args)
     print_report(result)
