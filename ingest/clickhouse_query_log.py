@@ -52,7 +52,7 @@ SPEC = TableSpec(
         _n("distributed_depth"),
         _t("log_comment"),
     ),
-    maps=(MapColumn("ProfileEvents", native=("ProfileEvents",)),),
+    maps=(MapColumn("ProfileEvents", native=("ProfileEvents",), value_type="UBIGINT"),),
     normalise=lambda header: header.strip().lstrip("\ufeff"),
     account_column="hostname",
     period_column="event_time",

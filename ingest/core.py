@@ -99,7 +99,7 @@ class Column:
 
 @dataclass(frozen=True)
 class MapColumn:
-    """A MAP(VARCHAR, VARCHAR) column assembled from a native map/JSON column or flattened ones.
+    """A MAP(VARCHAR, value_type) column assembled from a native map/JSON column or flattened ones.
 
     ``native`` names hold a whole map (CUR 2.0 ``resource_tags``, FOCUS ``Tags`` JSON);
     ``prefixes`` match flattened columns (legacy ``resourceTags/user:team``) whose remainder is
@@ -109,6 +109,13 @@ class MapColumn:
     name: str
     native: tuple[str, ...] = ()
     prefixes: tuple[str, ...] = ()
+    # Tags are text; ClickHouse's ProfileEvents are UInt64 counters, kept as numbers: casting
+    # a parquet MAP(VARCHAR, UBIGINT) to text values costs more than reading the whole file.
+    value_type: str = "VARCHAR"
+
+    @property
+    def sql_type(self) -> str:
+        return f"MAP(VARCHAR, {self.value_type})"
 
 
 @dataclass(frozen=True)
@@ -286,7 +293,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
     """Create the raw schema, the spec's table and the load registry if missing."""
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     cols = [f"{quote_ident(c.name)} {c.type}" for c in spec.columns]
-    cols += [f"{quote_ident(m.name)} MAP(VARCHAR, VARCHAR)" for m in spec.maps]
+    cols += [f"{quote_ident(m.name)} {m.sql_type}" for m in spec.maps]
     cols += [f"{name} {typ}" for name, typ in LINEAGE_COLUMNS]
     con.execute(f"CREATE TABLE IF NOT EXISTS {spec.table} ({', '.join(cols)})")
     con.execute(
@@ -703,12 +710,12 @@ def _map_expr(
         if name in m.native:
             s = quote_ident(name)
             if typ.upper().startswith("MAP"):
-                return f"CAST({s} AS MAP(VARCHAR, VARCHAR))", []
+                return f"CAST({s} AS {m.sql_type})", []
             if typ.upper().startswith("STRUCT"):  # a JSON-lines object
                 # JSON objects of different rows share one STRUCT type: drop keys a row lacks.
                 return (
                     f"map_from_entries(list_filter(map_entries(CAST(to_json({s}) AS "
-                    "MAP(VARCHAR, VARCHAR))), lambda e: e.value IS NOT NULL))",
+                    f"{m.sql_type})), lambda e: e.value IS NOT NULL))",
                     [],
                 )
             # JSON text. Azure omits the braces (`"a": "b","c": "d"`); ClickHouse's text
@@ -723,11 +730,17 @@ def _map_expr(
                 f"ELSE '{{' || {text} || '}}' END"
             )
             parsed = f"TRY_CAST(TRY_CAST({fixed} AS JSON) AS MAP(VARCHAR, VARCHAR))"
+            unreadable = f"{parsed} IS NULL"
+            if m.value_type != "VARCHAR":  # a value that is not a number is an error, not null
+                unreadable += (
+                    f" OR list_bool_or(list_transform(map_values({parsed}), lambda v: "
+                    f"v IS NOT NULL AND TRY_CAST(v AS {m.value_type}) IS NULL))"
+                )
             idx = index_of[name]
             return (
-                f"CASE WHEN {fixed} IS NOT NULL AND {parsed} IS NULL THEN "
+                f"CASE WHEN {fixed} IS NOT NULL AND ({unreadable}) THEN "
                 f"error('\x01{idx}\x01' || ({row_expr}) || '\x01' || LEFT({text}, 60)) "
-                f"ELSE COALESCE({parsed}, MAP {{}}) END",
+                f"ELSE COALESCE(CAST({parsed} AS {m.sql_type}), CAST(MAP {{}} AS {m.sql_type})) END",
                 [],
             )
     written = raw_names if raw_names and len(raw_names) == len(sources) else None
@@ -739,7 +752,7 @@ def _map_expr(
         if raw.startswith(p)
     ]
     if not flat:
-        return "CAST(MAP {} AS MAP(VARCHAR, VARCHAR))", []
+        return f"CAST(MAP {{}} AS {m.sql_type})", []
     cast = (
         (lambda n: tsv_unescape(f"CAST({quote_ident(n)} AS VARCHAR)"))
         if tsv
@@ -747,8 +760,8 @@ def _map_expr(
     )
     values = ", ".join(cast(n) for n, _ in flat)
     expr = (
-        "map_from_entries(list_filter(map_entries(map(?::VARCHAR[], "
-        f"[{values}])), lambda e: e.value IS NOT NULL AND e.value <> ''))"
+        "CAST(map_from_entries(list_filter(map_entries(map(?::VARCHAR[], "
+        f"[{values}])), lambda e: e.value IS NOT NULL AND e.value <> '')) AS {m.sql_type})"
     )
     return expr, [[key for _, key in flat]]
 

@@ -139,6 +139,17 @@ def test_query_log_log_comment_survives_verbatim(fmt: str, con, shared_data: Pat
     assert teams == [("data",), ("ml",), ("platform",), ("web",)]
 
 
+def test_profile_events_land_as_numbers(con, sample) -> None:
+    """ProfileEvents are UInt64 counters: kept as MAP(VARCHAR, UBIGINT), because casting the
+    parquet map's values to text cost more than reading the rest of the file."""
+    load_path(con, clickhouse_query_log.SPEC, sample.query_log_file, export_name="ql")
+    kind = con.execute(
+        "select data_type from information_schema.columns "
+        "where table_name = 'clickhouse_query_log' and column_name = 'ProfileEvents'"
+    ).fetchone()
+    assert kind == ("MAP(VARCHAR, UBIGINT)",)
+
+
 def test_jsoneachrow_profile_events_have_no_null_values(con, shared_data: Path) -> None:
     # JSON objects of all rows share one inferred STRUCT: a key absent from a row must not
     # come back as a NULL-valued map entry.
@@ -436,10 +447,24 @@ def load_tiny_everything(con, root: Path) -> None:
             QL_HEADER.replace("query_id,", "") + QL_ROW.replace("q1,", ""),
             r"no_query_id\.csv: required column 'query_id' is missing",
         ),
+        (
+            clickhouse_query_log.SPEC,
+            "text_counter.csv",
+            QL_HEADER + QL_ROW.replace("':5}", "':'five'}"),
+            r"text_counter\.csv: row 1, column 'ProfileEvents': cannot read",
+        ),
         (usage.SPEC, "empty.csv", "", r"empty\.csv: file is empty"),
         (usage.SPEC, "header_only.csv", USAGE_HEADER, r"header_only\.csv: .*no data rows"),
     ],
-    ids=["usage-no-quantity", "usage-lots", "revenue-zzz", "ql-no-query-id", "empty", "header"],
+    ids=[
+        "usage-no-quantity",
+        "usage-lots",
+        "revenue-zzz",
+        "ql-no-query-id",
+        "ql-text-counter",
+        "empty",
+        "header",
+    ],
 )
 def test_bad_input_names_file_and_place(
     tmp_path: Path, con, spec: TableSpec, name: str, content: str, message: str

@@ -10,3 +10,17 @@
 {% macro duckdb__tag_value(tags, key) -%}
     nullif(map_extract_value({{ tags }}, {{ key }}), '')
 {%- endmacro %}
+
+{#- The value under `key` in any MAP column (null when absent), typed as the map's values:
+    for numeric maps such as ClickHouse's ProfileEvents. -#}
+{% macro map_value(map_column, key) -%}
+    {{ return(adapter.dispatch('map_value', 'cost_to_serve')(map_column, key)) }}
+{%- endmacro %}
+
+{% macro default__map_value(map_column, key) -%}
+    element_at({{ map_column }}, {{ key }})
+{%- endmacro %}
+
+{% macro duckdb__map_value(map_column, key) -%}
+    map_extract_value({{ map_column }}, {{ key }})
+{%- endmacro %}
