@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
-from ingest.demo import dbt_build
+from ingest.demo import dbt_build, run_dbt
 from ingest.tests.conftest import PROJECT_DIR
 
 
@@ -237,3 +239,30 @@ def test_a_stale_source_fails_the_build(built_sample: Path, tmp_path: Path) -> N
     con.execute("update raw.usage_metrics set _loaded_at = _loaded_at - interval 4 day")
     con.close()
     assert not dbt_build(stale, *only_singular)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # a signature-day row lost: its lines would never be allocated
+        "delete from intermediate.int_allocation__signature_days where rowid = "
+        "(select min(rowid) from intermediate.int_allocation__signature_days)",
+        # one cent moved into a row: allocated money would not be the bill's
+        "update intermediate.int_allocation__signature_days set effective_cost = effective_cost "
+        "+ 0.01 where rowid = (select min(rowid) from intermediate.int_allocation__signature_days)",
+    ],
+    ids=["lost-row", "extra-cent"],
+)
+def test_signature_day_tie_out_catches_a_lost_row_or_cent(
+    built_sample: Path, tmp_path: Path, change: str
+) -> None:
+    """The allocation reads signature × day sums, not lines: the singular test holds the sums
+    to the bill lines, per partition, to the exact decimal and line count."""
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(built_sample, db)
+    check = "assert_signature_days_tie_to_cost_lines"
+    assert run_dbt(db, "test", "--select", check, capture=True).returncode == 0
+    with duckdb.connect(str(db)) as con:
+        con.execute(change)
+    result = run_dbt(db, "test", "--select", check, capture=True)
+    assert result.returncode != 0 and check in result.stdout
