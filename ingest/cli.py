@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ingest import aws_cur, azure, clickhouse_query_log, focus, oci, revenue, usage
+from ingest import ai_requests, aws_cur, azure, clickhouse_query_log, focus, oci, revenue, usage
 from ingest.core import (
     DEFAULT_DB_ENV,
     DEFAULT_DB_PATH,
@@ -39,6 +39,10 @@ SOURCES: dict[str, tuple[TableSpec, str]] = {
     "usage": (usage.SPEC, "usage driver metrics: date, metric, product, customer_id, ..."),
     "revenue": (revenue.REVENUE, "revenue: month, customer_id, product, amount, currency"),
     "customers": (revenue.CUSTOMERS, "customer list: customer_id, name, plan, status"),
+    "ai-requests": (
+        ai_requests.SPEC,
+        "AI request log: timestamp, customer_id, feature_id, provider, model, tokens, is_batch",
+    ),
 }
 
 
