@@ -390,7 +390,9 @@ def run_ours(data: Path, work: Path) -> tuple[Run, Run, int, int, dict[str, floa
             "DBT_LOG_PATH": str(Path(tmp) / "logs"),
         }
         run = run_child(
-            [str(dbt), "run", "--select", "+fct_cost_line_items"]
+            # `build` without tests rather than `run`: the graph holds a seed (the AI rate card)
+            [str(dbt), "build", "--select", "+fct_cost_line_items"]
+            + ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
             + ["--profiles-dir", str(PROJECT_DIR), "--project-dir", str(PROJECT_DIR)],
             work / "ours_dbt.log",
             cwd=PROJECT_DIR,

@@ -1,5 +1,5 @@
 """AI / LLM request logs: ``timestamp, customer_id, feature_id, provider, model, input_tokens,
-output_tokens, cached_input_tokens, is_batch`` (plus an optional ``request_id``).
+output_tokens, cached_input_tokens, is_batch`` (plus optional ``request_id`` and ``product``).
 
 One row per request as the gateway logged it. ``input_tokens`` counts every prompt token, the
 cached ones included (OpenAI's ``prompt_tokens`` convention); ``cached_input_tokens`` says how
@@ -20,6 +20,7 @@ SPEC = TableSpec(
         Column("request_id", "VARCHAR"),
         Column("customer_id", "VARCHAR", aliases=("tenant_id", "tenant")),
         Column("feature_id", "VARCHAR"),
+        Column("product", "VARCHAR"),
         Column("provider", "VARCHAR", required=True),
         Column("model", "VARCHAR", required=True),
         Column("input_tokens", "BIGINT", required=True),

@@ -2,7 +2,8 @@
     Money is conserved from raw bill to the unified table: for every source, billing period and
     currency, row counts match and Σ billed cost matches Σ of the raw invoice column (signed
     for closed-period corrections) to the cent. CUR split-cost pod lines are excluded on the raw
-    side because the invoice counts their parent instance, not them.
+    side because the invoice counts their parent instance, not them. AI requests carry no price
+    in the raw log: they tie to their rate-card price (int_ai__request_costs), one line each.
 -#}
 {%- set split_operations = "'" ~ var('split_cost_operations') | join("', '") ~ "'" -%}
 {%- set raw_sources = [
@@ -34,8 +35,16 @@ raw_totals as (
             ) as billed
         from {{ source('raw', s.table) }}
         group by 1, 2, 3
-        {% if not loop.last %}union all{% endif %}
+        union all
     {% endfor %}
+    select
+        'ai' as source_system,
+        {{ month_start('request_date') }} as charge_billing_period,
+        billing_currency,
+        count(*) as n_rows,
+        sum(cost) as billed
+    from {{ ref('int_ai__request_costs') }}
+    group by 1, 2, 3
 
 ),
 

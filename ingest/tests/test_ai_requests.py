@@ -7,6 +7,7 @@ scenario is 1 M requests (one feature id each), so the sums are the issue's figu
 
 from __future__ import annotations
 
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,7 +19,14 @@ from ingest.core import LoadError, connect, ensure_all_tables, load_path
 from ingest.demo import run_dbt
 from ingest.tests.conftest import snapshot
 
-SELECT = ("+int_ai__request_costs", "ai_model_rates", "assert_ai_requests_have_one_rate")
+# only the pricing: tests that also read later models (the raw tie-out) are left out
+SELECT = (
+    "+int_ai__request_costs",
+    "ai_model_rates",
+    "assert_ai_requests_have_one_rate",
+    "--indirect-selection",
+    "cautious",
+)
 
 # feature: (input tokens, output tokens, cached input tokens, batch) per request, and the
 # issue's total for 1 M such requests on gpt-4o-mini ($0.15 / $0.60 per M, cached blank = 10 %)
@@ -136,3 +144,88 @@ def test_bad_request_log_names_file_and_place_and_changes_nothing(
         assert con.execute("select count(*) from raw.ai_requests").fetchone() == (1,)
     finally:
         con.close()
+
+
+# ------------------------------------------------------------------ AI cost in the allocation
+
+AI_LOG = (
+    "timestamp,request_id,tenant_id,feature_id,product,provider,model,"
+    "input_tokens,output_tokens,cached_input_tokens,is_batch\n"
+    # cust_003 asks the assistant twice in October: 1 M in + 1 M out tokens each = $0.75 each
+    "2026-10-05 09:00:00,r1,cust_003,sql_assistant,ai_assistant,openai,gpt-4o-mini,"
+    "1000000,1000000,0,false\n"
+    "2026-10-06 09:00:00,r2,cust_003,sql_assistant,ai_assistant,openai,gpt-4o-mini,"
+    "1000000,1000000,0,false\n"
+    # a nightly batch for cust_008 on claude-haiku at the October price, half off: $3.00
+    "2026-10-07 02:00:00,r3,cust_008,session_summary,ai_assistant,anthropic,claude-haiku,"
+    "1000000,1000000,0,true\n"
+    # no product: allocated nowhere, but visible as untagged ($2.50 input + $10 output)
+    "2026-10-07 03:00:00,r4,cust_008,,,openai,gpt-4o,1000000,1000000,0,false\n"
+)
+
+
+@pytest.fixture(scope="module")
+def with_ai(built_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("ai-sample")
+    db = root / "warehouse.duckdb"
+    shutil.copy(built_sample, db)
+    (root / "requests.csv").write_text(AI_LOG)
+    con = connect(db)
+    try:
+        load_path(con, ai_requests.SPEC, root / "requests.csv", export_name="gateway")
+    finally:
+        con.close()
+    build = run_dbt(db, "build", capture=True)  # every conservation test included
+    assert build.returncode == 0, build.stdout[-3000:]
+    return db
+
+
+def _one(db: Path, sql: str) -> tuple:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchone()
+
+
+def test_ai_requests_are_bill_lines_once(with_ai: Path, built_sample: Path) -> None:
+    lines = _one(
+        with_ai,
+        "select count(*), sum(effective_cost), sum(billed_cost) from marts.fct_cost_line_items "
+        "where source_system = 'ai'",
+    )
+    assert lines == (4, Decimal("17"), Decimal("17"))  # 0.75 + 0.75 + 3.00 + 12.50
+    # the allocation grows by exactly the AI cost: nothing counted twice, nothing lost
+    before = _one(
+        built_sample, "select sum(allocated_effective_cost) from marts.fct_cost_allocation"
+    )
+    after = _one(with_ai, "select sum(allocated_effective_cost) from marts.fct_cost_allocation")
+    assert after[0] - before[0] == Decimal("17")
+
+
+def test_ai_cost_is_direct_to_its_customer_product_and_feature(with_ai: Path) -> None:
+    direct = _one(
+        with_ai,
+        """select sum(allocated_effective_cost) from marts.fct_cost_allocation
+           where service_code = 'ai_requests' and method = 'direct' and component = 'ai'
+             and product = 'ai_assistant' and customer_id = 'cust_003'
+             and feature_id = 'sql_assistant'""",
+    )
+    assert direct == (Decimal("1.5"),)
+    batch = _one(
+        with_ai,
+        """select sum(allocated_effective_cost) from marts.fct_cost_allocation
+           where service_code = 'ai_requests' and customer_id = 'cust_008'
+             and feature_id = 'session_summary'""",
+    )
+    assert batch == (Decimal("3"),)
+    untagged = _one(
+        with_ai,
+        """select sum(allocated_effective_cost) from marts.fct_cost_allocation
+           where service_code = 'ai_requests' and unallocated_reason = 'untagged'""",
+    )
+    assert untagged == (Decimal("12.5"),)
+
+
+def test_ai_cost_reaches_the_customer_breakdown(with_ai: Path, built_sample: Path) -> None:
+    sql = """select coalesce(sum(allocated_cost), 0) from marts.fct_customer_cost_breakdown_monthly
+             where customer_id = 'cust_003' and economics_month = date '2026-10-01'
+               and component = 'ai' and service_code = 'ai_requests'"""
+    assert _one(with_ai, sql)[0] - _one(built_sample, sql)[0] == Decimal("1.5")

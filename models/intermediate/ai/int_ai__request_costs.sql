@@ -34,6 +34,7 @@ priced as (
         requests.request_date,
         requests.customer_id,
         requests.feature_id,
+        requests.product,
         requests.provider,
         requests.model,
         requests.input_tokens,
@@ -45,7 +46,12 @@ priced as (
         coalesce(
             rates.cached_input_usd_per_million, rates.input_usd_per_million * 0.1
         ) as cached_input_usd_per_million,
-        case when requests.is_batch then 1 - rates.batch_discount else 1 end as price_factor
+        case when requests.is_batch then 1 - rates.batch_discount else 1 end as price_factor,
+        requests.export_name,
+        requests.load_id,
+        requests.source_file,
+        requests.source_row,
+        requests.loaded_at
     from requests
     left join rates
         on
@@ -65,6 +71,7 @@ final as (
         request_date,
         customer_id,
         feature_id,
+        product,
         provider,
         model,
         input_tokens,
@@ -89,7 +96,12 @@ final as (
                 + output_tokens * output_usd_per_million
             ) * 0.000001 * price_factor as decimal(38, 12)
         ) as cost,
-        'USD' as billing_currency
+        'USD' as billing_currency,
+        export_name,
+        load_id,
+        source_file,
+        source_row,
+        loaded_at
     from priced
 
 )
