@@ -44,3 +44,18 @@
         )
     )
 {%- endmacro %}
+
+{#- In an incremental run, keep only the rows of `alias` in the partitions the pre-hook just
+    deleted (an inner join on `partition_by`); in a full build, nothing. -#}
+{% macro join_changed_partitions(
+    alias, partitions_relation, partition_by=['export_name', 'charge_billing_period']
+) -%}
+    {%- if is_incremental() %}
+        inner join {{ changed_partitions(partitions_relation, partition_by) }} as changed_partitions
+            on
+                {%- for column in partition_by %}
+                    {{ alias }}.{{ column }} = changed_partitions.{{ column }}
+                    {%- if not loop.last %} and{% endif %}
+                {%- endfor %}
+    {%- endif %}
+{%- endmacro %}

@@ -20,27 +20,14 @@ all_query_work as (
 
 ),
 
-{% if is_incremental() %}
-{# only the partitions the pre-hook just deleted are written again #}
-changed_partitions as (
-
-    select * from {{ changed_partitions(
-        ref('int_allocation__query_log_partitions'), partition_by) }} as changed
-
-),
-
-{% endif %}
 query_work as (
 
     {# qualified: it is a join when incremental #}
     select all_query_work.*  -- noqa: RF03
     from all_query_work
-    {% if is_incremental() %}
-        inner join changed_partitions
-            on
-                all_query_work.hostname = changed_partitions.hostname
-                and all_query_work.event_date = changed_partitions.event_date
-    {% endif %}
+    {# in an incremental run: only the partitions the pre-hook just deleted #}
+    {{ join_changed_partitions(
+        'all_query_work', ref('int_allocation__query_log_partitions'), partition_by) }}
 
 ),
 

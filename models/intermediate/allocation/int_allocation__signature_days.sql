@@ -31,26 +31,13 @@ allocatable_lines as (
 
 ),
 
-{% if is_incremental() %}
-{# only the partitions the pre-hook just deleted are written again #}
-changed_partitions as (
-
-    select * from {{ changed_partitions(ref('int_cost__load_partitions')) }} as changed
-
-),
-
-{% endif %}
 cost_lines as (
 
     {# qualified: it is a join when incremental #}
     select allocatable_lines.*  -- noqa: RF03
     from allocatable_lines
-    {% if is_incremental() %}
-        inner join changed_partitions
-            on
-                allocatable_lines.export_name = changed_partitions.export_name
-                and allocatable_lines.charge_billing_period = changed_partitions.charge_billing_period
-    {% endif %}
+    {# in an incremental run: only the partitions the pre-hook just deleted #}
+    {{ join_changed_partitions('allocatable_lines', ref('int_cost__load_partitions')) }}
 
 ),
 

@@ -32,15 +32,6 @@ with
     ),
 
 {% endfor %}
-{% if is_incremental() %}
-{# only the partitions the pre-hook just deleted are written again #}
-changed_partitions as (
-
-    select * from {{ changed_partitions(ref('int_cost__load_partitions')) }} as changed
-
-),
-
-{% endif %}
 tag_maps as (
 
     {% for model in sources %}
@@ -50,13 +41,7 @@ tag_maps as (
             {{ model }}.load_id,
             {{ model }}.source_tags
         from {{ model }}
-        {% if is_incremental() %}
-            inner join changed_partitions
-                on
-                    {{ model }}.export_name = changed_partitions.export_name
-                    and {{ model }}.charge_billing_period
-                    = changed_partitions.charge_billing_period
-        {% endif %}
+        {{ join_changed_partitions(model, ref('int_cost__load_partitions')) }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 

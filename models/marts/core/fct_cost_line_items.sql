@@ -100,15 +100,6 @@ tag_sets as (
 
 ),
 
-{% if is_incremental() %}
-{# the partitions the pre-hook just deleted: only these are written again #}
-changed_partitions as (
-
-    select * from {{ changed_partitions(ref('int_cost__load_partitions')) }} as changed
-
-),
-
-{% endif %}
 {# tags normalised once per distinct tag map (int_cost__tag_sets), not once per line #}
 final as (
 
@@ -130,12 +121,8 @@ final as (
             and unioned.load_id = tag_sets.load_id
             and {{ signature_hash(['unioned.source_tags']) }} = tag_sets.tag_set_id
             and unioned.source_tags = tag_sets.source_tags
-    {% if is_incremental() %}
-        inner join changed_partitions
-            on
-                unioned.export_name = changed_partitions.export_name
-                and unioned.charge_billing_period = changed_partitions.charge_billing_period
-    {% endif %}
+    {# in an incremental run: only the partitions the pre-hook just deleted #}
+    {{ join_changed_partitions('unioned', ref('int_cost__load_partitions')) }}
 
 )
 
