@@ -1,49 +1,29 @@
 {#-
     Every AI request is priced by exactly one rate-card row: none (an unknown model, or a day
     outside every effective range) would price it at null and drop its cost; two (overlapping
-    ranges) would count it twice. Returns the offending requests with how many rows matched.
+    ranges) would count it twice. int_ai__request_costs left-joins the card, so a request
+    appears there once per matching row, with a null cost when none matched. Returns the
+    offending requests with how many rows matched.
 -#}
 with
 
-requests as (
+request_costs as (
 
-    select * from {{ ref('stg_ai__requests') }}
-
-),
-
-rates as (
-
-    select * from {{ ref('ai_model_rates') }}
-
-),
-
-matches as (
-
-    select
-        requests.ai_request_key,
-        requests.provider,
-        requests.model,
-        requests.request_date,
-        count(rates.model) as matching_rates
-    from requests
-    left join rates
-        on
-            requests.provider = rates.provider
-            and requests.model = rates.model
-            and requests.request_date >= rates.effective_from
-            and (rates.effective_to is null or requests.request_date <= rates.effective_to)
-    group by
-        requests.ai_request_key,
-        requests.provider,
-        requests.model,
-        requests.request_date
+    select * from {{ ref('int_ai__request_costs') }}
 
 ),
 
 final as (
 
-    select * from matches
-    where matching_rates <> 1
+    select
+        ai_request_key,
+        provider,
+        model,
+        request_date,
+        count(cost) as matching_rates
+    from request_costs
+    group by ai_request_key, provider, model, request_date
+    having count(cost) <> 1
 
 )
 
