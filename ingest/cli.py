@@ -13,7 +13,17 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ingest import ai_requests, aws_cur, azure, clickhouse_query_log, focus, oci, revenue, usage
+from ingest import (
+    ai_requests,
+    aws_cur,
+    azure,
+    clickhouse_query_log,
+    focus,
+    oci,
+    opencost,
+    revenue,
+    usage,
+)
 from ingest.core import (
     DEFAULT_DB_ENV,
     DEFAULT_DB_PATH,
@@ -94,6 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for name, (_, text) in SOURCES.items():
         _common(sub.add_parser(name, help=text, description=f"Load a {text}."))
+    oc = sub.add_parser(
+        "opencost",
+        help="OpenCost Kubernetes allocations: daily CSV export or allocation API JSON",
+        description="Load OpenCost allocations (the EXPORT_CSV_FILE export, or /allocation API "
+        "responses saved as .json). They become the driver that splits each cluster's node "
+        "cost from the bill (one pool per cluster in seeds/allocation_pools.csv); OpenCost's "
+        "own dollars are never added to the bill. A load replaces the (cluster, day) "
+        "partitions it contains.",
+    )
+    _common(oc)
+    oc.add_argument(
+        "--cluster",
+        help="cluster name for CSV exports, which do not carry one (API responses do)",
+    )
     gen = sub.add_parser(
         "generate-sample",
         help="write the bundled fictional SaaS company's bills and usage exports",
@@ -227,6 +251,19 @@ def _load_cur(con, path, args, **kw):  # type: ignore[no-untyped-def]
     )
 
 
+def _load_opencost(con, path, args, **kw):  # type: ignore[no-untyped-def]
+    return [
+        opencost.load(
+            con,
+            path,
+            cluster=args.cluster,
+            export_name=args.export_name,
+            force=args.force,
+            **kw,
+        )
+    ]
+
+
 def _loader_for(spec: TableSpec) -> Callable[..., list[LoadResult]]:
     def _load(con, path, args, **kw):  # type: ignore[no-untyped-def]
         return [
@@ -282,7 +319,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             except report.ReportError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
-        loader = _load_cur if args.command == "cur" else _loader_for(SOURCES[args.command][0])
+        if args.command == "cur":
+            loader = _load_cur
+        elif args.command == "opencost":
+            loader = _load_opencost
+        else:
+            loader = _loader_for(SOURCES[args.command][0])
         for result in _run_source(args, loader):
             print(result.summary())
         return 0

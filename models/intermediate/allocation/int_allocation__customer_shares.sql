@@ -1,5 +1,10 @@
 {#- Per product and period, each customer's share of that product's customer driver
-    (seeds/customer_drivers.csv, e.g. replay → recordings), at day and month grain. -#}
+    (seeds/customer_drivers.csv, e.g. replay → recordings), at day and month grain; these apply
+    to every pool (pool_driver '*').
+
+    A Kubernetes cluster split by OpenCost (pool driver opencost:<cluster>) splits each product's
+    part on to customers by the pods' tenant label instead, so a tenant's pods carry their own
+    node cost; the product's pods without a tenant label follow the labelled ones. -#}
 with
 
 usage_metrics as (
@@ -14,10 +19,17 @@ customer_drivers as (
 
 ),
 
+kubernetes_days as (
+
+    select * from {{ ref('int_kubernetes__allocation_days') }}
+
+),
+
 daily as (
 
     select
         usage_metrics.product,
+        '*' as pool_driver,
         customer_drivers.metric as customer_driver_name,
         usage_metrics.usage_date,
         usage_metrics.customer_id,
@@ -34,12 +46,30 @@ daily as (
         usage_metrics.usage_date,
         usage_metrics.customer_id
 
+    union all
+
+    select
+        product,
+        'opencost:' || cluster as pool_driver,
+        'opencost_tenant_cost' as customer_driver_name,
+        allocation_date as usage_date,
+        customer_id,
+        sum(opencost_cost) as quantity
+    from kubernetes_days
+    where
+        not is_idle
+        and product is not null
+        and customer_id is not null
+        and opencost_cost > 0
+    group by product, cluster, allocation_date, customer_id
+
 ),
 
 by_grain as (
 
     select
         product,
+        pool_driver,
         customer_driver_name,
         'day' as period_grain,
         usage_date as period_start,
@@ -51,13 +81,15 @@ by_grain as (
 
     select
         product,
+        pool_driver,
         customer_driver_name,
         'month' as period_grain,
         {{ month_start('usage_date') }} as period_start,
         customer_id,
         sum(quantity) as quantity
     from daily
-    group by product, customer_driver_name, {{ month_start('usage_date') }}, customer_id
+    group by
+        product, pool_driver, customer_driver_name, {{ month_start('usage_date') }}, customer_id
 
 ),
 
@@ -66,7 +98,7 @@ final as (
     select
         *,
         quantity / sum(quantity) over (
-            partition by product, period_grain, period_start
+            partition by product, pool_driver, period_grain, period_start
         ) as customer_share
     from by_grain
 

@@ -24,6 +24,35 @@ customer_shares as (
 
 ),
 
+{#- a pool with customer shares of its own (OpenCost tenants) uses them, the rest '*' #}
+
+own_share_drivers as (
+
+    select distinct
+        pool_driver,
+        product,
+        period_grain,
+        period_start
+    from customer_shares
+    where pool_driver <> '*'
+
+),
+
+with_share_driver as (
+
+    select
+        product_level.*,
+        coalesce(own_share_drivers.pool_driver, '*') as customer_share_driver
+    from product_level
+    left join own_share_drivers
+        on
+            product_level.driver_name = own_share_drivers.pool_driver
+            and product_level.product = own_share_drivers.product
+            and product_level.period_grain = own_share_drivers.period_grain
+            and product_level.period_start = own_share_drivers.period_start
+
+),
+
 to_split as (
 
     select
@@ -34,10 +63,11 @@ to_split as (
         customer_shares.customer_share,
         product_level.allocated_effective_cost as product_effective_cost,
         product_level.allocated_billed_cost as product_billed_cost
-    from product_level
+    from with_share_driver as product_level
     inner join customer_shares
         on
             product_level.product = customer_shares.product
+            and product_level.customer_share_driver = customer_shares.pool_driver
             and product_level.period_grain = customer_shares.period_grain
             and product_level.period_start = customer_shares.period_start
     where product_level.customer_id is null and product_level.unallocated_reason is null

@@ -4,6 +4,9 @@
     * usage metrics (requests, events, ...) from the usage export;
     * ClickHouse work (int_allocation__query_work_daily: finished or failed initial queries);
     * split_cost: EKS/ECS pods' split cost by product, for their parent nodes' pool;
+    * opencost:<cluster>: each product's share of OpenCost's allocation of that cluster, for
+      the cluster's node pool; OpenCost's idle capacity is the target `(idle)` and workloads
+      without a product label `(unattributed)`, both kept as unallocated rows downstream;
     * direct_effective_cost: each product's direct spend (for cost-proportional pools).
     Tax, credits and unused commitment are never drivers.
     Each driver is given at day and at month grain.
@@ -31,6 +34,12 @@ cost_lines as (
 signature_costs as (
 
     select * from {{ ref('int_allocation__signature_costs') }}
+
+),
+
+kubernetes_days as (
+
+    select * from {{ ref('int_kubernetes__allocation_days') }}
 
 ),
 
@@ -85,6 +94,23 @@ daily as (
     from cost_lines
     where is_split_cost_line and {{ tag_value('tags', "'product'") }} is not null
     group by charge_date, {{ tag_value('tags', "'product'") }}
+
+    union all
+
+    select
+        'opencost:' || cluster as driver,
+        allocation_date as driver_date,
+        case
+            when is_idle then '(idle)' else coalesce(product, '(unattributed)')
+        end as product,
+        sum(opencost_cost) as quantity
+    from kubernetes_days
+    group by
+        cluster,
+        allocation_date,
+        case
+            when is_idle then '(idle)' else coalesce(product, '(unattributed)')
+        end
 
     union all
 

@@ -2,7 +2,8 @@
     Pool groups → products. allocated = group cost × share, split by largest remainder so the
     cents tie exactly (macros/allocation/largest_remainder.sql). Groups with no shares (driver
     zero and fallback `unallocated`, or a `residual` pool) become one explicit row with the
-    whole amount and a reason; so does ClickHouse work no product could be found for.
+    whole amount and a reason; so do ClickHouse work no product could be found for, and a
+    Kubernetes cluster's idle capacity and unlabelled workloads (OpenCost driver).
 -#}
 with
 
@@ -80,8 +81,13 @@ allocated as (
         share_basis,
         driver_name,
         driver_quantity,
-        case when product = '(unattributed)' then null else product end as product,
-        case when product = '(unattributed)' then 'unattributed_queries' end as unallocated_reason,
+        case when product in ('(unattributed)', '(idle)') then null else product end as product,
+        case
+            when product = '(idle)' then 'idle_capacity'
+            when product = '(unattributed)' and driver_name like 'opencost:%'
+                then 'unattributed_workloads'
+            when product = '(unattributed)' then 'unattributed_queries'
+        end as unallocated_reason,
         share,
         source_effective_cost,
         source_billed_cost,

@@ -6,7 +6,7 @@
     traces back to bill lines and a readable rule. Per source the shares sum to 1 and the
     allocated amounts sum back to the source exactly (FOCUS 1.3 split-allocation contract).
     Unallocated money is a row with a reason: untagged, no_driver, unattributed_queries,
-    unused_commitment.
+    unattributed_workloads, idle_capacity, unused_commitment.
 -#}
 with
 
