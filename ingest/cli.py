@@ -13,7 +13,17 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ingest import ai_requests, aws_cur, azure, clickhouse_query_log, focus, oci, revenue, usage
+from ingest import (
+    ai_requests,
+    aws_cur,
+    azure,
+    clickhouse_query_log,
+    focus,
+    oci,
+    otel_spans,
+    revenue,
+    usage,
+)
 from ingest.core import (
     DEFAULT_DB_ENV,
     DEFAULT_DB_PATH,
@@ -42,6 +52,10 @@ SOURCES: dict[str, tuple[TableSpec, str]] = {
     "ai-requests": (
         ai_requests.SPEC,
         "AI request log: timestamp, customer_id, feature_id, provider, model, tokens, is_batch",
+    ),
+    "otel-spans": (
+        otel_spans.SPEC,
+        "OpenTelemetry spans as OTLP/JSON (collector file exporter JSON Lines, or OTLP/HTTP bodies)",
     ),
 }
 
@@ -227,7 +241,22 @@ def _load_cur(con, path, args, **kw):  # type: ignore[no-untyped-def]
     )
 
 
+def _load_otel_spans(con, path, args, **kw):  # type: ignore[no-untyped-def]
+    return [
+        otel_spans.load(
+            con,
+            path,
+            export_name=args.export_name or otel_spans.SPEC.source,
+            force=args.force,
+            **kw,
+        )
+    ]
+
+
 def _loader_for(spec: TableSpec) -> Callable[..., list[LoadResult]]:
+    if spec is otel_spans.SPEC:
+        return _load_otel_spans
+
     def _load(con, path, args, **kw):  # type: ignore[no-untyped-def]
         return [
             load_path(
