@@ -98,7 +98,7 @@ statused as (
                 then cast(allocated_cost / estimated_cost as {{ type_double() }})
         end as scale_factor,
         case
-            when service_name not in (select service_name from shared_resources)
+            when service_name not in (select shared_resources.service_name from shared_resources)
                 then 'no_shared_resource'
             when allocated_cost = 0 then 'no_allocated_cost'
             when estimated_cost = 0 then 'no_charged_spans'

@@ -11,7 +11,7 @@ source as (
 ranked as (
 
     select
-        source.*,
+        *,
         row_number() over (
             partition by trace_id, span_id
             order by _loaded_at desc, _source_file desc, _source_row desc
