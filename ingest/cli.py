@@ -21,6 +21,7 @@ from ingest import (
     focus,
     oci,
     opencost,
+    otel_spans,
     revenue,
     usage,
 )
@@ -52,6 +53,10 @@ SOURCES: dict[str, tuple[TableSpec, str]] = {
     "ai-requests": (
         ai_requests.SPEC,
         "AI request log: timestamp, customer_id, feature_id, provider, model, tokens, is_batch",
+    ),
+    "otel-spans": (
+        otel_spans.SPEC,
+        "OpenTelemetry spans as OTLP/JSON (collector file exporter JSON Lines, or OTLP/HTTP bodies)",
     ),
 }
 
@@ -264,7 +269,22 @@ def _load_opencost(con, path, args, **kw):  # type: ignore[no-untyped-def]
     ]
 
 
+def _load_otel_spans(con, path, args, **kw):  # type: ignore[no-untyped-def]
+    return [
+        otel_spans.load(
+            con,
+            path,
+            export_name=args.export_name or otel_spans.SPEC.source,
+            force=args.force,
+            **kw,
+        )
+    ]
+
+
 def _loader_for(spec: TableSpec) -> Callable[..., list[LoadResult]]:
+    if spec is otel_spans.SPEC:
+        return _load_otel_spans
+
     def _load(con, path, args, **kw):  # type: ignore[no-untyped-def]
         return [
             load_path(

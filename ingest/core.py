@@ -1280,6 +1280,7 @@ def ensure_all_tables(con: duckdb.DuckDBPyConnection) -> None:
         focus,
         oci,
         opencost,
+        otel_spans,
         revenue,
         usage,
     )
@@ -1287,6 +1288,7 @@ def ensure_all_tables(con: duckdb.DuckDBPyConnection) -> None:
     for spec in (
         ai_requests.SPEC,
         opencost.SPEC,
+        otel_spans.SPEC,
         aws_cur.SPEC,
         focus.SPEC,
         azure.SPEC,

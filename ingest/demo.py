@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest import aws_cur, clickhouse_query_log, revenue, usage
+from ingest import aws_cur, clickhouse_query_log, otel_spans, revenue, usage
 from ingest.core import connect, database_path, ensure_all_tables, load_path, stderr_progress
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -59,6 +59,8 @@ def load_sample(
     for spec, folder in SAMPLE_SOURCES:
         result = load_path(con, spec, sample_dir / folder, export_name=spec.source)
         lines.append(result.summary().splitlines()[0])
+    if (sample_dir / "otel").is_dir():  # samples generated before spans existed have none
+        lines.append(otel_spans.load(con, sample_dir / "otel").summary().splitlines()[0])
     return lines
 
 

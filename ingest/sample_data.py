@@ -279,6 +279,7 @@ class SampleSummary:
     usage_file: Path
     revenue_file: Path
     customers_file: Path
+    spans_file: Path
     zero_driver_date: date
     row_counts: Mapping[str, int] = field(hash=False)
     cur_rows_by_period: Mapping[str, int] = field(hash=False)
@@ -294,6 +295,7 @@ class SampleSummary:
             self.usage_file,
             self.revenue_file,
             self.customers_file,
+            self.spans_file,
         )
 
     def __str__(self) -> str:
@@ -390,6 +392,9 @@ def generate(
         customers_file, n_customers = _write_customers(con, out_dir)
     finally:
         con.close()
+    from ingest import otel_sample  # imports this module's customers
+
+    spans_file = otel_sample.write(out_dir, start_month=start_month, months=months, seed=seed)
 
     summary = SampleSummary(
         out_dir=out_dir,
@@ -402,6 +407,7 @@ def generate(
         usage_file=usage_file,
         revenue_file=revenue_file,
         customers_file=customers_file,
+        spans_file=spans_file,
         zero_driver_date=zero_day,
         row_counts={
             "cur": sum(rows_by_period.values()),
