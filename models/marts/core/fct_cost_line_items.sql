@@ -29,7 +29,7 @@
 {%- set aws_only = {
     'net_billed_cost': 'billed_cost',
     'net_effective_cost': 'effective_cost',
-    'is_unused_commitment': "coalesce(charge_category = 'Purchase' and commitment_discount_status = 'Unused', false)",
+    'is_unused_commitment': "coalesce(commitment_discount_status = 'Unused', false)",
     'is_split_cost_line': 'false',
     'split_parent_resource_id': 'cast(null as varchar)',
     'split_cost': 'cast(null as decimal(38, 12))',

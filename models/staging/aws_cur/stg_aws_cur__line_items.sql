@@ -72,6 +72,8 @@ renamed as (
         savings_plan_used_commitment * _correction_sign as sp_used_commitment,
         reservation_effective_cost * _correction_sign as ri_effective_cost,
         reservation_net_effective_cost * _correction_sign as ri_net_effective_cost,
+        reservation_amortized_upfront_fee_for_billing_period
+        * _correction_sign as ri_amortized_upfront_fee,
         reservation_unused_amortized_upfront_fee_for_billing_period
         * _correction_sign as ri_unused_amortized_upfront_fee,
         reservation_net_unused_amortized_upfront_fee_for_billing_period

@@ -37,6 +37,8 @@ renamed as (
         invoice_id,
         commitment_discount_id,
         commitment_discount_status,
+        commitment_discount_type,
+        pricing_category,
         tags as source_tags,
         billed_cost * _correction_sign as billed_cost,
         effective_cost * _correction_sign as effective_cost,

@@ -1,0 +1,54 @@
+{#-
+    The unused commitment the utilization mart shows is the allocation's unused_commitment
+    bucket, per month and currency, to the cent: the same money seen twice, never counted
+    twice. (Would a product tag on a commitment fee line allocate it directly, this test names
+    the month.)
+-#}
+with
+
+utilization as (
+
+    select
+        charge_month,
+        billing_currency,
+        sum(unused_commitment_cost) as unused_cost
+    from {{ ref('fct_commitment_utilization_monthly') }}
+    group by charge_month, billing_currency
+
+),
+
+allocation as (
+
+    select
+        allocation_month as charge_month,
+        billing_currency,
+        sum(allocated_effective_cost) as unused_cost
+    from {{ ref('fct_cost_allocation') }}
+    where unallocated_reason = 'unused_commitment'
+    group by allocation_month, billing_currency
+
+),
+
+compared as (
+
+    select
+        coalesce(utilization.charge_month, allocation.charge_month) as charge_month,
+        coalesce(utilization.billing_currency, allocation.billing_currency) as billing_currency,
+        coalesce(utilization.unused_cost, 0) as mart_unused_cost,
+        coalesce(allocation.unused_cost, 0) as allocation_unused_cost
+    from utilization
+    full outer join allocation
+        on
+            utilization.charge_month = allocation.charge_month
+            and utilization.billing_currency = allocation.billing_currency
+
+),
+
+final as (
+
+    select * from compared
+    where abs(mart_unused_cost - allocation_unused_cost) >= 0.005
+
+)
+
+select * from final
