@@ -1272,10 +1272,21 @@ def load_path(
 
 def ensure_all_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create every source's raw table, so dbt can build before all sources were loaded."""
-    from ingest import ai_requests, aws_cur, azure, clickhouse_query_log, focus, oci, revenue, usage
+    from ingest import (
+        ai_requests,
+        aws_cur,
+        azure,
+        clickhouse_query_log,
+        cost_explorer,
+        focus,
+        oci,
+        revenue,
+        usage,
+    )
 
     for spec in (
         ai_requests.SPEC,
+        cost_explorer.SPEC,
         aws_cur.SPEC,
         focus.SPEC,
         azure.SPEC,
