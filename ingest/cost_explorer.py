@@ -670,6 +670,25 @@ def _validate(
             f"{_where(dup)}: the same account, period and group is also in {dup[3]}; "
             "load each query once"
         )
+    # Two groupings of the same account-day (SERVICE, then TAG:team) are the same money twice.
+    # Credits and refunds come from their own query, so they are compared among themselves.
+    regrouped = con.execute(
+        """
+        SELECT min(display), min(start_text), NULL, max(display),
+               min(group_definitions), max(group_definitions)
+        FROM _ce_new
+        GROUP BY billing_account_id, time_period_start, time_period_end,
+                 record_type IN ('Credit', 'Refund')
+        HAVING count(DISTINCT group_definitions) > 1
+        ORDER BY 1, 2 LIMIT 1
+        """
+    ).fetchone()
+    if regrouped:
+        raise LoadError(
+            f"{regrouped[0]}: period {regrouped[1]}: the same account and period is grouped "
+            f"as {regrouped[4]} and as {regrouped[5]} (in {regrouped[3]}); two groupings of "
+            "the same costs would count them twice, load one"
+        )
     overlap = con.execute(
         """
         WITH spans AS (
