@@ -543,7 +543,7 @@ def _flatten(
             coalesce(dimensions['LINKED_ACCOUNT'], CAST(? AS VARCHAR)) AS billing_account_id,
             CASE WHEN dimensions['LINKED_ACCOUNT'] IS NOT NULL THEN 'LINKED_ACCOUNT'
                 WHEN CAST(? AS VARCHAR) IS NOT NULL THEN CAST(? AS VARCHAR) END AS account_source,
-            CAST(list_transform(definitions, lambda d: d.Type || ':' || d.Key) AS VARCHAR)
+            array_to_string(list_transform(definitions, lambda d: d.Type || ':' || d.Key), ', ')
                 AS group_definitions,
             group_keys,
             dimensions,
