@@ -517,6 +517,15 @@ def test_real_samples_tags_tax_estimated_and_blended_refusal(
 
 ACCOUNT = "999900001111"  # not in the sample's CUR
 PAYER = "111122223333"  # the sample CUR's payer
+LATE = "555566667777"  # its CUR arrives after the first build
+
+LATE_CUR = (
+    "identity/LineItemId,bill/PayerAccountId,bill/BillingPeriodStartDate,lineItem/UsageAccountId,"
+    "lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UsageEndDate,lineItem/ProductCode,"
+    "lineItem/UsageType,lineItem/UnblendedCost,lineItem/CurrencyCode,lineItem/UsageAmount\n"
+    f"n1,{LATE},2026-11-01T00:00:00Z,{LATE},Usage,2026-11-02T00:00:00Z,2026-11-02T01:00:00Z,"
+    "AmazonEC2,BoxUsage:m5.large,12.5,USD,1\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -562,8 +571,14 @@ def with_ce(built_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
         (own / name).write_text(json.dumps(doc))
     payer = root / "payer.json"  # the CUR covers this account-day: superseded
     payer.write_text(json.dumps(response([("DIMENSION", "SERVICE")], [(*day5, [([EC2], metrics("1000", "900"))])])))  # fmt: skip
+    late = root / "late.json"  # no bill for this account yet: CE lines, until a CUR arrives
+    late.write_text(json.dumps(response([("DIMENSION", "SERVICE")], [
+        ("2026-11-02", "2026-11-03", [([EC2], metrics("12.5", "12.5"))]),
+        ("2026-11-03", "2026-11-04", [([EC2], metrics("4", "4"))]),
+    ])))  # fmt: skip
     assert load_file(db, own, "--account-id", ACCOUNT) == 0
     assert load_file(db, payer, "--account-id", PAYER) == 0
+    assert load_file(db, late, "--account-id", LATE) == 0
     build = run_dbt(db, "build", capture=True)  # incremental, every conservation test included
     assert build.returncode == 0, build.stdout[-3000:]
     return db
@@ -577,7 +592,7 @@ def test_ce_lines_once_and_superseded_visible(with_ce: Path, built_sample: Path)
     lines = _one(
         with_ce,
         "select count(*), sum(billed_cost), sum(effective_cost) from marts.fct_cost_line_items "
-        "where source_system = 'aws_ce'",
+        "where source_system = 'aws_ce' and charge_billing_period = date '2026-10-01'",
     )
     # 100+50+10+5+3-7+40+30 billed; effective 80 instead of 100
     assert lines == (8, Decimal(231), Decimal(211))
@@ -592,7 +607,8 @@ def test_ce_lines_once_and_superseded_visible(with_ce: Path, built_sample: Path)
     # the allocation grows by exactly the CE money not superseded: no dollar twice
     total = "select sum(allocated_effective_cost), sum(allocated_billed_cost) from marts.fct_cost_allocation"  # noqa: E501
     before, after = _one(built_sample, total), _one(with_ce, total)
-    assert (after[0] - before[0], after[1] - before[1]) == (Decimal(211), Decimal(231))
+    # October's 211 / 231 plus November's 16.5 (account 555566667777, no bill yet)
+    assert (after[0] - before[0], after[1] - before[1]) == (Decimal("227.5"), Decimal("247.5"))
 
 
 def test_ce_lines_reach_components_products_customers_features(with_ce: Path) -> None:
@@ -652,3 +668,35 @@ def test_ce_reaches_the_monthly_marts(with_ce: Path, built_sample: Path) -> None
              where customer_id = 'cust_003' and economics_month = date '2026-10-01'"""
     grown = _one(with_ce, sql)[0] - _one(built_sample, sql)[0]
     assert grown >= Decimal(40)  # its direct $40, plus shares of pools the CE lines feed
+
+
+def test_a_bill_loaded_later_supersedes_ce_lines_already_built(
+    with_ce: Path, tmp_path: Path
+) -> None:
+    """The incremental path: CE lines of Nov 2-3 are in the table; a CUR for Nov 2 arrives;
+    the next run must take Nov 2 out (superseded) and keep Nov 3."""
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(with_ce, db)
+    (tmp_path / "cur").mkdir()
+    (tmp_path / "cur" / "nov.csv").write_text(LATE_CUR)
+    assert main(["cur", str(tmp_path / "cur"), "--db", str(db), "--quiet", "--export", "late"]) == 0
+    total = "select sum(allocated_billed_cost) from marts.fct_cost_allocation"
+    before = _one(db, total)[0]
+    build = run_dbt(db, "build", capture=True)  # incremental; the counted-once tests included
+    assert build.returncode == 0, build.stdout[-3000:]
+    ce_nov = (
+        "select charge_date, billed_cost from marts.fct_cost_line_items "
+        "where source_system = 'aws_ce' and charge_billing_period = date '2026-11-01'"
+    )
+    assert rows(with_ce, ce_nov + " order by 1") == [
+        (dt.date(2026, 11, 2), Decimal("12.5")),
+        (dt.date(2026, 11, 3), Decimal(4)),
+    ]
+    assert rows(db, ce_nov) == [(dt.date(2026, 11, 3), Decimal(4))]
+    assert _one(
+        db,
+        "select count(*) from intermediate.int_aws_ce__superseded_costs "
+        f"where billing_account_id = '{LATE}'",
+    ) == (1,)
+    # the CUR's 12.5 replaced CE's 12.5 for the same day: the total did not move
+    assert _one(db, total)[0] == before
