@@ -31,6 +31,7 @@ from ingest.core import (
     LoadError,
     LoadResult,
     TableSpec,
+    UsageError,
     connect,
     database_path,
     ensure_all_tables,
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--cluster",
         help="cluster name for CSV exports, which do not carry one (API responses do)",
     )
+    _cost_explorer_parsers(sub)
     gen = sub.add_parser(
         "generate-sample",
         help="write the bundled fictional SaaS company's bills and usage exports",
@@ -195,6 +197,111 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a dbt docs block file, e.g. models/marts/unit_economics/assumptions.md",
     )
     return parser
+
+
+def _cost_explorer_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``cost-explorer`` (the API) and ``cost-explorer-file`` (saved responses)."""
+    api = sub.add_parser(
+        "cost-explorer",
+        help="AWS Cost Explorer GetCostAndUsage (daily/monthly × service × tag), via the API",
+        description="Query AWS Cost Explorer for [--start, --end) and load the result: "
+        "UnblendedCost, AmortizedCost and UsageQuantity per group, credits and refunds as "
+        "their own rows. A load replaces the account's days it contains. Credentials and "
+        "endpoint come from the standard AWS environment (AWS_PROFILE, AWS_ENDPOINT_URL, ...).",
+    )
+    api.add_argument("--start", type=_date, required=True, metavar="YYYY-MM-DD")
+    api.add_argument("--end", type=_date, required=True, metavar="YYYY-MM-DD", help="exclusive")
+    api.add_argument("--granularity", choices=["DAILY", "MONTHLY"], default="DAILY", type=str.upper)
+    api.add_argument("--endpoint-url", help="Cost Explorer (and STS) endpoint, e.g. a test server")
+    ce_file = sub.add_parser(
+        "cost-explorer-file",
+        help="saved AWS Cost Explorer GetCostAndUsage responses (.json file or folder)",
+        description="Load saved GetCostAndUsage responses through the same flattening as "
+        "cost-explorer. A response with only BlendedCost is refused (never allocate on "
+        "blended cost) unless --allow-blended.",
+    )
+    ce_file.add_argument("path", type=Path, help="a .json response or a folder of them")
+    ce_file.add_argument(
+        "--allow-blended",
+        action="store_true",
+        help="load BlendedCost-only responses anyway (billed = effective = blended)",
+    )
+    ce_file.add_argument(
+        "--force", action="store_true", help="reload even if these exact files were loaded"
+    )
+    for p in (api, ce_file):
+        p.add_argument(
+            "--group-by",
+            action="append",
+            default=[],
+            metavar="KEY",
+            help="SERVICE, LINKED_ACCOUNT, REGION …, TAG:<key> or COST_CATEGORY:<name> "
+            "(at most 2; API default SERVICE; for files: the keys of a response saved "
+            "without GroupDefinitions)",
+        )
+        p.add_argument(
+            "--account-id",
+            help="billing account of the results (default: the LINKED_ACCOUNT group key, "
+            "else STS GetCallerIdentity on the API path)",
+        )
+        p.add_argument(
+            "--db", help=f"DuckDB file (default: ${DEFAULT_DB_ENV} or {DEFAULT_DB_PATH})"
+        )
+        p.add_argument(
+            "--allow-currency",
+            action="append",
+            default=[],
+            metavar="CODE",
+            help="accept a non-ISO currency (repeatable)",
+        )
+        p.add_argument("--quiet", action="store_true", help="no progress lines")
+        p.add_argument(
+            "--wait",
+            type=float,
+            default=0.0,
+            metavar="SECONDS",
+            help="if another process holds the database, wait this long",
+        )
+
+
+def _run_cost_explorer(args: argparse.Namespace) -> LoadResult:
+    from ingest import cost_explorer
+
+    group_bys = [cost_explorer.parse_group_by(g) for g in args.group_by]
+    progress = None if args.quiet else stderr_progress
+    con = connect(args.db, wait=args.wait, progress=progress)
+    try:
+        if args.command == "cost-explorer":
+            return cost_explorer.load_api(
+                con,
+                start=args.start,
+                end=args.end,
+                granularity=args.granularity,
+                group_bys=group_bys or [cost_explorer.GroupBy("DIMENSION", "SERVICE")],
+                account_id=args.account_id,
+                endpoint_url=args.endpoint_url,
+                allow_currencies=tuple(args.allow_currency),
+                progress=progress,
+            )
+        return cost_explorer.load_files(
+            con,
+            args.path,
+            group_bys=group_bys,
+            account_id=args.account_id,
+            allow_blended=args.allow_blended,
+            allow_currencies=tuple(args.allow_currency),
+            force=args.force,
+            progress=progress,
+        )
+    finally:
+        con.close()
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-10-01") from None
 
 
 def _month(text: str) -> dt.date:
@@ -339,6 +446,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             except report.ReportError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
+        if args.command in ("cost-explorer", "cost-explorer-file"):
+            print(_run_cost_explorer(args).summary())
+            return 0
         if args.command == "cur":
             loader = _load_cur
         elif args.command == "opencost":
@@ -351,6 +461,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted: nothing was written", file=sys.stderr)
         return 1

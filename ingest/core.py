@@ -1277,6 +1277,7 @@ def ensure_all_tables(con: duckdb.DuckDBPyConnection) -> None:
         aws_cur,
         azure,
         clickhouse_query_log,
+        cost_explorer,
         focus,
         oci,
         opencost,
@@ -1287,6 +1288,7 @@ def ensure_all_tables(con: duckdb.DuckDBPyConnection) -> None:
 
     for spec in (
         ai_requests.SPEC,
+        cost_explorer.SPEC,
         opencost.SPEC,
         otel_spans.SPEC,
         aws_cur.SPEC,

@@ -7,5 +7,6 @@
         'stg_azure__cost_details',
         'stg_oci__cost_reports',
         'int_ai__cost_lines',
+        'int_aws_ce__cost_lines',
     ]) }}
 {%- endmacro %}

@@ -4,6 +4,8 @@
     for closed-period corrections) to the cent. CUR split-cost pod lines are excluded on the raw
     side because the invoice counts their parent instance, not them. AI requests carry no price
     in the raw log: they tie to their rate-card price (int_ai__request_costs), one line each.
+    Cost Explorer rows tie as lines of the table plus the rows a CUR / FOCUS bill supersedes
+    (int_aws_ce__superseded_costs): each raw row is in exactly one of the two.
 -#}
 {%- set split_operations = "'" ~ var('split_cost_operations') | join("', '") ~ "'" -%}
 {%- set raw_sources = [
@@ -45,6 +47,33 @@ raw_totals as (
         sum(cost) as billed
     from {{ ref('int_ai__request_costs') }}
     group by 1, 2, 3
+    union all
+    select
+        'aws_ce' as source_system,
+        {{ month_start('time_period_start') }} as charge_billing_period,
+        upper(trim(currency)) as billing_currency,
+        count(*) as n_rows,
+        sum(coalesce(unblended_cost, blended_cost)) as billed
+    from {{ source('raw', 'aws_cost_explorer') }}
+    group by 1, 2, 3
+
+),
+
+model_lines as (
+
+    select
+        source_system,
+        charge_billing_period,
+        billing_currency,
+        billed_cost
+    from {{ ref('fct_cost_line_items') }}
+    union all
+    select
+        'aws_ce' as source_system,
+        charge_billing_period,
+        billing_currency,
+        billed_cost
+    from {{ ref('int_aws_ce__superseded_costs') }}
 
 ),
 
@@ -56,7 +85,7 @@ model_totals as (
         billing_currency,
         count(*) as n_rows,
         sum(billed_cost) as billed
-    from {{ ref('fct_cost_line_items') }}
+    from model_lines
     group by 1, 2, 3
 
 ),

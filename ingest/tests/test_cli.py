@@ -11,7 +11,17 @@ import pytest
 from ingest.cli import build_parser, main
 from ingest.tests.conftest import PROJECT_DIR
 
-COMMANDS = ["cur", "focus", "azure", "oci", "init", "generate-sample", "demo"]
+COMMANDS = [
+    "cur",
+    "focus",
+    "azure",
+    "oci",
+    "init",
+    "generate-sample",
+    "demo",
+    "cost-explorer",
+    "cost-explorer-file",
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

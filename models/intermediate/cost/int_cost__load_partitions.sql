@@ -18,6 +18,13 @@ with
     ),
 
 {% endfor %}
+aws_ce_bill_loads as (
+
+    -- a Cost Explorer partition also changes when a bill load of its month may supersede it
+    select * from {{ ref('int_aws_ce__bill_loads') }}
+
+),
+
 final as (
 
     {% for model in sources %}
@@ -26,8 +33,13 @@ final as (
             charge_billing_period,
             load_id
         from {{ model }}
-        {% if not loop.last %}union{% endif %}
+        union
     {% endfor %}
+    select
+        export_name,
+        charge_billing_period,
+        load_id
+    from aws_ce_bill_loads
 
 )
 
