@@ -34,7 +34,7 @@ estimated as (
         span_month,
         currency,
         count(*) as span_count,
-        sum(case when is_charged then 1 else 0 end) as charged_span_count,
+        cast(sum(case when is_charged then 1 else 0 end) as bigint) as charged_span_count,
         sum(estimated_cost) as estimated_cost
     from estimates
     group by

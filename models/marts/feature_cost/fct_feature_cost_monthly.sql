@@ -34,9 +34,9 @@ feature_tenants as (
         max(taxonomy) as taxonomy,
         max(feature_product) as feature_product,
         count(*) as span_count,
-        sum(case when is_charged then 1 else 0 end) as charged_span_count,
+        cast(sum(case when is_charged then 1 else 0 end) as bigint) as charged_span_count,
         sum(duration_ms) as duration_ms,
-        sum(db_query_count) as db_query_count,
+        cast(sum(db_query_count) as bigint) as db_query_count,
         sum(full_rate_cost) as full_rate_cost,
         sum(estimated_cost) as estimated_cost,
         false as is_uncharged_bucket
