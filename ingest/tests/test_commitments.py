@@ -532,8 +532,18 @@ def test_commitment_money_ties_and_no_line_in_two_roles(warehouse: Path) -> None
     # covered + unused commitment of the marts = the covered-usage and unused-commitment lines.
     assert query(
         warehouse,
-        "select count(*) - count(distinct cost_line_key) from intermediate.int_commitments__lines",
+        "select count(*) - count(distinct line_group_key) from intermediate.int_commitments__lines",
     ) == [(0,)]
+    # every CUR line with a role is counted in exactly one group: Σ n_lines = the lines
+    ((grouped, lines),) = query(
+        warehouse,
+        "select (select sum(n_lines) from intermediate.int_commitments__line_days "
+        "where source_system = 'aws_cur'), (select count(*) from marts.fct_cost_line_items "
+        "where source_system = 'aws_cur' and not is_split_cost_line and line_item_type in "
+        "('SavingsPlanCoveredUsage', 'DiscountedUsage', 'SavingsPlanRecurringFee', 'RIFee', "
+        "'Usage'))",
+    )
+    assert grouped == lines > 0
     ((mart_total,),) = query(
         warehouse,
         "select sum(x) from (select covered_effective_cost as x "

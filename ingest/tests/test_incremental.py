@@ -1,6 +1,7 @@
 """Incremental builds give the same warehouse as a full refresh.
 
-int_cost__tag_sets, fct_cost_line_items and int_allocation__signature_days rewrite only the delivered cost
+int_cost__tag_sets, fct_cost_line_items, int_allocation__signature_days and int_commitments__line_days
+rewrite only the delivered cost
 partitions (export × billing period) holding a load they have not seen;
 int_allocation__query_work_daily does the same per query_log partition (hostname × day). After a
 new day arrives (a new billing period's first delivery, and a new query_log day), after a month
@@ -52,12 +53,27 @@ TABLES = {
         "load_id",
         "product",
     ],
+    "intermediate.int_commitments__line_days": [
+        "export_name",
+        "charge_billing_period",
+        "load_id",
+        "charge_date",
+        "billing_account_id",
+        "service_code",
+        "usage_type",
+        "operation",
+        "charge_description",
+        "commitment_discount_id",
+        "commitment_role",
+    ],
+    "intermediate.int_commitments__lines": ["line_group_key"],
 }
 INCREMENTAL_MODELS = (
     "intermediate.int_cost__tag_sets",
     "marts.fct_cost_line_items",
     "intermediate.int_allocation__signature_days",
     "intermediate.int_allocation__query_work_daily",
+    "intermediate.int_commitments__line_days",
 )
 
 
