@@ -78,7 +78,7 @@ per_pool as (
     select
         'pool_period' as level,
         coalesce(l.pool_id, a.pool_id)
-        || ':' || cast(coalesce(l.period_start, a.period_start) as varchar)
+        || ':' || cast(coalesce(l.period_start, a.period_start) as {{ dbt.type_string() }})
         || ':' || coalesce(l.billing_currency, a.billing_currency) as scope,
         coalesce(l.effective_cost, 0) - coalesce(a.effective_cost, 0) as effective_gap,
         coalesce(l.billed_cost, 0) - coalesce(a.billed_cost, 0) as billed_gap,
@@ -123,7 +123,7 @@ per_month as (
 
     select
         'month' as level,
-        cast(coalesce(l.charge_month, a.allocation_month) as varchar)
+        cast(coalesce(l.charge_month, a.allocation_month) as {{ dbt.type_string() }})
         || ' ' || coalesce(l.billing_currency, a.billing_currency) as scope,
         coalesce(l.effective_cost, 0) - coalesce(a.effective_cost, 0) as effective_gap,
         coalesce(l.billed_cost, 0) - coalesce(a.billed_cost, 0) as billed_gap,

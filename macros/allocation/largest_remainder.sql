@@ -17,19 +17,26 @@
     select
         ranked.*
         {%- for amount in amounts %},
-        sign(ranked.{{ amount }}) * (
-            ranked._floor_{{ amount }}
-            + case
-                when ranked._rank_{{ amount }} <= ranked._missing_cents_{{ amount }}
-                    then cast(0.01 as decimal(38, 2))
-                else cast(0 as decimal(38, 2))
-            end
+        {#- not sign(): it is a double on Spark. Every term is cast to the money type, so no
+            engine widens or rounds a mixed-scale sum differently #}
+        cast(
+            (case when ranked.{{ amount }} < 0 then -1 else 1 end) * (
+                ranked._floor_{{ amount }}
+                + case
+                    when ranked._rank_{{ amount }} <= ranked._missing_cents_{{ amount }}
+                        then cast(0.01 as decimal(38, 2))
+                    else cast(0 as decimal(38, 2))
+                end
+            ) as decimal(38, 12)
         )
         + case
             when ranked._share_rank = 1
-                then ranked.{{ amount }}
-                - sign(ranked.{{ amount }}) * round(abs(ranked.{{ amount }}), 2)
-            else 0
+                then cast(ranked.{{ amount }} as decimal(38, 12))
+                - cast(
+                    (case when ranked.{{ amount }} < 0 then -1 else 1 end)
+                    * round(abs(ranked.{{ amount }}), 2) as decimal(38, 12)
+                )
+            else cast(0 as decimal(38, 12))
         end as allocated_{{ amount }}
         {%- endfor %}
     from (

@@ -52,3 +52,24 @@
         from entries
     )
 {%- endmacro %}
+
+{#- Spark: the same rules inline (no SQL macros); the first source key wins a collision. -#}
+{% macro spark__normalize_tag_keys(tags) -%}
+    aggregate(
+        transform(
+            filter(map_entries({{ tags }}), e -> coalesce(e.value, '') <> ''),
+            e -> named_struct(
+                'key', regexp_replace(
+                    regexp_replace(regexp_replace(lower(e.key), '^user[:_]', ''), '[^a-z0-9]+', '_'),
+                    '^_+|_+$', ''
+                ),
+                'value', e.value
+            )
+        ),
+        cast(map() as map<string, string>),
+        (acc, e) -> case
+            when map_contains_key(acc, e.key) then acc
+            else map_concat(acc, map(e.key, e.value))
+        end
+    )
+{%- endmacro %}

@@ -12,7 +12,8 @@
 {% macro replace_changed_partitions(
     partitions_relation, partition_by=['export_name', 'charge_billing_period']
 ) -%}
-    {%- if is_incremental() -%}
+    {#- Spark overwrites the partitions instead (insert_overwrite, see partition_strategy) -#}
+    {%- if is_incremental() and target.type != 'spark' -%}
         delete from {{ this }} as target
         where exists (
             select 1
@@ -58,4 +59,16 @@
                     {%- if not loop.last %} and{% endif %}
                 {%- endfor %}
     {%- endif %}
+{%- endmacro %}
+
+{#- How an incremental model replaces its changed partitions on this engine: DuckDB (and any
+    engine with DELETE) deletes them in the pre-hook and appends; Spark's Parquet tables have no
+    DELETE, so they are partitioned by `partition_by` and overwritten (insert_overwrite). Use as
+    config(incremental_strategy=partition_strategy(), partition_by=partition_columns([...])). -#}
+{% macro partition_strategy() -%}
+    {{ return('insert_overwrite' if target.type == 'spark' else 'append') }}
+{%- endmacro %}
+
+{% macro partition_columns(columns) -%}
+    {{ return(columns if target.type == 'spark' else none) }}
 {%- endmacro %}

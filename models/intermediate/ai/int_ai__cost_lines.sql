@@ -7,6 +7,7 @@
     requests here too would count it twice. A request without a product is `untagged` and
     stays visible as unallocated.
 -#}
+{%- set text = dbt.type_string() -%}
 with
 
 request_costs as (
@@ -22,31 +23,31 @@ final as (
         request_id as source_line_id,
         provider,
         provider as billing_account_id,
-        cast(null as varchar) as sub_account_id,
+        cast(null as {{ text }}) as sub_account_id,
         {{ month_start('request_date') }} as billing_period,
         {{ month_start('request_date') }} as charge_billing_period,
         requested_at as charge_period_start,
         requested_at as charge_period_end,
         'Usage' as line_item_type,
         'Usage' as charge_category,
-        cast(null as varchar) as charge_class,
+        cast(null as {{ text }}) as charge_class,
         'ai_requests' as service_code,
         provider || ' ' || model as service_name,
-        cast(null as varchar) as region,
-        cast(null as varchar) as availability_zone,
+        cast(null as {{ text }}) as region,
+        cast(null as {{ text }}) as availability_zone,
         provider || ':' || model as resource_id,
         model || case when is_batch then ':batch' else '' end as usage_type,
-        cast(null as varchar) as operation,
+        cast(null as {{ text }}) as operation,
         (
-            cast(input_tokens as varchar) || ' input (' || cast(cached_input_tokens as varchar)
-            || ' cached) + ' || cast(output_tokens as varchar) || ' output tokens'
+            cast(input_tokens as {{ text }}) || ' input ('
+            || cast(cached_input_tokens as {{ text }}) || ' cached) + ' || cast(output_tokens as {{ text }}) || ' output tokens'
         ) as charge_description,
         cast(input_tokens + output_tokens as decimal(38, 12)) as consumed_quantity,
         'tokens' as consumed_unit,
         billing_currency,
-        cast(null as varchar) as invoice_id,
-        cast(null as varchar) as commitment_discount_id,
-        cast(null as varchar) as commitment_discount_status,
+        cast(null as {{ text }}) as invoice_id,
+        cast(null as {{ text }}) as commitment_discount_id,
+        cast(null as {{ text }}) as commitment_discount_status,
         {{ tag_map([
             ('customer', 'customer_id'), ('feature', 'feature_id'), ('product', 'product'),
         ]) }} as source_tags,

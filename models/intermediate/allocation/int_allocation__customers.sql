@@ -90,7 +90,7 @@ kept as (
 
     select
         *,
-        cast(null as varchar) as customer_driver_name,
+        cast(null as {{ dbt.type_string() }}) as customer_driver_name,
         1.0 as customer_share
     from product_level
     where not exists (

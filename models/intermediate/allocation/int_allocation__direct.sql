@@ -54,7 +54,7 @@ final as (
 
     select
         {{ dbt.concat([
-            "rule_id", "':'", "cast(charge_date as varchar)", "':'", "billing_currency",
+            "rule_id", "':'", "cast(charge_date as " ~ dbt.type_string() ~ ")", "':'", "billing_currency",
             "':'", "coalesce(product, '-')", "':'", "coalesce(customer_id, '-')",
             "':'", "coalesce(team, '-')", "':'", "coalesce(feature_id, '-')",
             "':'", "coalesce(environment, '-')", "':'", "coalesce(service_code, '-')",

@@ -55,7 +55,7 @@ final as (
 
     select
         pool_id
-        || ':' || cast(period_start as varchar)
+        || ':' || cast(period_start as {{ dbt.type_string() }})
         || ':' || billing_currency
         || ':' || coalesce(service_code, '-')
         || ':' || component as pool_group_key,

@@ -139,7 +139,7 @@ even_shares as (
     select
         groups.pool_group_key,
         'even' as share_basis,
-        cast(null as varchar) as driver_name,
+        cast(null as {{ dbt.type_string() }}) as driver_name,
         even_products.product,
         cast(null as double) as driver_quantity,
         1.0 / count(*) over (partition by groups.pool_group_key) as share

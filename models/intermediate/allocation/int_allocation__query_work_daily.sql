@@ -7,7 +7,8 @@
 {%- set partition_by = ['hostname', 'event_date'] -%}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy=partition_strategy(),
+    partition_by=partition_columns(['hostname', 'event_date']),
     pre_hook="{{ replace_changed_partitions(
         ref('int_allocation__query_log_partitions'), ['hostname', 'event_date']) }}",
     on_schema_change='fail',

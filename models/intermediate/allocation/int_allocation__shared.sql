@@ -111,7 +111,7 @@ unsplit as (
         'unallocated' as share_basis,
         pools.driver as driver_name,
         cast(null as double) as driver_quantity,
-        cast(null as varchar) as product,
+        cast(null as {{ dbt.type_string() }}) as product,
         case
             when pools.method = 'residual' then pools.pool_id else 'no_driver'
         end as unallocated_reason,

@@ -14,7 +14,8 @@
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy=partition_strategy(),
+    partition_by=partition_columns(['export_name', 'charge_billing_period']),
     pre_hook="{{ replace_changed_partitions(ref('int_cost__load_partitions')) }}",
     on_schema_change='fail',
 ) }}
@@ -22,6 +23,17 @@
 {%- set group_columns = [
     'export_name', 'charge_billing_period', 'load_id', 'charge_date', 'billing_currency',
 ] + signature_columns -%}
+{#- tag maps are grouped by their key (macros/cross_db/map_grouping.sql) -#}
+{%- set selected, grouped = [], [] -%}
+{%- for column in group_columns -%}
+    {%- set picked = map_of_group(column) ~ ' as ' ~ column if column == 'tags' else column -%}
+    {%- do selected.append(picked) -%}
+    {%- do grouped.append(map_group_key(column) if column == 'tags' else column) -%}
+{%- endfor -%}
+{%- set hashed = [] -%}
+{%- for column in signature_columns -%}
+    {%- do hashed.append(map_of_group(column) if column == 'tags' else column) -%}
+{%- endfor -%}
 with
 
 allocatable_lines as (
@@ -44,14 +56,14 @@ cost_lines as (
 final as (
 
     select
-        {{ signature_hash(signature_columns) }} as signature_id,
-        {{ group_columns | join(',\n        ') }},
+        {{ signature_hash(hashed) }} as signature_id,
+        {{ selected | join(',\n        ') }},
         count(*) as n_lines,
         sum(effective_cost) as effective_cost,
         sum(billed_cost) as billed_cost
     from cost_lines
     group by
-        {{ group_columns | join(',\n        ') }}
+        {{ grouped | join(',\n        ') }}
 
 )
 

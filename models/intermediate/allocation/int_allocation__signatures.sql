@@ -1,6 +1,13 @@
 {#- The distinct resource signatures of all allocatable lines: tag rules and pool rules are
     evaluated once per signature, not once per bill line. -#}
 {%- set signature_columns = var('allocation_signature_columns') -%}
+{#- tag maps are grouped by their key (macros/cross_db/map_grouping.sql) -#}
+{%- set selected, grouped = [], [] -%}
+{%- for column in signature_columns -%}
+    {%- set picked = map_of_group(column) ~ ' as ' ~ column if column == 'tags' else column -%}
+    {%- do selected.append(picked) -%}
+    {%- do grouped.append(map_group_key(column) if column == 'tags' else column) -%}
+{%- endfor -%}
 with
 
 signature_days as (
@@ -11,10 +18,13 @@ signature_days as (
 
 final as (
 
-    select distinct
+    select
         signature_id,
-        {{ signature_columns | join(', ') }}
+        {{ selected | join(',\n        ') }}
     from signature_days
+    group by
+        signature_id,
+        {{ grouped | join(',\n        ') }}
 
 )
 

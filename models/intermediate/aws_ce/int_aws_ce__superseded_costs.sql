@@ -7,6 +7,7 @@
     Grain: one row per superseded CE row (cost_line_key); its money stays visible here and
     tests/assert_cost_lines_tie_to_raw.sql counts it against the raw table.
 -#}
+{%- set text = dbt.type_string() -%}
 with
 
 ce_costs as (
@@ -62,7 +63,7 @@ final as (
         end as superseded_by,
         'the ' || case when covering_bills.has_cur then 'CUR' else 'FOCUS export' end
         || ' has lines for account ' || ce_costs.billing_account_id || ' on '
-        || cast(covering_bills.covered_days as varchar) || ' day(s) of this period: '
+        || cast(covering_bills.covered_days as {{ text }}) || ' day(s) of this period: '
         || 'the bill is the cost of record' as superseded_reason,
         ce_costs.load_id,
         ce_costs.source_file,

@@ -27,7 +27,8 @@
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy=partition_strategy(),
+    partition_by=partition_columns(['export_name', 'charge_billing_period']),
     pre_hook="{{ replace_changed_partitions(ref('int_cost__load_partitions')) }}",
     on_schema_change='fail',
 ) }}
@@ -128,7 +129,7 @@ focus_classified as (
         billing_currency,
         service_code,
         usage_type,
-        cast(null as varchar) as operation,
+        cast(null as {{ dbt.type_string() }}) as operation,
         charge_description,
         nullif(commitment_discount_id, '') as commitment_discount_id,
         case

@@ -24,9 +24,9 @@ keyed as (
 
     select
         {{ dbt.hash(dbt.concat([
-            "export_name", "'|'", "cast(charge_billing_period as varchar)", "'|'", "load_id",
+            "export_name", "'|'", "cast(charge_billing_period as " ~ dbt.type_string() ~ ")", "'|'", "load_id",
             "'|'", "source_system", "'|'", "coalesce(billing_account_id, '')", "'|'",
-            "cast(charge_date as varchar)", "'|'", "billing_currency", "'|'",
+            "cast(charge_date as " ~ dbt.type_string() ~ ")", "'|'", "billing_currency", "'|'",
             "coalesce(service_code, '')", "'|'", "coalesce(usage_type, '')", "'|'",
             "coalesce(operation, '')", "'|'", "coalesce(charge_description, '')", "'|'",
             "coalesce(commitment_discount_id, '')", "'|'", "commitment_role", "'|'",

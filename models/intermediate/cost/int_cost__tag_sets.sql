@@ -12,7 +12,8 @@
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy=partition_strategy(),
+    partition_by=partition_columns(['export_name', 'charge_billing_period']),
     pre_hook="{{ replace_changed_partitions(ref('int_cost__load_partitions')) }}",
     on_schema_change='fail',
 ) }}
@@ -35,13 +36,18 @@ with
 tag_maps as (
 
     {% for model in sources %}
-        select distinct
+        select
             {{ model }}.export_name,
             {{ model }}.charge_billing_period,
             {{ model }}.load_id,
-            {{ model }}.source_tags
+            {{ map_of_group(model ~ '.source_tags') }} as source_tags
         from {{ model }}
         {{ join_changed_partitions(model, ref('int_cost__load_partitions')) }}
+        group by
+            {{ model }}.export_name,
+            {{ model }}.charge_billing_period,
+            {{ model }}.load_id,
+            {{ map_group_key(model ~ '.source_tags') }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 

@@ -209,17 +209,17 @@ final as (
             as decimal(38, 12)
         ) as burst_on_demand_cost,
         scenarios.effective_discount_rate,
-        cast(
+        {#- estimates, to 6 decimals: a decimal quotient is a double on some engines (DuckDB)
+            and exact on others (Spark); rounded, both give the same figure #}
+        cast(round(
             monthly.baseline_daily_cost * scenarios.effective_monthly_cost
-            / scenarios.on_demand_monthly_cost
-            as decimal(38, 12)
-        ) as recommended_commitment_daily_cost,
-        cast(
+            / scenarios.on_demand_monthly_cost, 6
+        ) as decimal(38, 12)) as recommended_commitment_daily_cost,
+        cast(round(
             monthly.baseline_daily_cost * monthly.n_days
             * (scenarios.on_demand_monthly_cost - scenarios.effective_monthly_cost)
-            / scenarios.on_demand_monthly_cost
-            as decimal(38, 12)
-        ) as estimated_monthly_saving
+            / scenarios.on_demand_monthly_cost, 6
+        ) as decimal(38, 12)) as estimated_monthly_saving
     from monthly
     inner join scenarios
         on

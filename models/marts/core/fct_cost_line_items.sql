@@ -12,7 +12,8 @@
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy=partition_strategy(),
+    partition_by=partition_columns(['export_name', 'charge_billing_period']),
     pre_hook="{{ replace_changed_partitions(ref('int_cost__load_partitions')) }}",
     on_schema_change='fail',
 ) }}
@@ -31,7 +32,7 @@
     'net_effective_cost': 'effective_cost',
     'is_unused_commitment': "coalesce(commitment_discount_status = 'Unused', false)",
     'is_split_cost_line': 'false',
-    'split_parent_resource_id': 'cast(null as varchar)',
+    'split_parent_resource_id': 'cast(null as ' ~ dbt.type_string() ~ ')',
     'split_cost': 'cast(null as decimal(38, 12))',
     'split_unused_cost': 'cast(null as decimal(38, 12))',
 } -%}
@@ -120,7 +121,7 @@ final as (
             and unioned.charge_billing_period = tag_sets.charge_billing_period
             and unioned.load_id = tag_sets.load_id
             and {{ signature_hash(['unioned.source_tags']) }} = tag_sets.tag_set_id
-            and unioned.source_tags = tag_sets.source_tags
+            and {{ maps_equal('unioned.source_tags', 'tag_sets.source_tags') }}
     {# in an incremental run: only the partitions the pre-hook just deleted #}
     {{ join_changed_partitions('unioned', ref('int_cost__load_partitions')) }}
 

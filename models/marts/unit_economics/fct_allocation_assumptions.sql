@@ -5,6 +5,7 @@
     which other drivers the ranges consider, and the conventions and exclusions of the model
     (seeds/model_conventions.csv). `python -m ingest assumptions` prints it as Markdown.
 -#}
+{%- set text = dbt.type_string() -%}
 with
 
 tag_rules as (
@@ -77,7 +78,7 @@ assumptions as (
         'seeds/allocation_tag_rules.csv' as rule_source,
         priority as rule_order,
         'When ' || condition_text || ', the line is 100 % ' || value_text
-        || ' (direct; priority ' || cast(priority as varchar) || ')' as statement,
+        || ' (direct; priority ' || cast(priority as {{ text }}) || ')' as statement,
         description as rationale
     from rule_conditions
     where dimension = 'product'
@@ -91,7 +92,7 @@ assumptions as (
         'seeds/allocation_tag_rules.csv' as rule_source,
         priority as rule_order,
         'When ' || condition_text || ', ' || dimension || ' is ' || value_text
-        || ' (priority ' || cast(priority as varchar) || ')' as statement,
+        || ' (priority ' || cast(priority as {{ text }}) || ')' as statement,
         description as rationale
     from rule_conditions
     where dimension not in ('product', 'component')
@@ -105,7 +106,7 @@ assumptions as (
         'seeds/allocation_tag_rules.csv' as rule_source,
         priority as rule_order,
         'When ' || condition_text || ', the cost is ' || value_text
-        || ' (priority ' || cast(priority as varchar) || '; no match = other)' as statement,
+        || ' (priority ' || cast(priority as {{ text }}) || '; no match = other)' as statement,
         description as rationale
     from rule_conditions
     where dimension = 'component'
@@ -180,13 +181,13 @@ assumptions as (
         product || ' stores '
         || case
             when avg_size_gb >= 1
-                then cast(cast(avg_size_gb as decimal(18, 2)) as varchar) || ' GB'
+                then cast(cast(avg_size_gb as decimal(18, 2)) as {{ text }}) || ' GB'
             when avg_size_gb >= 0.001
-                then cast(cast(avg_size_gb * 1000 as decimal(18, 2)) as varchar) || ' MB'
-            else cast(cast(avg_size_gb * 1000000 as decimal(18, 2)) as varchar) || ' KB'
+                then cast(cast(avg_size_gb * 1000 as decimal(18, 2)) as {{ text }}) || ' MB'
+            else cast(cast(avg_size_gb * 1000000 as decimal(18, 2)) as {{ text }}) || ' KB'
         end
-        || ' per unit for ' || cast(cast(retention_months as decimal(10, 1)) as varchar)
-        || ' months at ' || cast(cast(storage_rate_per_gb_month as decimal(18, 4)) as varchar)
+        || ' per unit for ' || cast(cast(retention_months as decimal(10, 1)) as {{ text }})
+        || ' months at ' || cast(cast(storage_rate_per_gb_month as decimal(18, 4)) as {{ text }})
         || ' per GB-month (billing currency)' as statement,
         description as rationale
     from storage_parameters

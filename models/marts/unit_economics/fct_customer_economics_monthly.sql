@@ -99,13 +99,13 @@ final as (
         cast(with_trend.mrr - with_trend.allocated_cost as decimal(38, 12)) as gross_profit,
         with_trend.gross_margin,
         with_trend.gross_margin < 0 as is_negative_margin,
-        row_number() over (
+        cast(row_number() over (
             partition by with_trend.economics_month, with_trend.billing_currency
             order by
                 coalesce(with_trend.gross_margin, 0),
                 with_trend.mrr - with_trend.allocated_cost,
                 with_trend.customer_id
-        ) as margin_rank,
+        ) as bigint) as margin_rank,
         cast(with_trend.n_products as integer) as n_products,
         cast(with_trend.previous_month_cost as decimal(38, 12)) as previous_month_cost,
         {{ safe_ratio('with_trend.allocated_cost', 'with_trend.previous_month_cost') }} - 1

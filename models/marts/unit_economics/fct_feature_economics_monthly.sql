@@ -107,7 +107,7 @@ attributed as (
         features.billing_currency,
         features.feature_id,
         {{ dbt.concat([
-            "cast(features.economics_month as varchar)", "':'", "features.product",
+            "cast(features.economics_month as " ~ dbt.type_string() ~ ")", "':'", "features.product",
             "':'", "features.billing_currency",
         ]) }} as product_month_key,
         coalesce(feature_costs.feature_cost, 0) as feature_cost,

@@ -19,7 +19,7 @@ renamed as (
 
     select
         {{ lineage_key() }} as cost_line_key,
-        cast(null as varchar) as source_line_id,
+        cast(null as {{ dbt.type_string() }}) as source_line_id,
         'AWS' as provider,
         billing_account_id,
         {{ map_value('dimensions', "'LINKED_ACCOUNT'") }} as sub_account_id,
@@ -38,11 +38,11 @@ renamed as (
             when lower(record_type) like '%fee%' then 'Purchase'
             else 'Usage'
         end as charge_category,
-        cast(null as varchar) as charge_class,
+        cast(null as {{ dbt.type_string() }}) as charge_class,
         {{ map_value('dimensions', "'SERVICE'") }} as service_name,
         {{ map_value('dimensions', "'REGION'") }} as region,
         {{ map_value('dimensions', "'AZ'") }} as availability_zone,
-        cast(null as varchar) as resource_id,
+        cast(null as {{ dbt.type_string() }}) as resource_id,
         {{ map_value('dimensions', "'USAGE_TYPE'") }} as usage_type,
         {{ map_value('dimensions', "'OPERATION'") }} as operation,
         (
@@ -58,9 +58,9 @@ renamed as (
         usage_quantity as consumed_quantity,
         usage_unit as consumed_unit,
         upper(trim(currency)) as billing_currency,
-        cast(null as varchar) as invoice_id,
-        cast(null as varchar) as commitment_discount_id,
-        cast(null as varchar) as commitment_discount_status,
+        cast(null as {{ dbt.type_string() }}) as invoice_id,
+        cast(null as {{ dbt.type_string() }}) as commitment_discount_id,
+        cast(null as {{ dbt.type_string() }}) as commitment_discount_status,
         is_estimated,
         granularity,
         tags as source_tags,

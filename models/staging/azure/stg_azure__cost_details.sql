@@ -12,14 +12,14 @@ renamed as (
 
     select
         {{ lineage_key() }} as cost_line_key,
-        cast(null as varchar) as source_line_id,
+        cast(null as {{ dbt.type_string() }}) as source_line_id,
         'Microsoft' as provider,
         billing_account_id,
         subscription_id as sub_account_id,
         coalesce(_correction_period, _billing_period) as billing_period,
         _billing_period as charge_billing_period,
         date as charge_period_start,
-        {{ dbt.dateadd('day', 1, '"date"') }} as charge_period_end,
+        {{ dbt.dateadd('day', 1, adapter.quote('date')) }} as charge_period_end,
         charge_type as line_item_type,
         case
             when charge_type = 'Usage' then 'Usage'
@@ -43,7 +43,7 @@ renamed as (
         upper(trim(billing_currency_code)) as billing_currency,
         invoice_id,
         reservation_id as commitment_discount_id,
-        cast(null as varchar) as commitment_discount_status,
+        cast(null as {{ dbt.type_string() }}) as commitment_discount_status,
         tags as source_tags,
         cost_in_billing_currency * _correction_sign as billed_cost,
         cost_in_billing_currency * _correction_sign as effective_cost,

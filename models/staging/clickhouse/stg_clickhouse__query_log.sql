@@ -32,7 +32,10 @@ renamed as (
         coalesce(read_rows, 0) as read_rows,
         coalesce(query_duration_ms, 0) as duration_ms,
         coalesce(
-            cast({{ map_value('"ProfileEvents"', "'OSCPUVirtualTimeMicroseconds'") }} as bigint), 0
+            cast({{ map_value(
+                adapter.quote('ProfileEvents'), "'OSCPUVirtualTimeMicroseconds'"
+            ) }} as bigint),
+            0
         ) as cpu_time_us,
         _load_id as load_id,
         _loaded_at as loaded_at

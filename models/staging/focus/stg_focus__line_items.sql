@@ -12,7 +12,7 @@ renamed as (
 
     select
         {{ lineage_key() }} as cost_line_key,
-        cast(null as varchar) as source_line_id,
+        cast(null as {{ dbt.type_string() }}) as source_line_id,
         provider_name as provider,
         billing_account_id,
         sub_account_id,
@@ -29,7 +29,7 @@ renamed as (
         availability_zone,
         resource_id,
         sku_id as usage_type,
-        cast(null as varchar) as operation,
+        cast(null as {{ dbt.type_string() }}) as operation,
         charge_description,
         consumed_quantity * _correction_sign as consumed_quantity,
         consumed_unit,

@@ -11,7 +11,7 @@ renamed as (
 
     select
         {{ lineage_key() }} as revenue_line_key,
-        {{ month_start('"month"') }} as revenue_month,
+        {{ month_start(adapter.quote('month')) }} as revenue_month,
         customer_id,
         nullif(trim(product), '') as product,
         amount as revenue_amount,
