@@ -6,7 +6,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f1)
 
-.PHONY: setup browser demo test lint clean
+SPARK_STAMP := $(VENV)/.spark-$(shell cat requirements-spark.lock | cksum | cut -d' ' -f1)
+
+.PHONY: setup setup-spark browser demo test lint clean
 
 setup: $(STAMP)
 
@@ -16,6 +18,17 @@ $(STAMP): requirements.lock
 	@$(PY) -m pip install --disable-pip-version-check -r requirements.lock > $(VENV)/install.log 2>&1 \
 		|| { tail -30 $(VENV)/install.log; echo "dependency install failed"; exit 1; }
 	@rm -f $(VENV)/.installed-*; touch $@
+
+# Optional: dbt-spark + pyspark (about 400 MB) for `--target spark`; the test suite's Spark lane
+# needs it, the demo does not.
+setup-spark: $(SPARK_STAMP)
+
+$(SPARK_STAMP): $(STAMP) requirements-spark.lock
+	@echo "adding the Spark extra to $(VENV) (log: $(VENV)/install-spark.log)"
+	@$(PY) -m pip install --disable-pip-version-check --no-deps -r requirements-spark.lock \
+		> $(VENV)/install-spark.log 2>&1 \
+		|| { tail -30 $(VENV)/install-spark.log; echo "Spark extra install failed"; exit 1; }
+	@rm -f $(VENV)/.spark-*; touch $@
 
 demo: setup
 	$(PY) -m ingest demo
@@ -31,7 +44,7 @@ browser:
 				|| { tail -20 $(VENV)/apt.log; echo "chromium install failed"; exit 1; }; \
 		else echo "chromium not found and cannot be installed here: the report browser test will skip"; fi; }
 
-test: setup browser
+test: setup setup-spark browser
 	$(PY) -m pytest
 
 lint: setup

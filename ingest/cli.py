@@ -135,6 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--query-log-rows", type=int, help="query_log rows (default ~CUR rows)")
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--months", type=int, default=3)
+    export = sub.add_parser(
+        "export-parquet",
+        help="write every raw table to Parquet (one folder per table) for Spark and other engines",
+        description="Export the raw tables the loaders landed to OUT/<table>/data.parquet. "
+        "dbt's spark target registers them as its raw sources (COST_MODEL_RAW_PARQUET=OUT).",
+    )
+    export.add_argument("out", type=Path, help="output folder")
+    export.add_argument("--db", help="DuckDB file")
     init = sub.add_parser(
         "init",
         help="create the raw tables (so dbt can build before every source is loaded)",
@@ -423,6 +431,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 months=args.months,
             )
             print(summary)
+            return 0
+        if args.command == "export-parquet":
+            from ingest.parquet_export import export_raw
+
+            con = connect(args.db)
+            try:
+                rows = export_raw(con, args.out)
+            finally:
+                con.close()
+            for name, n in rows.items():
+                print(f"{name}: {n:,} rows")
+            print(f"raw tables written to {args.out}/<table>/data.parquet")
             return 0
         if args.command == "init":
             con = connect(args.db)

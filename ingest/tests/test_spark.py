@@ -1,0 +1,157 @@
+"""The same project on Spark (dbt-spark, method session) gives the same marts as on DuckDB.
+
+The slowest lane of the suite: the bundled sample is loaded once with the Python loaders,
+built on DuckDB, exported to Parquet (`python -m ingest export-parquet`), registered as
+Spark's raw sources and built again on Spark. Every mart must then have the same rows: every
+non-double column identical (money to the exact decimal, keys, dates, labels), and each double
+column (ratios, shares) the same count and sum to a relative 1e-9. dbt's data tests, the
+conservation tests among them, run on both engines. The `unit_tests:` fixtures are DuckDB SQL,
+so they run on DuckDB only. Skips when the Spark extra (`make setup-spark`) or Java is missing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest.core import connect
+from ingest.demo import load_sample
+from ingest.parquet_export import export_raw
+from ingest.tests.conftest import PROJECT_DIR
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("pyspark") is None
+    or importlib.util.find_spec("dbt.adapters.spark") is None
+    or shutil.which("java") is None,
+    reason="the Spark extra is not installed (make setup-spark) or Java is missing",
+)
+
+
+def _dbt(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    dbt = Path(sys.executable).parent / "dbt"
+    return subprocess.run(
+        [str(dbt), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)],
+        cwd=env["WORK_DIR"],
+        env={k: v for k, v in env.items() if k != "WORK_DIR"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def both_engines(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from ingest import sample_data
+
+    root = tmp_path_factory.mktemp("spark")
+    sample_data.generate(root / "sample", cur_lines=20_000)
+    db = root / "duckdb.duckdb"
+    con = connect(db)
+    load_sample(con, root / "sample")
+    export_raw(con, root / "raw")
+    con.close()
+    base = {**os.environ, "WORK_DIR": str(root)}
+    no_units = ("--exclude-resource-type", "unit_test")
+    duck = _dbt({**base, "COST_MODEL_DB": str(db)}, "build", "--target", "duckdb", *no_units)
+    assert duck.returncode == 0, duck.stdout[-3000:]
+    spark_env = {
+        **base,
+        "COST_MODEL_RAW_PARQUET": str(root / "raw"),
+        "COST_MODEL_SPARK_DIR": str(root / "spark"),
+        "COST_MODEL_SPARK_MEMORY": "3g",
+    }
+    target = ("--target", "spark", "--target-path", str(root / "spark_target"))
+    spark = _dbt(spark_env, "build", *target, *no_units)
+    assert spark.returncode == 0, spark.stdout[-5000:]
+    return db, root / "spark" / "tables"
+
+
+def _marts(db: Path) -> list[tuple[str, list[tuple[str, str]]]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
+        return [
+            (
+                name,
+                con.execute(
+                    "select column_name, data_type from information_schema.columns "
+                    "where table_schema = 'marts' and table_name = ? order by ordinal_position",
+                    [name],
+                ).fetchall(),
+            )
+            for name in names
+        ]
+
+
+def test_every_mart_is_identical_on_spark(both_engines: tuple[Path, Path]) -> None:
+    db, spark_tables = both_engines
+    marts = _marts(db)
+    assert len(marts) >= 20
+    differences = {}
+    with duckdb.connect(str(db), read_only=True) as con:
+        for name, columns in marts:
+            folder = spark_tables / "marts.db" / name
+            assert folder.is_dir(), f"{name} was not built on Spark"
+            files = list(folder.rglob("*.parquet"))
+            spark = (
+                f"read_parquet('{folder.as_posix()}/**/*.parquet', hive_partitioning = true)"
+                if files
+                else f"(select * from marts.{name} limit 0)"
+            )
+            exact = [c for c, t in columns if t != "DOUBLE" and not t.startswith("MAP")]
+            doubles = [c for c, t in columns if t == "DOUBLE"]
+            text = ", ".join(f'cast("{c}" as varchar) as "{c}"' for c in exact)
+            only_duckdb, only_spark = con.execute(
+                f"select (select count(*) from (select {text} from marts.{name} "
+                f"except all select {text} from {spark})), "
+                f"(select count(*) from (select {text} from {spark} "
+                f"except all select {text} from marts.{name}))"
+            ).fetchone()
+            if only_duckdb or only_spark:
+                differences[name] = f"{only_duckdb} rows only on DuckDB, {only_spark} only on Spark"
+            for column in doubles:
+                ours, theirs = con.execute(
+                    f'select (select [count("{column}"), sum("{column}")] from marts.{name}), '
+                    f'(select [count("{column}"), sum("{column}")] from {spark})'
+                ).fetchone()
+                same_count = ours[0] == theirs[0]
+                close = (ours[1] is None and theirs[1] is None) or (
+                    ours[1] is not None
+                    and theirs[1] is not None
+                    and math.isclose(ours[1], theirs[1], rel_tol=1e-9, abs_tol=1e-9)
+                )
+                if not (same_count and close):
+                    differences[f"{name}.{column}"] = f"DuckDB {ours}, Spark {theirs}"
+    assert not differences, differences
+
+
+def test_money_totals_agree_to_the_cent(both_engines: tuple[Path, Path]) -> None:
+    db, spark_tables = both_engines
+    folder = (spark_tables / "marts.db" / "fct_cost_allocation").as_posix()
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            f"""
+            select d.billing_currency, d.cost, s.cost
+            from (select billing_currency, sum(allocated_effective_cost) as cost
+                  from marts.fct_cost_allocation group by 1) as d
+            full join (select billing_currency, sum(allocated_effective_cost) as cost
+                  from read_parquet('{folder}/**/*.parquet') group by 1) as s
+              using (billing_currency)
+            """
+        ).fetchall()
+        bill = con.execute("select sum(effective_cost) from marts.fct_cost_line_items").fetchone()
+    assert rows and all(d == s for _, d, s in rows), rows
+    assert sum(d for _, d, _ in rows) == bill[0]
