@@ -40,7 +40,8 @@ final as (
         cast(null as {{ text }}) as operation,
         (
             cast(input_tokens as {{ text }}) || ' input ('
-            || cast(cached_input_tokens as {{ text }}) || ' cached) + ' || cast(output_tokens as {{ text }}) || ' output tokens'
+            || cast(cached_input_tokens as {{ text }}) || ' cached) + '
+            || cast(output_tokens as {{ text }}) || ' output tokens'
         ) as charge_description,
         cast(input_tokens + output_tokens as decimal(38, 12)) as consumed_quantity,
         'tokens' as consumed_unit,
