@@ -935,32 +935,17 @@ def run_load(
                 say(f"[{n}/{len(real_files)}] {f.display}: {landed:,} rows")
         _validate(con, spec, load_id, allow_currencies)
         partitions = _apply_partitions(con, spec, load_id, export_name, loaded_at)
-        con.execute(
-            "INSERT INTO raw._loads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                load_id,
-                spec.source,
-                export_name,
-                fingerprint,
-                json.dumps([f.display for f in files]),
-                rows,
-                loaded_at,
-                dt.datetime.now(dt.UTC).replace(tzinfo=None),
-            ],
+        record_load(
+            con,
+            spec,
+            load_id,
+            export_name,
+            fingerprint,
+            [f.display for f in files],
+            rows,
+            loaded_at,
+            partitions,
         )
-        for p in partitions:
-            con.execute(
-                "INSERT INTO raw._load_partitions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    load_id,
-                    spec.source,
-                    export_name,
-                    p.billing_account_id,
-                    p.billing_period,
-                    p.action,
-                    p.rows,
-                ],
-            )
         totals = []
         if spec.currency_column and spec.billed_column:
             totals = con.execute(
@@ -1253,21 +1238,72 @@ def load_path(
     progress: Callable[[str], None] | None = None,
 ) -> LoadResult:
     """Load every file below ``path`` as one delivery (sources without manifests)."""
+    return run_load(
+        con,
+        spec,
+        source_files(path, fingerprint, display_root),
+        export_name=export_name,
+        force=force,
+        allow_currencies=allow_currencies,
+        progress=progress,
+    )
+
+
+def record_load(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    load_id: str,
+    export_name: str,
+    fingerprint: str,
+    displays: Sequence[str],
+    rows: int,
+    loaded_at: dt.datetime,
+    partitions: Sequence[PartitionResult] = (),
+) -> None:
+    """Register a load and the partitions it touched (raw._loads, raw._load_partitions), inside
+    the load's transaction: the registry is what makes a reload of the same files a no-op."""
+    con.execute(
+        "INSERT INTO raw._loads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            load_id,
+            spec.source,
+            export_name,
+            fingerprint,
+            json.dumps(list(displays)),
+            rows,
+            loaded_at,
+            dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        ],
+    )
+    for p in partitions:
+        con.execute(
+            "INSERT INTO raw._load_partitions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                load_id,
+                spec.source,
+                export_name,
+                p.billing_account_id,
+                p.billing_period,
+                p.action,
+                p.rows,
+            ],
+        )
+
+
+def source_files(
+    path: Path,
+    fingerprint: Callable[[Path], str] = file_fingerprint,
+    display_root: str | None = None,
+) -> list[SourceFile]:
+    """Every loadable file below ``path``, named as the user knows it (``display_root`` stands
+    for the folder, e.g. the s3:// prefix a download came from)."""
     base = path if path.is_dir() else path.parent
     files = []
     for p in walk_files(path):
         rel = p.relative_to(base).as_posix()
         shown = f"{display_root.rstrip('/')}/{rel}" if display_root else str(p)
         files.append(SourceFile(p, shown, fingerprint(p)))
-    return run_load(
-        con,
-        spec,
-        files,
-        export_name=export_name,
-        force=force,
-        allow_currencies=allow_currencies,
-        progress=progress,
-    )
+    return files
 
 
 def ensure_all_tables(con: duckdb.DuckDBPyConnection) -> None:

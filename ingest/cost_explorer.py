@@ -53,6 +53,7 @@ from ingest.core import (
     UsageError,
     ensure_all_tables,
     file_fingerprint,
+    record_load,
     snake_name,
 )
 from ingest.currencies import ISO_4217
@@ -338,18 +339,15 @@ def _load(
         _validate(con, allow_blended, allow_currencies)
         partitions = _replace(con, load_id, loaded_at)
         rows = _count(con, "SELECT count(*) FROM _ce_new")
-        con.execute(
-            "INSERT INTO raw._loads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                load_id,
-                SPEC.source,
-                EXPORT_NAME,
-                fingerprint,
-                json.dumps([shown for _, shown, _ in files]),
-                rows,
-                loaded_at,
-                dt.datetime.now(dt.UTC).replace(tzinfo=None),
-            ],
+        record_load(
+            con,
+            SPEC,
+            load_id,
+            EXPORT_NAME,
+            fingerprint,
+            [shown for _, shown, _ in files],
+            rows,
+            loaded_at,
         )
         con.execute(
             """

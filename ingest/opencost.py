@@ -38,7 +38,7 @@ from ingest.core import (
     file_fingerprint,
     format_family,
     run_load,
-    walk_files,
+    source_files,
 )
 
 
@@ -201,12 +201,7 @@ def load(
     progress: Callable[[str], None] | None = None,
 ) -> LoadResult:
     """Load OpenCost exports below ``path`` (CSV exports, or API responses as ``.json``)."""
-    base = path if path.is_dir() else path.parent
-    files = []
-    for p in walk_files(path):
-        rel = p.relative_to(base).as_posix()
-        shown = f"{display_root.rstrip('/')}/{rel}" if display_root else str(p)
-        files.append(SourceFile(p, shown, fingerprint(p)))
+    files = source_files(path, fingerprint, display_root)
     with tempfile.TemporaryDirectory(prefix="ingest-opencost-") as tmp:
         staged = []
         for i, f in enumerate(files):

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import re
 import time
@@ -50,7 +49,6 @@ from ingest.core import (
     LoadError,
     LoadResult,
     MapColumn,
-    SourceFile,
     TableSpec,
     _apply_partitions,
     _first_line,
@@ -60,8 +58,9 @@ from ingest.core import (
     file_fingerprint,
     format_family,
     quote_ident,
+    record_load,
     snake_name,
-    walk_files,
+    source_files,
 )
 
 log = logging.getLogger(__name__)
@@ -273,14 +272,10 @@ def load(
     """Load every OTLP/JSON file below ``path`` as one delivery into ``raw.otel_spans``."""
     say = progress or (lambda _msg: None)
     started = time.monotonic()
-    base = path if path.is_dir() else path.parent
-    files: list[SourceFile] = []
-    for p in walk_files(path):
-        shown = p.relative_to(base).as_posix()
-        shown = f"{display_root.rstrip('/')}/{shown}" if display_root else str(p)
-        if format_family(p) != "json":
-            raise LoadError(f"{shown}: not an OTLP/JSON file (expected .json or .jsonl)")
-        files.append(SourceFile(p, shown, fingerprint(p)))
+    files = source_files(path, fingerprint, display_root)
+    for f in files:
+        if format_family(f.path) != "json":
+            raise LoadError(f"{f.display}: not an OTLP/JSON file (expected .json or .jsonl)")
     digest = hashlib.sha256("\n".join(sorted(f.fingerprint for f in files)).encode()).hexdigest()
     if not force and _has_load_registry(con):
         prior = con.execute(
@@ -313,32 +308,17 @@ def load(
             )
         con.execute("DROP TABLE _otel_stage")
         partitions = _apply_partitions(con, SPEC, load_id, export_name, loaded_at)
-        con.execute(
-            "INSERT INTO raw._loads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                load_id,
-                SPEC.source,
-                export_name,
-                digest,
-                json.dumps([f.display for f in files]),
-                rows,
-                loaded_at,
-                dt.datetime.now(dt.UTC).replace(tzinfo=None),
-            ],
+        record_load(
+            con,
+            SPEC,
+            load_id,
+            export_name,
+            digest,
+            [f.display for f in files],
+            rows,
+            loaded_at,
+            partitions,
         )
-        for p in partitions:
-            con.execute(
-                "INSERT INTO raw._load_partitions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    load_id,
-                    SPEC.source,
-                    export_name,
-                    p.billing_account_id,
-                    p.billing_period,
-                    p.action,
-                    p.rows,
-                ],
-            )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
