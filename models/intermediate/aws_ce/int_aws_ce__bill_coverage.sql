@@ -16,43 +16,23 @@ ce_periods as (
 
 ),
 
-cur_lines as (
-
-    select
-        billing_account_id,
-        sub_account_id,
-        cast(charge_period_start as date) as charge_date,
-        charge_billing_period,
-        load_id
-    from {{ ref('stg_aws_cur__line_items') }}
-    where charge_billing_period in (select ce_periods.charge_billing_period from ce_periods)
-
-),
-
-focus_lines as (
-
-    select
-        billing_account_id,
-        sub_account_id,
-        cast(charge_period_start as date) as charge_date,
-        charge_billing_period,
-        load_id
-    from {{ ref('stg_focus__line_items') }}
-    where charge_billing_period in (select ce_periods.charge_billing_period from ce_periods)
-
-),
-
 bill_lines as (
 
-    select
-        'aws_cur' as source_system,
-        cur_lines.*
-    from cur_lines
-    union all
-    select
-        'focus' as source_system,
-        focus_lines.*
-    from focus_lines
+    {% for source_system, model in [
+        ('aws_cur', 'stg_aws_cur__line_items'), ('focus', 'stg_focus__line_items'),
+    ] %}
+        select
+            '{{ source_system }}' as source_system,
+            billing_account_id,
+            sub_account_id,
+            cast(charge_period_start as date) as charge_date,
+            charge_billing_period,
+            load_id
+        from {{ ref(model) }}
+        where
+            charge_billing_period in (select ce_periods.charge_billing_period from ce_periods)
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 
