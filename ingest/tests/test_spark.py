@@ -5,18 +5,21 @@ built on DuckDB, exported to Parquet (`python -m ingest export-parquet`), regist
 Spark's raw sources and built again on Spark. Every mart must then have the same rows: every
 non-double column identical (money to the exact decimal, keys, dates, labels), and each double
 column (ratios, shares) the same count and sum to a relative 1e-9. dbt's data tests, the
-conservation tests among them, run on both engines. The `unit_tests:` fixtures are DuckDB SQL,
-so they run on DuckDB only. Skips when the Spark extra (`make setup-spark`) or Java is missing.
+conservation tests among them, run on both engines, and so do the `unit_tests:` (their SQL
+fixtures are portable: tag maps through the `tag_map` macro, date spines from `range(n)`).
+Skips when the Spark extra (`make setup-spark`) or Java is missing.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import duckdb
@@ -63,8 +66,7 @@ def both_engines(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     export_raw(con, root / "raw")
     con.close()
     base = {**os.environ, "WORK_DIR": str(root)}
-    no_units = ("--exclude-resource-type", "unit_test")
-    duck = _dbt({**base, "COST_MODEL_DB": str(db)}, "build", "--target", "duckdb", *no_units)
+    duck = _dbt({**base, "COST_MODEL_DB": str(db)}, "build", "--target", "duckdb")
     assert duck.returncode == 0, duck.stdout[-3000:]
     spark_env = {
         **base,
@@ -73,10 +75,32 @@ def both_engines(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         "COST_MODEL_SPARK_MEMORY": "3g",
     }
     target = ("--target", "spark", "--target-path", str(root / "spark_target"))
-    spark = _dbt(spark_env, "build", *target, *no_units)
+    spark = _dbt(spark_env, "build", *target)
     assert spark.returncode == 0, spark.stdout[-5000:]
+    _assert_every_node_passed(root / "spark_target")
     BUILDS[db] = (root, spark_env, target)
     return db, root / "spark" / "tables"
+
+
+def _assert_every_node_passed(target_path: Path) -> None:
+    """Every model, seed, data test and unit test of the project ran on Spark and passed:
+    nothing was skipped or left out of the build."""
+    manifest = json.loads((target_path / "manifest.json").read_text())
+    results = json.loads((target_path / "run_results.json").read_text())["results"]
+    status = {r["unique_id"]: r["status"] for r in results}
+    project = {
+        uid: node["resource_type"]
+        for uid, node in {**manifest["nodes"], **manifest["unit_tests"]}.items()
+        if node["package_name"] == "cost_to_serve"
+        and node["resource_type"] in ("model", "seed", "test", "unit_test")
+        and node.get("config", {}).get("enabled", True)
+    }
+    not_passed = {
+        uid: status.get(uid) for uid in project if status.get(uid) not in ("success", "pass")
+    }
+    assert not not_passed, not_passed
+    kinds = Counter(project.values())
+    assert kinds["unit_test"] >= 40 and kinds["model"] >= 75 and kinds["test"] >= 200, kinds
 
 
 def _marts(db: Path) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -193,6 +217,7 @@ def test_a_new_day_on_spark_incrementally_equals_a_full_refresh(
     load_path(con, spec, root / "day" / "ql.parquet", export_name=spec.source)
     export_raw(con, root / "raw")
     con.close()
+    # the unit tests ran in the first build; this one is about the data
     no_units = ("--exclude-resource-type", "unit_test")
     duck = _dbt(
         {**os.environ, "WORK_DIR": str(root), "COST_MODEL_DB": str(db)},

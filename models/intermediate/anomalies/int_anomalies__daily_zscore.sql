@@ -66,7 +66,8 @@ scored as (
         baseline,
         baseline_stddev,
         case when baseline <> 0 then value / baseline - 1 end as change,
-        (value - baseline) / baseline_stddev as z_score
+        -- 6 decimals: engines' stddev algorithms differ in the last bit (2.4999999999999996)
+        round((value - baseline) / baseline_stddev, 6) as z_score
     from with_history
     where
         history_days >= {{ thresholds['zscore_min_history_days'] }}
