@@ -12,8 +12,8 @@
 {% macro replace_changed_partitions(
     partitions_relation, partition_by=['export_name', 'charge_billing_period']
 ) -%}
-    {#- Spark overwrites the partitions instead (insert_overwrite, see partition_strategy) -#}
-    {%- if is_incremental() and target.type != 'spark' -%}
+    {#- engines that overwrite partitions (insert_overwrite, see partition_strategy) skip it -#}
+    {%- if is_incremental() and partition_strategy() == 'append' -%}
         delete from {{ this }} as target
         where exists (
             select 1
@@ -66,9 +66,18 @@
     DELETE, so they are partitioned by `partition_by` and overwritten (insert_overwrite). Use as
     config(incremental_strategy=partition_strategy(), partition_by=partition_columns([...])). -#}
 {% macro partition_strategy() -%}
-    {{ return('insert_overwrite' if target.type == 'spark' else 'append') }}
+    {{ return(adapter.dispatch('partition_strategy', 'cost_to_serve')()) }}
+{%- endmacro %}
+
+{% macro default__partition_strategy() -%}
+    {{ return('append') }}
+{%- endmacro %}
+
+{#- dbt-databricks falls back to spark__ macros, so it overwrites partitions too -#}
+{% macro spark__partition_strategy() -%}
+    {{ return('insert_overwrite') }}
 {%- endmacro %}
 
 {% macro partition_columns(columns) -%}
-    {{ return(columns if target.type == 'spark' else none) }}
+    {{ return(columns if partition_strategy() == 'insert_overwrite' else none) }}
 {%- endmacro %}
