@@ -290,12 +290,30 @@ def quote_ident(name: str) -> str:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
-    """Create the raw schema, the spec's table and the load registry if missing."""
+    """Create the raw schema, the spec's table and the load registry if missing.
+
+    A table created by an older version of the project gains the columns added since
+    (nullable: the rows loaded before have NULL there), so upgrading never needs the
+    warehouse rebuilt or a load replayed.
+    """
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-    cols = [f"{quote_ident(c.name)} {c.type}" for c in spec.columns]
-    cols += [f"{quote_ident(m.name)} {m.sql_type}" for m in spec.maps]
-    cols += [f"{name} {typ}" for name, typ in LINEAGE_COLUMNS]
-    con.execute(f"CREATE TABLE IF NOT EXISTS {spec.table} ({', '.join(cols)})")
+    cols = [(c.name, c.type) for c in spec.columns]
+    cols += [(m.name, m.sql_type) for m in spec.maps]
+    cols += list(LINEAGE_COLUMNS)
+    column_sql = ", ".join(f"{quote_ident(name)} {typ}" for name, typ in cols)
+    con.execute(f"CREATE TABLE IF NOT EXISTS {spec.table} ({column_sql})")
+    schema, table = spec.table.split(".")
+    present = {
+        name.lower()
+        for (name,) in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+    for name, typ in cols:
+        if name.lower() not in present:
+            con.execute(f"ALTER TABLE {spec.table} ADD COLUMN {quote_ident(name)} {typ}")
     con.execute(
         """
         CREATE TABLE IF NOT EXISTS raw._loads (

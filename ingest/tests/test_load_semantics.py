@@ -249,3 +249,18 @@ def test_every_load_is_reconciled_against_a_second_read(tmp_path: Path, con) -> 
         LoadError, match=r"reconciliation failed: the file has 2 rows .* but 1 rows"
     ):
         core._reconcile(con, aws_cur.SPEC, src, call, params, billed, result.load_id)
+
+
+def test_a_warehouse_from_an_older_version_gains_the_new_columns(tmp_path: Path, con) -> None:
+    """A raw table created before a column was added to its spec: the next load adds the
+    column (NULL for the rows already there) instead of failing on the insert."""
+    aws_cur.load(con, cur_csv(tmp_path / "aug.csv", [("a", "2026-08", "Usage", "10.5", "x")]))
+    for column in ("line_item_net_unblended_cost", "_source_row"):
+        con.execute(f"alter table raw.aws_cur_line_items drop column {column}")
+    aws_cur.load(con, cur_csv(tmp_path / "sep.csv", [("b", "2026-09", "Usage", "2.25", "y")]))
+    rows = con.execute(
+        "select identity_line_item_id, _source_row, line_item_net_unblended_cost is null "
+        "from raw.aws_cur_line_items order by 1"
+    ).fetchall()
+    assert rows == [("a", None, True), ("b", 1, True)]
+    assert totals(con) == [("2026-08", 1, pytest.approx(10.5)), ("2026-09", 1, pytest.approx(2.25))]
