@@ -243,7 +243,7 @@ def connect(
             break
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
-                raise LoadError(f"{db}: cannot open database: {_first_line(exc)}") from None
+                raise LoadError(f"{db}: cannot open database: {error_line(exc)}") from None
             if time.monotonic() >= deadline:
                 hint = "" if wait else " (or pass --wait SECONDS)"
                 raise LoadError(
@@ -571,7 +571,7 @@ def describe(
     try:
         rows = con.execute(f"DESCRIBE SELECT * FROM {call}", params).fetchall()
     except duckdb.Error as exc:
-        why = _first_line(exc)
+        why = error_line(exc)
         if "sniffing" in why:
             ragged = _first_ragged_row(f) if format_family(f.path) == "text" else None
             why = ragged or (
@@ -608,7 +608,7 @@ def _check_header(
         )
 
 
-def _first_line(exc: BaseException) -> str:
+def error_line(exc: BaseException) -> str:
     """DuckDB's message in one line: its first line, plus the reason when that comes later."""
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     if not lines:
@@ -853,7 +853,7 @@ def explain_error(exc: duckdb.Error, f: SourceFile, header_of: dict[int, str]) -
             f"{f.display}: row {m.group(2)}, column {column!r}: cannot read {value!r} "
             "as the expected type"
         )
-    return LoadError(f"{f.display}: {_first_line(exc)}")
+    return LoadError(f"{f.display}: {error_line(exc)}")
 
 
 # --------------------------------------------------------------------------- the load
@@ -878,13 +878,13 @@ def run_load(
     fingerprint = hashlib.sha256(
         "\n".join(sorted(f.fingerprint for f in files)).encode()
     ).hexdigest()
-    if not force and _has_load_registry(con):
+    if not force and has_load_registry(con):
         prior = con.execute(
             "SELECT load_id FROM raw._loads WHERE source = ? AND export_name = ? "
             "AND fingerprint = ? ORDER BY finished_at DESC LIMIT 1",
             [spec.source, export_name, fingerprint],
         ).fetchone()
-        if prior and _still_current(con, spec, prior[0]):
+        if prior and still_current(con, spec, prior[0]):
             return LoadResult(spec.source, prior[0], export_name, len(files), 0, 0.0, True)
 
     load_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
@@ -952,7 +952,7 @@ def run_load(
                 )
                 say(f"[{n}/{len(real_files)}] {f.display}: {landed:,} rows")
         _validate(con, spec, load_id, allow_currencies)
-        partitions = _apply_partitions(con, spec, load_id, export_name, loaded_at)
+        partitions = apply_partitions(con, spec, load_id, export_name, loaded_at)
         record_load(
             con,
             spec,
@@ -1059,7 +1059,7 @@ def _reconcile(
     return f.display, int(landed_rows), None if landed_sum is None else float(landed_sum)
 
 
-def _has_load_registry(con: duckdb.DuckDBPyConnection) -> bool:
+def has_load_registry(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether any load ever committed here (every raw table is created with the registry)."""
     found = con.execute(
         "SELECT count(*) FROM information_schema.tables "
@@ -1068,7 +1068,7 @@ def _has_load_registry(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(found and found[0])
 
 
-def _still_current(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: str) -> bool:
+def still_current(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: str) -> bool:
     """A prior identical load is a no-op only if its rows are still the ones in the table."""
     got = con.execute(f"SELECT count(*) FROM {spec.table} WHERE _load_id = ?", [load_id]).fetchone()
     expected = con.execute(
@@ -1111,7 +1111,7 @@ def _validate(
             raise LoadError(f"{bad[0]}: row {bad[1]}, {what}{shown}")
 
 
-def _apply_partitions(
+def apply_partitions(
     con: duckdb.DuckDBPyConnection,
     spec: TableSpec,
     load_id: str,

@@ -50,17 +50,17 @@ from ingest.core import (
     LoadResult,
     MapColumn,
     TableSpec,
-    _apply_partitions,
-    _first_line,
-    _has_load_registry,
-    _still_current,
+    apply_partitions,
     ensure_all_tables,
+    error_line,
     file_fingerprint,
     format_family,
+    has_load_registry,
     quote_ident,
     record_load,
     snake_name,
     source_files,
+    still_current,
 )
 
 log = logging.getLogger(__name__)
@@ -277,13 +277,13 @@ def load(
         if format_family(f.path) != "json":
             raise LoadError(f"{f.display}: not an OTLP/JSON file (expected .json or .jsonl)")
     digest = hashlib.sha256("\n".join(sorted(f.fingerprint for f in files)).encode()).hexdigest()
-    if not force and _has_load_registry(con):
+    if not force and has_load_registry(con):
         prior = con.execute(
             "SELECT load_id FROM raw._loads WHERE source = ? AND export_name = ? "
             "AND fingerprint = ? ORDER BY finished_at DESC LIMIT 1",
             [SPEC.source, export_name, digest],
         ).fetchone()
-        if prior and _still_current(con, SPEC, prior[0]):
+        if prior and still_current(con, SPEC, prior[0]):
             return LoadResult(SPEC.source, prior[0], export_name, len(files), 0, 0.0, True)
 
     load_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
@@ -296,7 +296,7 @@ def load(
             try:
                 got = con.execute(_STAGE_SQL, [f.display, str(f.path)]).fetchone()
             except duckdb.Error as exc:
-                why = re.sub(r' in file "[^"]*"|^[A-Za-z ]+Error: ', "", _first_line(exc))
+                why = re.sub(r' in file "[^"]*"|^[A-Za-z ]+Error: ', "", error_line(exc))
                 raise LoadError(f"{f.display}: not readable as OTLP/JSON: {why}") from None
             say(f"[{n}/{len(files)}] {f.display}: {got[0] if got else 0:,} spans")
         _check_stage(con)
@@ -307,7 +307,7 @@ def load(
                 "(expected OTLP/JSON resourceSpans → scopeSpans → spans)"
             )
         con.execute("DROP TABLE _otel_stage")
-        partitions = _apply_partitions(con, SPEC, load_id, export_name, loaded_at)
+        partitions = apply_partitions(con, SPEC, load_id, export_name, loaded_at)
         record_load(
             con,
             SPEC,
