@@ -146,7 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     init = sub.add_parser(
         "init",
         help="create the raw tables (so dbt can build before every source is loaded)",
-        description="Create the raw schema and every source's raw table if missing.",
+        description=(
+            "Create the raw schema and every source's raw table if missing; add the columns a"
+            " newer version of the project expects to tables an older one created."
+        ),
     )
     init.add_argument("--db", help="DuckDB file")
     demo = sub.add_parser(

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from ingest.cli import build_parser, main
@@ -63,6 +64,23 @@ def test_successful_load_exits_0_and_reports(tmp_path: Path, capsys) -> None:
     assert main(["cur", str(f), "--db", str(tmp_path / "w.duckdb"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "loaded 1 rows" in out and "2026-08 billed EUR 1.25" in out
+
+
+def test_init_upgrades_an_older_warehouse(tmp_path: Path, capsys) -> None:
+    """`init` on a warehouse whose raw table lacks a column the project now reads adds it, so
+    `dbt build` can run after an upgrade before any new load."""
+    db = tmp_path / "w.duckdb"
+    assert main(["init", "--db", str(db)]) == 0
+    with duckdb.connect(str(db)) as con:
+        con.execute("alter table raw.focus_line_items drop column effective_cost")
+    assert main(["init", "--db", str(db)]) == 0
+    assert "raw tables ready" in capsys.readouterr().out
+    with duckdb.connect(str(db)) as con:
+        columns = con.execute(
+            "select data_type from information_schema.columns "
+            "where table_name = 'focus_line_items' and column_name = 'effective_cost'"
+        ).fetchall()
+    assert columns == [("DECIMAL(38,12)",)]
 
 
 def test_python_is_ruff_clean() -> None:
