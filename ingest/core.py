@@ -875,19 +875,11 @@ def run_load(
     if not files:
         raise LoadError("no loadable files found (expected .parquet, .csv, .csv.gz, .gz, .zip)")
     check_one_format(files)
-    fingerprint = hashlib.sha256(
-        "\n".join(sorted(f.fingerprint for f in files)).encode()
-    ).hexdigest()
-    if not force and has_load_registry(con):
-        prior = con.execute(
-            "SELECT load_id FROM raw._loads WHERE source = ? AND export_name = ? "
-            "AND fingerprint = ? ORDER BY finished_at DESC LIMIT 1",
-            [spec.source, export_name, fingerprint],
-        ).fetchone()
-        if prior and still_current(con, spec, prior[0]):
-            return LoadResult(spec.source, prior[0], export_name, len(files), 0, 0.0, True)
+    fingerprint = delivery_fingerprint(sorted(f.fingerprint for f in files))
+    if not force and (prior := prior_load(con, spec, export_name, fingerprint)):
+        return LoadResult(spec.source, prior, export_name, len(files), 0, 0.0, True)
 
-    load_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    load_id = new_load_id()
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     table_cols = ", ".join(quote_ident(c) for c in spec.column_names)
     lineage = ", ".join(name for name, _ in LINEAGE_COLUMNS)
@@ -1059,22 +1051,40 @@ def _reconcile(
     return f.display, int(landed_rows), None if landed_sum is None else float(landed_sum)
 
 
-def has_load_registry(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether any load ever committed here (every raw table is created with the registry)."""
+def delivery_fingerprint(parts: Sequence[str]) -> str:
+    """One delivery's identity: the hash of its files' fingerprints (and any load options)."""
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def new_load_id() -> str:
+    """A load id that sorts by time and never repeats."""
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+def prior_load(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, export_name: str, fingerprint: str
+) -> str | None:
+    """The last load of an identical delivery (source, export, fingerprint), if its rows are
+    still the ones in the table: loading the delivery again is then a no-op."""
+    schema, table = spec.table.split(".")
     found = con.execute(
         "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_schema = 'raw' AND table_name = '_loads'"
+        "WHERE table_schema = ? AND table_name IN ('_loads', ?)",
+        [schema, table],
     ).fetchone()
-    return bool(found and found[0])
-
-
-def still_current(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: str) -> bool:
-    """A prior identical load is a no-op only if its rows are still the ones in the table."""
-    got = con.execute(f"SELECT count(*) FROM {spec.table} WHERE _load_id = ?", [load_id]).fetchone()
-    expected = con.execute(
-        "SELECT row_count FROM raw._loads WHERE load_id = ?", [load_id]
+    if not found or found[0] < 2:
+        return None
+    prior = con.execute(
+        "SELECT load_id, row_count FROM raw._loads WHERE source = ? AND export_name = ? "
+        "AND fingerprint = ? ORDER BY finished_at DESC LIMIT 1",
+        [spec.source, export_name, fingerprint],
     ).fetchone()
-    return bool(got and expected and got[0] == expected[0] and got[0] > 0)
+    if not prior:
+        return None
+    landed = con.execute(
+        f"SELECT count(*) FROM {spec.table} WHERE _load_id = ?", [prior[0]]
+    ).fetchone()
+    return str(prior[0]) if landed and landed[0] == prior[1] else None
 
 
 def _validate(

@@ -28,12 +28,10 @@ the organisation and must not be allocated (DOMAIN.md hard case 13).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,8 +49,11 @@ from ingest.core import (
     PartitionResult,
     TableSpec,
     UsageError,
+    delivery_fingerprint,
     ensure_all_tables,
     file_fingerprint,
+    new_load_id,
+    prior_load,
     record_load,
     snake_name,
 )
@@ -323,14 +324,10 @@ def _load(
     options = json.dumps(
         [[str(g) for g in group_bys], account_id, allow_blended], separators=(",", ":")
     )
-    fingerprint = hashlib.sha256(
-        "\n".join(sorted(f for _, _, f in files) + [options]).encode()
-    ).hexdigest()
-    if not force:
-        prior = _prior_load(con, fingerprint)
-        if prior:
-            return LoadResult(SPEC.source, prior, EXPORT_NAME, len(files), 0, 0.0, True)
-    load_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    fingerprint = delivery_fingerprint([*sorted(f for _, _, f in files), options])
+    if not force and (prior := prior_load(con, SPEC, EXPORT_NAME, fingerprint)):
+        return LoadResult(SPEC.source, prior, EXPORT_NAME, len(files), 0, 0.0, True)
+    load_id = new_load_id()
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -391,26 +388,6 @@ def _load(
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> int:
     got = con.execute(sql, list(params)).fetchone()
     return int(got[0]) if got else 0
-
-
-def _prior_load(con: duckdb.DuckDBPyConnection, fingerprint: str) -> str | None:
-    """The load of these exact files and options, if its rows are still the ones landed."""
-    has_registry = _count(
-        con,
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
-        "AND table_name IN ('_loads', 'aws_cost_explorer')",
-    )
-    if has_registry < 2:
-        return None
-    prior = con.execute(
-        "SELECT load_id, row_count FROM raw._loads WHERE source = ? AND fingerprint = ? "
-        "ORDER BY finished_at DESC LIMIT 1",
-        [SPEC.source, fingerprint],
-    ).fetchone()
-    if not prior:
-        return None
-    landed = _count(con, f"SELECT count(*) FROM {SPEC.table} WHERE _load_id = ?", [prior[0]])
-    return str(prior[0]) if landed == prior[1] else None
 
 
 def _flatten(

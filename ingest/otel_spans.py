@@ -33,11 +33,9 @@ file raises a :class:`~ingest.core.LoadError` naming file, request, span and fie
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import re
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -51,16 +49,17 @@ from ingest.core import (
     MapColumn,
     TableSpec,
     apply_partitions,
+    delivery_fingerprint,
     ensure_all_tables,
     error_line,
     file_fingerprint,
     format_family,
-    has_load_registry,
+    new_load_id,
+    prior_load,
     quote_ident,
     record_load,
     snake_name,
     source_files,
-    still_current,
 )
 
 log = logging.getLogger(__name__)
@@ -276,17 +275,11 @@ def load(
     for f in files:
         if format_family(f.path) != "json":
             raise LoadError(f"{f.display}: not an OTLP/JSON file (expected .json or .jsonl)")
-    digest = hashlib.sha256("\n".join(sorted(f.fingerprint for f in files)).encode()).hexdigest()
-    if not force and has_load_registry(con):
-        prior = con.execute(
-            "SELECT load_id FROM raw._loads WHERE source = ? AND export_name = ? "
-            "AND fingerprint = ? ORDER BY finished_at DESC LIMIT 1",
-            [SPEC.source, export_name, digest],
-        ).fetchone()
-        if prior and still_current(con, SPEC, prior[0]):
-            return LoadResult(SPEC.source, prior[0], export_name, len(files), 0, 0.0, True)
+    digest = delivery_fingerprint(sorted(f.fingerprint for f in files))
+    if not force and (prior := prior_load(con, SPEC, export_name, digest)):
+        return LoadResult(SPEC.source, prior, export_name, len(files), 0, 0.0, True)
 
-    load_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    load_id = new_load_id()
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     con.execute("BEGIN TRANSACTION")
     try:
