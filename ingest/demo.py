@@ -17,7 +17,9 @@ from ingest.core import connect, database_path, ensure_all_tables, load_path, st
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
-def run_dbt(db: Path, *args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
+def run_dbt(
+    db: Path, *args: str, capture: bool = False, project_dir: Path = PROJECT_DIR
+) -> subprocess.CompletedProcess[str]:
     """Run ``dbt <args>`` against ``db`` in a child process.
 
     A child process, because dbt-duckdb keeps its connection open for the life of the process,
@@ -25,8 +27,8 @@ def run_dbt(db: Path, *args: str, capture: bool = False) -> subprocess.Completed
     """
     dbt = Path(sys.executable).parent / "dbt"
     return subprocess.run(
-        [str(dbt), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)],
-        cwd=PROJECT_DIR,
+        [str(dbt), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)],
+        cwd=project_dir,
         env={**os.environ, "COST_MODEL_DB": str(db.resolve())},
         capture_output=capture,
         text=True,

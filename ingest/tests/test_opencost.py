@@ -5,10 +5,7 @@ by OpenCost's shares, idle capacity kept as its own row, OpenCost's own dollars 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,6 +15,7 @@ import pytest
 from ingest import focus, opencost
 from ingest.cli import main
 from ingest.core import LoadError, connect, ensure_all_tables, load_path
+from ingest.demo import run_dbt
 from ingest.tests.conftest import PROJECT_DIR, snapshot
 
 CSV_HEADER = (
@@ -298,15 +296,7 @@ def cluster_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
     )
     con.close()
-    dbt = Path(sys.executable).parent / "dbt"
-    run = subprocess.run(
-        [str(dbt), "build", "--project-dir", str(project), "--profiles-dir", str(project)],
-        cwd=project,
-        env={**os.environ, "COST_MODEL_DB": str(db)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    run = run_dbt(db, "build", capture=True, project_dir=project)
     assert run.returncode == 0, run.stdout[-4000:]
     return db
 
@@ -434,22 +424,12 @@ def test_tie_out_test_catches_a_lost_cent(cluster_warehouse: Path, tmp_path: Pat
             "allocated_effective_cost - 0.01 where is_idle"
         )
     project = cluster_warehouse.parent / "project"
-    dbt = Path(sys.executable).parent / "dbt"
-    run = subprocess.run(
-        [
-            str(dbt),
-            "test",
-            "--select",
-            "assert_kubernetes_cost_ties_to_pools",
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
-        ],
-        cwd=project,
-        env={**os.environ, "COST_MODEL_DB": str(broken)},
-        capture_output=True,
-        text=True,
-        check=False,
+    run = run_dbt(
+        broken,
+        "test",
+        "--select",
+        "assert_kubernetes_cost_ties_to_pools",
+        capture=True,
+        project_dir=project,
     )
     assert run.returncode == 1 and "Got 1 result" in run.stdout
