@@ -36,6 +36,9 @@ def export_raw(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, int]:
             shutil.rmtree(folder)
         folder.mkdir()
         target = (folder / "data.parquet").as_posix().replace("'", "''")
-        con.execute(f"COPY (SELECT * FROM raw.{quote_ident(name)}) TO '{target}' (FORMAT parquet)")
-        rows[name] = con.execute(f"select count(*) from raw.{quote_ident(name)}").fetchone()[0]
+        # COPY returns the rows it wrote: no second scan to count them
+        copied = con.execute(
+            f"COPY (SELECT * FROM raw.{quote_ident(name)}) TO '{target}' (FORMAT parquet)"
+        ).fetchone()
+        rows[name] = copied[0] if copied else 0
     return rows

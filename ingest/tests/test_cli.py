@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -64,6 +65,28 @@ def test_successful_load_exits_0_and_reports(tmp_path: Path, capsys) -> None:
     assert main(["cur", str(f), "--db", str(tmp_path / "w.duckdb"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "loaded 1 rows" in out and "2026-08 billed EUR 1.25" in out
+
+
+def test_export_parquet_writes_every_raw_table_and_counts_its_rows(tmp_path: Path, capsys) -> None:
+    f = tmp_path / "cur.csv"
+    f.write_text(
+        "bill/BillingPeriodStartDate,lineItem/LineItemType,lineItem/UsageStartDate,"
+        "lineItem/CurrencyCode,lineItem/UnblendedCost\n"
+        "2026-08-01T00:00:00Z,Usage,2026-08-02T00:00:00Z,EUR,1.25\n"
+        "2026-08-01T00:00:00Z,Usage,2026-08-03T00:00:00Z,EUR,2.50\n"
+    )
+    db, out = tmp_path / "w.duckdb", tmp_path / "raw"
+    assert main(["cur", str(f), "--db", str(db), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["export-parquet", str(out), "--db", str(db)]) == 0
+    printed = capsys.readouterr().out
+    assert "aws_cur_line_items: 2 rows" in printed and "focus_line_items: 0 rows" in printed
+    with duckdb.connect() as con:
+        written = con.execute(
+            f"select count(*), sum(line_item_unblended_cost) "
+            f"from '{(out / 'aws_cur_line_items' / 'data.parquet').as_posix()}'"
+        ).fetchone()
+    assert written == (2, Decimal("3.75"))
 
 
 def test_init_upgrades_an_older_warehouse(tmp_path: Path, capsys) -> None:
