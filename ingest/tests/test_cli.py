@@ -55,26 +55,29 @@ def test_failed_load_exits_1_with_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
-def test_successful_load_exits_0_and_reports(tmp_path: Path, capsys) -> None:
+def eur_cur_csv(tmp_path: Path, *costs: str) -> Path:
+    """A minimal legacy CUR CSV: one EUR usage line per cost, on consecutive August days."""
     f = tmp_path / "cur.csv"
     f.write_text(
         "bill/BillingPeriodStartDate,lineItem/LineItemType,lineItem/UsageStartDate,"
         "lineItem/CurrencyCode,lineItem/UnblendedCost\n"
-        "2026-08-01T00:00:00Z,Usage,2026-08-02T00:00:00Z,EUR,1.25\n"
+        + "".join(
+            f"2026-08-01T00:00:00Z,Usage,2026-08-{day:02d}T00:00:00Z,EUR,{cost}\n"
+            for day, cost in enumerate(costs, 2)
+        )
     )
+    return f
+
+
+def test_successful_load_exits_0_and_reports(tmp_path: Path, capsys) -> None:
+    f = eur_cur_csv(tmp_path, "1.25")
     assert main(["cur", str(f), "--db", str(tmp_path / "w.duckdb"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "loaded 1 rows" in out and "2026-08 billed EUR 1.25" in out
 
 
 def test_export_parquet_writes_every_raw_table_and_counts_its_rows(tmp_path: Path, capsys) -> None:
-    f = tmp_path / "cur.csv"
-    f.write_text(
-        "bill/BillingPeriodStartDate,lineItem/LineItemType,lineItem/UsageStartDate,"
-        "lineItem/CurrencyCode,lineItem/UnblendedCost\n"
-        "2026-08-01T00:00:00Z,Usage,2026-08-02T00:00:00Z,EUR,1.25\n"
-        "2026-08-01T00:00:00Z,Usage,2026-08-03T00:00:00Z,EUR,2.50\n"
-    )
+    f = eur_cur_csv(tmp_path, "1.25", "2.50")
     db, out = tmp_path / "w.duckdb", tmp_path / "raw"
     assert main(["cur", str(f), "--db", str(db), "--quiet"]) == 0
     capsys.readouterr()
