@@ -28,16 +28,19 @@ from pathlib import Path
 import duckdb
 
 from ingest.core import (
+    DEFAULT_GUARDS,
     MONEY,
     Column,
+    Guards,
     LoadError,
     LoadResult,
     MapColumn,
     SourceFile,
     TableSpec,
     file_fingerprint,
-    run_load,
+    land,
     snake_name,
+    transaction,
     walk_files,
 )
 
@@ -62,7 +65,7 @@ SPEC = TableSpec(
         _text("bill_invoicing_entity"),
         _text("bill_billing_entity"),
         _text("bill_bill_type"),
-        _text("bill_payer_account_id"),
+        _text("bill_payer_account_id", required=True),
         Column("bill_billing_period_start_date", "TIMESTAMP", required=True),
         Column("bill_billing_period_end_date", "TIMESTAMP"),
         _text("line_item_usage_account_id"),
@@ -136,6 +139,8 @@ SPEC = TableSpec(
     currency_column="line_item_currency_code",
     billed_column="line_item_unblended_cost",
     invoice_column="bill_invoice_id",
+    line_id=("identity_line_item_id", "identity_time_interval"),
+    provider="aws",
     # CUR CSV leaves nulls empty; Athena/Hive text exports write \N.
     null_strings=("", "\\N"),
 )
@@ -244,19 +249,24 @@ def load(
     fingerprint: Callable[[Path], str] = file_fingerprint,
     display_root: str | None = None,
     progress: Callable[[str], None] | None = None,
+    guards: Guards = DEFAULT_GUARDS,
 ) -> list[LoadResult]:
-    """Load a CUR file or export folder; one :class:`LoadResult` per export found."""
-    results = []
-    for delivery in discover(
+    """Load a CUR file or export folder; one :class:`LoadResult` per export found.
+
+    Every export the path holds is loaded in one transaction: one bad file leaves none of
+    them loaded.
+    """
+    deliveries = discover(
         path,
         export_name=export_name,
         header_names=header_names,
         fingerprint=fingerprint,
         display_root=display_root,
         progress=progress,
-    ):
-        results.append(
-            run_load(
+    )
+    with transaction(con):
+        return [
+            land(
                 con,
                 SPEC,
                 delivery.files,
@@ -264,6 +274,7 @@ def load(
                 force=force,
                 allow_currencies=allow_currencies,
                 progress=progress,
+                guards=guards,
             )
-        )
-    return results
+            for delivery in deliveries
+        ]

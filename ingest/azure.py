@@ -21,7 +21,7 @@ SPEC = TableSpec(
     source="azure",
     table="raw.azure_cost_details",
     columns=(
-        _t("billing_account_id", "billing_account_id"),
+        Column("billing_account_id", "VARCHAR", required=True),
         _t("billing_account_name"),
         _t("billing_profile_id"),
         _t("invoice_section_name"),
@@ -69,4 +69,5 @@ SPEC = TableSpec(
     currency_column="billing_currency_code",
     billed_column="cost_in_billing_currency",
     invoice_column="invoice_id",
+    provider="azure",
 )

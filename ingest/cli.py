@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -28,10 +29,12 @@ from ingest import (
 from ingest.core import (
     DEFAULT_DB_ENV,
     DEFAULT_DB_PATH,
+    Guards,
     LoadError,
     LoadResult,
     TableSpec,
     UsageError,
+    bill_sources,
     connect,
     database_path,
     ensure_all_tables,
@@ -78,6 +81,25 @@ def _common(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="CODE",
         help="accept a non-ISO billing currency (repeatable), e.g. CHC",
+    )
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="make this delivery count for the bills (or usage days) it holds, replacing one "
+        "loaded before under another export name or format (default: refuse to count twice)",
+    )
+    p.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="replace a loaded period even when this delivery is much smaller than it",
+    )
+    p.add_argument(
+        "--shrink-limit",
+        type=_fraction,
+        default=Guards.shrink_limit,
+        metavar="FRACTION",
+        help="refuse a delivery with fewer rows or less gross cost than this fraction of the "
+        "period it replaces (default %(default)s)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument(
@@ -143,6 +165,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("out", type=Path, help="output folder")
     export.add_argument("--db", help="DuckDB file")
+    bills = sub.add_parser(
+        "bills",
+        help="which delivery counts for each provider × billing account × billing period",
+        description="List, for every bill loaded, the one delivery that counts for it (each "
+        "provider × billing account × billing period is counted from exactly one export): its "
+        "source, export name, newest load, lines and billed total per currency.",
+    )
+    bills.add_argument(
+        "--db", help=f"DuckDB file (default: ${DEFAULT_DB_ENV} or {DEFAULT_DB_PATH})"
+    )
+    bills.add_argument("--json", action="store_true", help="print JSON instead of a table")
     init = sub.add_parser(
         "init",
         help="create the raw tables (so dbt can build before every source is loaded)",
@@ -322,6 +355,49 @@ def _month(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a month like 2026-10") from None
 
 
+def _bills_text(rows: list[dict[str, object]], *, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(rows, default=str, indent=2)
+    if not rows:
+        return "no bills loaded"
+    head = ("provider", "account", "period", "currency", "source", "export", "load", "lines")
+    table = [
+        (
+            str(r["provider"]).upper(),
+            str(r["billing_account_id"] or "-"),
+            f"{r['billing_period']:%Y-%m}",
+            str(r["currency"] or "-"),
+            str(r["source"]) + (f" ({r['basis']})" if r["basis"] else ""),
+            str(r["export_name"]),
+            str(r["load_id"]),
+            f"{r['lines']:,}",
+            "-" if r["billed_cost"] is None else f"{float(r['billed_cost']):,.2f}",  # type: ignore[arg-type]
+        )
+        for r in rows
+    ]
+    cols = [*head, "billed"]
+    widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(t, widths, strict=True)) for t in table]
+    return "\n".join(lines)
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction between 0 and 1, e.g. 0.5")
+    return value
+
+
+def _guards(args: argparse.Namespace) -> Guards:
+    return Guards(
+        replace=args.replace, allow_shrink=args.allow_shrink, shrink_limit=args.shrink_limit
+    )
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -370,6 +446,7 @@ def _load_cur(con, path, args, **kw):  # type: ignore[no-untyped-def]
         header_names=header,
         force=args.force,
         allow_currencies=tuple(args.allow_currency),
+        guards=_guards(args),
         **kw,
     )
 
@@ -412,6 +489,7 @@ def _loader_for(spec: TableSpec) -> Callable[..., list[LoadResult]]:
                 export_name=args.export_name or spec.source,
                 force=args.force,
                 allow_currencies=tuple(args.allow_currency),
+                guards=_guards(args),
                 **kw,
             )
         ]
@@ -446,6 +524,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name, n in rows.items():
                 print(f"{name}: {n:,} rows")
             print(f"raw tables written to {args.out}/<table>/data.parquet")
+            return 0
+        if args.command == "bills":
+            con = connect(args.db)
+            try:
+                rows = bill_sources(con)
+            finally:
+                con.close()
+            print(_bills_text(rows, as_json=args.json))
             return 0
         if args.command == "init":
             con = connect(args.db)

@@ -62,4 +62,8 @@ SPEC = TableSpec(
     # TSVWithNamesAndTypes: the second line holds ClickHouse type names; `type` is required and
     # its type is always Enum8(...), so it identifies that row in every export.
     skip_row=("type", "Enum8("),
+    # One query's row of one type on one node; query_id alone repeats (QueryStart and
+    # QueryFinish share it, and clients may reuse their own ids).
+    line_id=("hostname", "query_id", "type", "event_time"),
+    natural_key=("hostname", "query_id", "type", "event_time"),
 )

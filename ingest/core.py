@@ -139,10 +139,28 @@ class TableSpec:
     """(column, prefix) marking a row to drop before loading, e.g. the types row of ClickHouse's
     TSVWithNamesAndTypes (``type`` starts with ``Enum8(``)."""
     null_strings: tuple[str, ...] = ("",)
+    line_id: tuple[str, ...] = ()
+    """Columns that identify one line within a delivery (CUR: line item id + time interval).
+    A bill's lines without them are identified by a fingerprint of every column."""
+    natural_key: tuple[str, ...] = ()
+    """Columns that identify one fact across deliveries of a non-bill source (a usage metric's
+    quantity per day, product, customer and feature): two exports holding the same fact would
+    count it twice."""
+    provider: str | None = None
+    """Set on bill sources: the cloud whose bills land here (``aws``, ``azure``, ``oci``)."""
+    provider_column: str | None = None
+    """Bill sources carrying several clouds (FOCUS): the column naming the provider."""
+    basis_column: str | None = None
+    """A bill source whose exports come in complementary kinds (Azure actual and amortized
+    cost): deliveries of different kinds of one bill are a pair, not the bill twice."""
 
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns] + [m.name for m in self.maps]
+
+    @property
+    def is_bill(self) -> bool:
+        return bool(self.provider or self.provider_column)
 
 
 @dataclass
@@ -182,6 +200,10 @@ class LoadResult:
     period_grain: str = "month"
     key_label: str = "account"
     reconciled: list[tuple[str, int, float | None]] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)
+    """What ``--replace`` removed: one line per earlier delivery this one took over from."""
+    notices: list[str] = field(default_factory=list)
+    """What the load kept but a user should know (lines repeated within a file)."""
 
     def summary(self) -> str:
         if self.skipped:
@@ -201,6 +223,10 @@ class LoadResult:
                 )
                 where = f"{shown} {self.key_label} {p.billing_account_id or '-'}"
             lines.append(f"  {where}: {p.action} ({p.rows:,} rows)")
+        for line in self.superseded:
+            lines.append(f"  replaced {line}")
+        for line in self.notices:
+            lines.append(f"  notice: {line}")
         for period, currency, total in self.totals:
             lines.append(f"  {period:%Y-%m} billed {currency} {total:,.2f}")
         if self.reconciled:
@@ -683,7 +709,13 @@ def _cast_expr(
         text = f"NULLIF(TRIM(CAST({s} AS VARCHAR)), '')"
         # Only text that starts like a date: DuckDB also casts words such as 'epoch'/'infinity'.
         text = f"CASE WHEN regexp_matches({text}, '^[0-9]') THEN {text} END"
-        tries = [f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP)"]
+        # A bill's dates are the dates it states: an offset (a month restated with +02:00) is
+        # dropped, never applied, so no line moves to another billing period or usage day.
+        # TIMESTAMPTZ only for text the plain cast cannot read (a zone name).
+        tries = [
+            f"TRY_CAST({text} AS TIMESTAMP)",
+            f"CAST(TRY_CAST({text} AS TIMESTAMPTZ) AS TIMESTAMP)",
+        ]
         if col.formats:
             fmts = ", ".join("'" + fmt.replace("'", "''") + "'" for fmt in col.formats)
             tries.append(f"TRY_STRPTIME({text}, [{fmts}])")
@@ -859,6 +891,52 @@ def explain_error(exc: duckdb.Error, f: SourceFile, header_of: dict[int, str]) -
 # --------------------------------------------------------------------------- the load
 
 
+@dataclass(frozen=True)
+class Guards:
+    """What a delivery may do to what is already loaded (``--replace``, ``--allow-shrink``)."""
+
+    replace: bool = False
+    """This delivery becomes the source of record of the bills (or facts) it holds: another
+    export's lines for the same provider × billing account × billing period are removed."""
+    allow_shrink: bool = False
+    """Replace a partition even when the delivery is much smaller than what it replaces."""
+    shrink_limit: float = 0.5
+    """A delivery with fewer rows (or less gross cost) than this fraction of what it replaces
+    is refused unless ``allow_shrink``: a re-delivery rarely loses half of a month."""
+
+
+DEFAULT_GUARDS = Guards()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection, db_label: str = "the database") -> Iterator[None]:
+    """One command, one transaction: any error, at any file or at COMMIT, leaves the database
+    exactly as it was."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        rollback_quietly(con)
+        raise
+    try:
+        con.execute("COMMIT")
+    except duckdb.Error as exc:
+        rollback_quietly(con)
+        raise LoadError(
+            f"{db_label}: the load could not be committed ({error_line(exc)}); nothing was "
+            "written. Fix the cause (e.g. free disk space) and run the command again"
+        ) from None
+
+
+def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back if a transaction is still open. After a failed COMMIT DuckDB has already
+    ended it, and a second error would hide the first (the one that says what went wrong)."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+
+
 def run_load(
     con: duckdb.DuckDBPyConnection,
     spec: TableSpec,
@@ -868,8 +946,35 @@ def run_load(
     force: bool = False,
     allow_currencies: Sequence[str] = (),
     progress: Callable[[str], None] | None = None,
+    guards: Guards = DEFAULT_GUARDS,
 ) -> LoadResult:
     """Load ``files`` as one delivery of ``export_name`` into ``spec.table``, atomically."""
+    with transaction(con):
+        return land(
+            con,
+            spec,
+            files,
+            export_name=export_name,
+            force=force,
+            allow_currencies=allow_currencies,
+            progress=progress,
+            guards=guards,
+        )
+
+
+def land(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    files: Sequence[SourceFile],
+    *,
+    export_name: str,
+    force: bool = False,
+    allow_currencies: Sequence[str] = (),
+    progress: Callable[[str], None] | None = None,
+    guards: Guards = DEFAULT_GUARDS,
+) -> LoadResult:
+    """Load one delivery inside the caller's transaction (see :func:`run_load`), so a command
+    that loads several exports commits all of them or none."""
     say = progress or (lambda _msg: None)
     started = time.monotonic()
     if not files:
@@ -885,91 +990,87 @@ def run_load(
     lineage = ", ".join(name for name, _ in LINEAGE_COLUMNS)
     rows = 0
     reconciled: list[tuple[str, int, float | None]] = []
-    con.execute("BEGIN TRANSACTION")
-    try:
-        # DDL is transactional in DuckDB, so a failed first load leaves no empty table behind.
-        # Every raw table, not only this source's: dbt can build whichever sources were loaded.
-        ensure_all_tables(con)
-        with expanded(files) as real_files:
-            for n, f in enumerate(real_files, 1):
-                sources = describe(con, spec, f)
-                call, read_params, row_expr = _reader(spec, f)
-                exprs, inner, params, header_of, billed = build_select(spec, f, sources, row_expr)
-                parsed_once = "".join(f", {e}" for e in inner)
-                account = (
-                    f"COALESCE(CAST({quote_ident(spec.account_column)} AS VARCHAR), '')"
-                    if spec.account_column
-                    else "''"
+    # DDL is transactional in DuckDB, so a failed first load leaves no empty table behind.
+    # Every raw table, not only this source's: dbt can build whichever sources were loaded.
+    ensure_all_tables(con)
+    with expanded(files) as real_files:
+        for n, f in enumerate(real_files, 1):
+            sources = describe(con, spec, f)
+            call, read_params, row_expr = _reader(spec, f)
+            exprs, inner, params, header_of, billed = build_select(spec, f, sources, row_expr)
+            parsed_once = "".join(f", {e}" for e in inner)
+            account = (
+                f"COALESCE(CAST({quote_ident(spec.account_column)} AS VARCHAR), '')"
+                if spec.account_column
+                else "''"
+            )
+            period = (
+                f"CAST(date_trunc('{spec.period_grain}', {quote_ident(spec.period_column)})"
+                " AS DATE)"
+                if spec.period_column and spec.period_grain != "all"
+                else "DATE '1970-01-01'"
+            )
+            where = ""
+            if spec.skip_row and spec.skip_row[0] in {n for n, _ in sources}:
+                where = (
+                    "WHERE NOT starts_with(COALESCE(CAST("
+                    f"{quote_ident(spec.skip_row[0])} AS VARCHAR), ''), "
+                    f"'{spec.skip_row[1]}')"
                 )
-                period = (
-                    f"CAST(date_trunc('{spec.period_grain}', {quote_ident(spec.period_column)})"
-                    " AS DATE)"
-                    if spec.period_column and spec.period_grain != "all"
-                    else "DATE '1970-01-01'"
+            sql = f"""
+                INSERT INTO {spec.table} ({table_cols}, {lineage})
+                SELECT {table_cols},
+                    ?, ?, _source_row, ?, ?,
+                    {account},
+                    {period},
+                    false, 1, CAST(NULL AS DATE)
+                FROM (
+                    SELECT {", ".join(exprs)}, {row_expr} AS _source_row
+                    FROM (SELECT *{parsed_once} FROM (SELECT * FROM {call} {where}))
+                ) AS projected (
+                    {", ".join(quote_ident(c) for c in spec.column_names)}, _source_row
                 )
-                where = ""
-                if spec.skip_row and spec.skip_row[0] in {n for n, _ in sources}:
-                    where = (
-                        "WHERE NOT starts_with(COALESCE(CAST("
-                        f"{quote_ident(spec.skip_row[0])} AS VARCHAR), ''), "
-                        f"'{spec.skip_row[1]}')"
-                    )
-                sql = f"""
-                    INSERT INTO {spec.table} ({table_cols}, {lineage})
-                    SELECT {table_cols},
-                        ?, ?, _source_row, ?, ?,
-                        {account},
-                        {period},
-                        false, 1, CAST(NULL AS DATE)
-                    FROM (
-                        SELECT {", ".join(exprs)}, {row_expr} AS _source_row
-                        FROM (SELECT *{parsed_once} FROM (SELECT * FROM {call} {where}))
-                    ) AS projected (
-                        {", ".join(quote_ident(c) for c in spec.column_names)}, _source_row
-                    )
-                """
-                try:
-                    with _progress_watch(con, f.display, say):
-                        got = con.execute(
-                            sql, [load_id, f.display, loaded_at, export_name, *params, *read_params]
-                        ).fetchone()
-                except duckdb.Error as exc:
-                    raise explain_error(exc, f, header_of) from None
-                landed = int(got[0]) if got else 0
-                if landed == 0:
-                    raise LoadError(f"{f.display}: file has a header but no data rows")
-                rows += landed
-                reconciled.append(
-                    _reconcile(con, spec, f, f"{call} {where}", read_params, billed, load_id)
-                )
-                say(f"[{n}/{len(real_files)}] {f.display}: {landed:,} rows")
-        _validate(con, spec, load_id, allow_currencies)
-        partitions = apply_partitions(con, spec, load_id, export_name, loaded_at)
-        record_load(
-            con,
-            spec,
-            load_id,
-            export_name,
-            fingerprint,
-            [f.display for f in files],
-            rows,
-            loaded_at,
-            partitions,
-        )
-        totals = []
-        if spec.currency_column and spec.billed_column:
-            totals = con.execute(
-                f"""
-                SELECT _billing_period, upper(trim({quote_ident(spec.currency_column)})),
-                       CAST(SUM({quote_ident(spec.billed_column)} * _correction_sign) AS DOUBLE)
-                FROM {spec.table} WHERE _load_id = ? GROUP BY ALL ORDER BY ALL
-                """,
-                [load_id],
-            ).fetchall()
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+            """
+            try:
+                with _progress_watch(con, f.display, say):
+                    got = con.execute(
+                        sql, [load_id, f.display, loaded_at, export_name, *params, *read_params]
+                    ).fetchone()
+            except duckdb.Error as exc:
+                raise explain_error(exc, f, header_of) from None
+            landed = int(got[0]) if got else 0
+            if landed == 0:
+                raise LoadError(f"{f.display}: file has a header but no data rows")
+            rows += landed
+            reconciled.append(
+                _reconcile(con, spec, f, f"{call} {where}", read_params, billed, load_id)
+            )
+            say(f"[{n}/{len(real_files)}] {f.display}: {landed:,} rows")
+    _validate(con, spec, load_id, allow_currencies)
+    notices = check_line_identity(con, spec, load_id)
+    superseded = supersede_or_refuse(con, spec, load_id, export_name, guards)
+    partitions = apply_partitions(con, spec, load_id, export_name, loaded_at, guards)
+    record_load(
+        con,
+        spec,
+        load_id,
+        export_name,
+        fingerprint,
+        [f.display for f in files],
+        rows,
+        loaded_at,
+        partitions,
+    )
+    totals = []
+    if spec.currency_column and spec.billed_column:
+        totals = con.execute(
+            f"""
+            SELECT _billing_period, upper(trim({quote_ident(spec.currency_column)})),
+                   CAST(SUM({quote_ident(spec.billed_column)} * _correction_sign) AS DOUBLE)
+            FROM {spec.table} WHERE _load_id = ? GROUP BY ALL ORDER BY ALL
+            """,
+            [load_id],
+        ).fetchall()
     return LoadResult(
         spec.source,
         load_id,
@@ -982,6 +1083,8 @@ def run_load(
         period_grain=spec.period_grain,
         key_label="account" if spec.period_grain == "month" else (spec.account_column or "-"),
         reconciled=reconciled,
+        superseded=superseded,
+        notices=notices,
     )
 
 
@@ -1075,11 +1178,28 @@ def prior_load(
     if not found or found[0] < 2:
         return None
     prior = con.execute(
-        "SELECT load_id, row_count FROM raw._loads WHERE source = ? AND export_name = ? "
-        "AND fingerprint = ? ORDER BY finished_at DESC LIMIT 1",
+        "SELECT load_id, row_count, finished_at FROM raw._loads WHERE source = ? "
+        "AND export_name = ? AND fingerprint = ? ORDER BY finished_at DESC LIMIT 1",
         [spec.source, export_name, fingerprint],
     ).fetchone()
     if not prior:
+        return None
+    # A closed month keeps its first load's rows and gains corrections, so "the rows are still
+    # there" is not enough: a later load of the same partitions (A, then B, then A again) means
+    # the table now says B and A must be diffed in again.
+    later = con.execute(
+        """
+        SELECT count(*) FROM raw._load_partitions AS mine
+        INNER JOIN raw._load_partitions AS later
+            ON later.source = mine.source AND later.export_name = mine.export_name
+            AND later.billing_account_id = mine.billing_account_id
+            AND later.billing_period = mine.billing_period
+        INNER JOIN raw._loads AS l ON l.load_id = later.load_id
+        WHERE mine.load_id = ? AND later.load_id <> ? AND l.finished_at > ?
+        """,
+        [prior[0], prior[0], prior[2]],
+    ).fetchone()
+    if later and later[0]:
         return None
     landed = con.execute(
         f"SELECT count(*) FROM {spec.table} WHERE _load_id = ?", [prior[0]]
@@ -1127,8 +1247,14 @@ def apply_partitions(
     load_id: str,
     export_name: str,
     loaded_at: dt.datetime,
+    guards: Guards = DEFAULT_GUARDS,
 ) -> list[PartitionResult]:
-    """Replace open partitions (one set-based DELETE); diff closed ones into corrections."""
+    """Replace open partitions (one set-based DELETE); diff closed ones into corrections.
+
+    A delivery much smaller than the partition it replaces (rows or gross cost below
+    ``guards.shrink_limit``) is refused unless ``guards.allow_shrink``: it is far more often
+    part of a delivery (a file missing, half a month loaded on its own) than a real restatement.
+    """
     invoice = (
         f"COALESCE(CAST({quote_ident(spec.invoice_column)} AS VARCHAR), '') <> ''"
         if spec.invoice_column
@@ -1142,22 +1268,51 @@ def apply_partitions(
         else "o._export_name = n._export_name AND o._billing_account_id = n._billing_account_id "
         "AND o._billing_period = n._billing_period"
     )
+    # Gross cost (Σ |cost|) measures a delivery's size; credits cannot cancel it out.
+    gross = f"abs({{}}{quote_ident(spec.billed_column)})" if spec.billed_column else "NULL"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _partitions AS
         WITH n AS (
-            SELECT _export_name, _billing_account_id, _billing_period, count(*) AS new_rows
+            SELECT _export_name, _billing_account_id, _billing_period, count(*) AS new_rows,
+                   sum({gross.replace("{}", "")}) AS new_gross
             FROM {spec.table} WHERE _load_id = ? GROUP BY ALL
         )
         SELECT n._export_name, n._billing_account_id, n._billing_period, n.new_rows,
+               any_value(n.new_gross) AS new_gross,
                count(o._load_id) AS old_rows,
+               sum({gross.replace("{}", "o.")} * o._correction_sign) AS old_gross,
+               max(o._load_id) AS old_load,
                count(o._load_id) FILTER (WHERE NOT o._is_correction AND {invoice}) AS closed_rows
         FROM n
         LEFT JOIN {spec.table} AS o ON {same_partition} AND o._load_id <> ?
-        GROUP BY ALL
+        GROUP BY n._export_name, n._billing_account_id, n._billing_period, n.new_rows
         """,
         [load_id, load_id],
     )
+    if not guards.allow_shrink:
+        shrunk = con.execute(
+            """
+            SELECT _billing_account_id, _billing_period, new_rows, new_gross, old_rows,
+                   old_gross, old_load
+            FROM _partitions
+            WHERE old_rows > 0 AND closed_rows = 0
+              AND (new_rows < ? * old_rows OR coalesce(new_gross, 0) < ? * old_gross)
+            ORDER BY ALL LIMIT 1
+            """,
+            [guards.shrink_limit, guards.shrink_limit],
+        ).fetchone()
+        if shrunk:
+            account, period, new_rows, new_gross, old_rows, old_gross, old_load = shrunk
+            raise LoadError(
+                f"{partition_label(spec, account, period)}: this delivery has {new_rows:,} rows"
+                f"{_gross(new_gross)} where the loaded one (load {old_load}) has {old_rows:,}"
+                f"{_gross(old_gross)}; replacing it would remove "
+                f"{max(old_rows - new_rows, 0):,} rows{_gross(_minus(old_gross, new_gross))}. "
+                "A delivery this much smaller is usually part of one (a file missing, a "
+                "download cut short): load the whole delivery, or rerun with --allow-shrink "
+                "if the smaller one is right"
+            )
     con.execute(
         f"""
         DELETE FROM {spec.table} AS o
@@ -1182,10 +1337,28 @@ def apply_partitions(
             results.append(PartitionResult(account, period, "replaced", new_rows))
         else:
             args = [export_name, account, period]
-            n = _correct_closed(con, spec, load_id, args, key, loaded_at)
+            n = _correct_closed(con, spec, load_id, args, key, loaded_at, guards)
             action = "closed: unchanged" if n == 0 else "closed: corrections appended"
             results.append(PartitionResult(account, period, action, n))
     return results
+
+
+def partition_label(spec: TableSpec, key: object, period: dt.date) -> str:
+    """How a user names one partition: ``2026-08 account 123``, ``2026-08-01 metric x``."""
+    if spec.period_grain == "all":
+        return "the snapshot"
+    shown = f"{period:%Y-%m-%d}" if spec.period_grain == "day" else f"{period:%Y-%m}"
+    if spec.period_grain == "month" and spec.account_column and spec.is_bill:
+        return f"{shown} account {key or '(none)'}"
+    return f"{shown} {spec.account_column} {key!r}" if spec.account_column else shown
+
+
+def _gross(value: object) -> str:
+    return "" if value is None else f" (gross cost {float(value):,.2f})"  # type: ignore[arg-type]
+
+
+def _minus(a: object, b: object) -> float | None:
+    return None if a is None else float(a) - float(b or 0)  # type: ignore[arg-type]
 
 
 def _correct_closed(
@@ -1195,6 +1368,7 @@ def _correct_closed(
     args: list[object],
     key: str,
     loaded_at: dt.datetime,
+    guards: Guards = DEFAULT_GUARDS,
 ) -> int:
     """Append the multiset difference between a new delivery and a closed partition.
 
@@ -1227,6 +1401,21 @@ def _correct_closed(
     con.execute(f"DELETE FROM {spec.table} WHERE {key} AND _load_id = ?", [*args, load_id])
     correction_period = loaded_at.date().replace(day=1)
     export_name, account, period = args
+    if not guards.allow_shrink:
+        # A closed month's restatement adds a refund or a late fee; one that removes most of
+        # the invoiced lines is another part of the month (half a month loaded on its own).
+        current, removing = con.execute(
+            f"SELECT (SELECT count(*) FROM _current), count(*) FROM "
+            f"(SELECT {cols} FROM _current EXCEPT ALL SELECT {cols} FROM _delivered)"
+        ).fetchone() or (0, 0)
+        if current and removing > (1 - guards.shrink_limit) * current:
+            raise LoadError(
+                f"{partition_label(spec, account, period)} is closed (invoiced), and this "
+                f"delivery would remove {removing:,} of its {current:,} lines as corrections. A "
+                "restatement of a closed month keeps most lines: is this only part of the "
+                "month? Load all of the month's files together, or rerun with --allow-shrink "
+                "if the lines really went away"
+            )
     added = con.execute(
         f"""
         INSERT INTO {spec.table} ({cols}, {lineage})
@@ -1264,6 +1453,7 @@ def load_path(
     fingerprint: Callable[[Path], str] = file_fingerprint,
     display_root: str | None = None,
     progress: Callable[[str], None] | None = None,
+    guards: Guards = DEFAULT_GUARDS,
 ) -> LoadResult:
     """Load every file below ``path`` as one delivery (sources without manifests)."""
     return run_load(
@@ -1274,6 +1464,7 @@ def load_path(
         force=force,
         allow_currencies=allow_currencies,
         progress=progress,
+        guards=guards,
     )
 
 
@@ -1334,8 +1525,8 @@ def source_files(
     return files
 
 
-def ensure_all_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every source's raw table, so dbt can build before all sources were loaded."""
+def all_specs() -> list[TableSpec]:
+    """Every source's raw table spec."""
     from ingest import (
         ai_requests,
         aws_cur,
@@ -1350,7 +1541,7 @@ def ensure_all_tables(con: duckdb.DuckDBPyConnection) -> None:
         usage,
     )
 
-    for spec in (
+    return [
         ai_requests.SPEC,
         cost_explorer.SPEC,
         opencost.SPEC,
@@ -1363,5 +1554,324 @@ def ensure_all_tables(con: duckdb.DuckDBPyConnection) -> None:
         usage.SPEC,
         revenue.REVENUE,
         revenue.CUSTOMERS,
-    ):
+    ]
+
+
+def ensure_all_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every source's raw table, so dbt can build before all sources were loaded."""
+    for spec in all_specs():
         ensure_tables(con, spec)
+
+
+# --------------------------------------------------------------------------- counted once
+
+
+def bill_specs() -> list[TableSpec]:
+    """Every source whose rows are bill lines: one bill may arrive through any of them."""
+    return [spec for spec in all_specs() if spec.is_bill]
+
+
+def provider_sql(spec: TableSpec, alias: str = "") -> str:
+    """The cloud of a bill table's row, normalised (FOCUS writes 'AWS', 'Amazon Web Services',
+    'Microsoft', 'Google Cloud', 'Oracle' …), so a CUR and a FOCUS export of one account meet."""
+    if spec.provider:
+        return f"'{spec.provider}'"
+    col = f"lower(trim(CAST({alias}{quote_ident(spec.provider_column or '')} AS VARCHAR)))"
+    return (
+        f"CASE WHEN {col} IN ('aws', 'amazon', 'amazon web services') THEN 'aws' "
+        f"WHEN {col} LIKE 'microsoft%' OR {col} LIKE 'azure%' THEN 'azure' "
+        f"WHEN {col} LIKE 'google%' OR {col} = 'gcp' THEN 'gcp' "
+        f"WHEN {col} LIKE 'oracle%' OR {col} = 'oci' THEN 'oci' ELSE {col} END"
+    )
+
+
+def check_line_identity(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id: str) -> list[str]:
+    """Each line of a delivery once. A line twice is a copy (a re-downloaded file beside the
+    original, month-to-date snapshots side by side, repeated rows), never more cost.
+
+    A line is its ``spec.line_id`` (CUR: line item id + time interval): one twice is an error.
+    A bill line without an id is a fingerprint of every column: the same fingerprint in two
+    files is an error (a file and its copy); twice within one file it is kept, with a notice,
+    because real exports without line ids do repeat lines (a FOCUS converter's output does).
+    One hash per row and one GROUP BY: the check costs one pass over the delivery; the rows
+    it names are then compared for real. Returns the notices for the summary.
+    """
+    if not (spec.line_id or spec.is_bill):
+        return []
+    every = ", ".join(quote_ident(c) for c in spec.column_names)
+    ids = ", ".join(quote_ident(c) for c in spec.line_id)
+    has_id = f"{quote_ident(spec.line_id[0])} IS NOT NULL" if spec.line_id else "false"
+    key = (
+        f"CASE WHEN {has_id} THEN hash({ids}) ELSE hash({every}) END"
+        if spec.is_bill
+        else (f"hash({ids})")
+    )
+    found = con.execute(
+        f"""
+        WITH lines AS (
+            SELECT {key} AS k, {has_id} AS has_id, _source_file FROM {spec.table}
+            WHERE _load_id = ?
+        ),
+        repeated AS (
+            SELECT k, bool_or(has_id) AS has_id, count(*) AS n,
+                   min(_source_file) <> max(_source_file) AS across_files
+            FROM lines GROUP BY k HAVING count(*) > 1
+        )
+        SELECT (SELECT k FROM repeated WHERE has_id OR across_files LIMIT 1),
+               (SELECT sum(n - 1) FROM repeated WHERE NOT has_id AND NOT across_files),
+               (SELECT min(_source_file) FROM lines)
+        """,
+        [load_id],
+    ).fetchone()
+    dup, kept, _ = found or (None, None, None)
+    notices = []
+    if kept:
+        notices.append(
+            f"{int(kept):,} line(s) without a line id repeat another line of the same file in "
+            "every column: kept as delivered (exports without line ids can hold such lines)"
+        )
+    if dup is None:
+        return notices
+    shown = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR)" for c in spec.line_id) or "NULL"
+    pair = con.execute(
+        f"SELECT _source_file, _source_row, [{shown}], CAST(row({every}) AS VARCHAR) "
+        f"FROM {spec.table} WHERE _load_id = ? AND {key} = ? ORDER BY _source_file, _source_row "
+        "LIMIT 2",
+        [load_id, dup],
+    ).fetchall()
+    (file_a, row_a, ids_a, all_a), (file_b, row_b, ids_b, all_b) = pair
+    if spec.line_id and ids_a[0] is not None:
+        if ids_a != ids_b:
+            return notices  # two different lines whose 64-bit hashes collide
+        what = ", ".join(f"{c} {v!r}" for c, v in zip(spec.line_id, ids_a, strict=True))
+    else:
+        if all_a != all_b:
+            return notices
+        what = "identical in every column"
+    where = (
+        f"{file_a} rows {row_a} and {row_b}"
+        if file_a == file_b
+        else f"{file_a} row {row_a} and {file_b} row {row_b}"
+    )
+    raise LoadError(
+        f"{where}: the same line ({what}) is in this delivery twice: a file beside its copy, "
+        "month-to-date snapshots side by side, or repeated rows. Deliver each line once (one "
+        "snapshot, or the export folder with its manifest); nothing was loaded"
+    )
+
+
+def supersede_or_refuse(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    load_id: str,
+    export_name: str,
+    guards: Guards,
+) -> list[str]:
+    """Count each bill (and each usage fact) once, whatever export, format or path it came by.
+
+    A bill is a provider × billing account × billing period. If another delivery (another
+    export name, or another source: CUR and FOCUS of one account) already holds it, the load is
+    refused, naming that delivery, unless ``guards.replace``: then this delivery becomes the
+    bill's source of record and the other's lines for it are removed. Returns what was
+    removed, for the summary.
+    """
+    if spec.is_bill:
+        return _bill_once(con, spec, load_id, export_name, guards)
+    if spec.natural_key and spec.period_grain != "all":
+        return _facts_once(con, spec, load_id, export_name, guards)
+    return []
+
+
+def _bill_once(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    load_id: str,
+    export_name: str,
+    guards: Guards,
+) -> list[str]:
+    basis = quote_ident(spec.basis_column) if spec.basis_column else "NULL"
+    gross = f"abs({quote_ident(spec.billed_column)})" if spec.billed_column else "0"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _bills AS
+        SELECT {provider_sql(spec)} AS provider, _billing_account_id AS account,
+               _billing_period AS period, {basis} AS basis, count(*) AS new_rows,
+               sum({gross}) AS new_gross
+        FROM {spec.table} WHERE _load_id = ? GROUP BY ALL
+        """,
+        [load_id],
+    )
+    found: list[tuple[TableSpec, tuple[object, ...]]] = []
+    for other in bill_specs():
+        same = other.table == spec.table
+        other_gross = f"abs(o.{quote_ident(other.billed_column)})" if other.billed_column else "0"
+        paired = (
+            f"AND o.{quote_ident(spec.basis_column)} IS NOT DISTINCT FROM b.basis"
+            if same and spec.basis_column
+            else ""
+        )
+        rows = con.execute(
+            f"""
+            SELECT b.provider, b.account, b.period, o._export_name, max(o._load_id),
+                   count(*), min(o._source_file), sum({other_gross} * o._correction_sign),
+                   any_value(b.new_rows), any_value(b.new_gross)
+            FROM {other.table} AS o
+            INNER JOIN _bills AS b
+                ON o._billing_account_id = b.account AND o._billing_period = b.period
+                AND {provider_sql(other, "o.")} = b.provider {paired}
+            WHERE o._load_id <> ? {"AND o._export_name <> ?" if same else ""}
+            GROUP BY ALL ORDER BY ALL
+            """,
+            [load_id, export_name] if same else [load_id],
+        ).fetchall()
+        found += [(other, r) for r in rows]
+    if not found:
+        con.execute("DROP TABLE _bills")
+        return []
+    other, (provider, account, period, other_export, other_load, n, example, *_) = found[0]
+    more = f" (and {len(found) - 1} more account × period)" if len(found) > 1 else ""
+    if not guards.replace:
+        raise LoadError(
+            f"{str(provider).upper()} billing account {account or '(none)'}, billing period "
+            f"{period:%Y-%m} is already loaded from {other.source} export {other_export!r} "
+            f"(load {other_load}, {n:,} lines, e.g. {example}){more}. Loading it again from "
+            f"{spec.source} export {export_name!r} would count that bill twice. If this "
+            "delivery should count instead, rerun with --replace; `python -m ingest bills` "
+            "lists which delivery counts for each account and period"
+        )
+    removed = []
+    for other, (
+        provider,
+        account,
+        period,
+        other_export,
+        other_load,
+        n,
+        _,
+        old,
+        new_n,
+        new,
+    ) in found:
+        if not guards.allow_shrink and old and (new or 0) < guards.shrink_limit * float(old):
+            raise LoadError(
+                f"{str(provider).upper()} billing account {account}, billing period "
+                f"{period:%Y-%m}: this delivery's gross cost {new or 0:,.2f} ({new_n:,} lines) "
+                f"is less than {guards.shrink_limit:.0%} of the {float(old):,.2f} ({n:,} lines) "
+                f"it would replace from {other.source} export {other_export!r}. Is it only part "
+                "of the bill? Load the whole delivery, or add --allow-shrink if it is right"
+            )
+        removed.append(
+            f"{other.source} export {other_export!r}: {str(provider).upper()} {period:%Y-%m} "
+            f"account {account} ({n:,} lines, load {other_load})"
+        )
+    for other in bill_specs():
+        same = other.table == spec.table
+        paired = (
+            f"AND o.{quote_ident(spec.basis_column)} IS NOT DISTINCT FROM b.basis"
+            if same and spec.basis_column
+            else ""
+        )
+        con.execute(
+            f"""
+            DELETE FROM {other.table} AS o
+            WHERE o._load_id <> ? {"AND o._export_name <> ?" if same else ""} AND EXISTS (
+                SELECT 1 FROM _bills AS b
+                WHERE o._billing_account_id = b.account AND o._billing_period = b.period
+                AND {provider_sql(other, "o.")} = b.provider {paired}
+            )
+            """,
+            [load_id, export_name] if same else [load_id],
+        )
+    con.execute("DROP TABLE _bills")
+    return removed
+
+
+def _facts_once(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    load_id: str,
+    export_name: str,
+    guards: Guards,
+) -> list[str]:
+    """A usage fact (metric × day × product × customer × feature, a revenue line, a query)
+    delivered by two exports would be counted twice: refuse, or with ``guards.replace`` take
+    the other export's (key, period) partitions over."""
+    keys = ", ".join(f"{{}}.{quote_ident(c)}" for c in spec.natural_key)
+    new_key, old_key = keys.replace("{}", "n"), keys.replace("{}", "o")
+    same_values = " AND ".join(
+        f"n.{quote_ident(c)} IS NOT DISTINCT FROM o.{quote_ident(c)}" for c in spec.natural_key
+    )
+    hit = con.execute(
+        f"""
+        SELECT n._source_file, n._source_row, o._export_name, o._load_id, o._source_file,
+               o._source_row, [{", ".join(f"CAST(n.{quote_ident(c)} AS VARCHAR)" for c in spec.natural_key)}]
+        FROM (SELECT *, hash({new_key}) AS _k FROM {spec.table} AS n WHERE _load_id = ?) AS n
+        INNER JOIN (
+            SELECT *, hash({old_key}) AS _k FROM {spec.table} AS o
+            WHERE _load_id <> ? AND _export_name <> ?
+        ) AS o
+            ON n._k = o._k AND n._billing_account_id = o._billing_account_id
+            AND n._billing_period = o._billing_period
+        WHERE {same_values}
+        ORDER BY n._source_file, n._source_row
+        LIMIT 1
+        """,
+        [load_id, load_id, export_name],
+    ).fetchone()
+    if not hit:
+        return []
+    new_file, new_row, other_export, other_load, old_file, old_row, values = hit
+    what = ", ".join(f"{c} {v!r}" for c, v in zip(spec.natural_key, values, strict=True))
+    if not guards.replace:
+        raise LoadError(
+            f"{new_file} row {new_row}: {what} is already loaded from export {other_export!r} "
+            f"({old_file} row {old_row}, load {other_load}); loading it again from export "
+            f"{export_name!r} would count it twice. Load a re-export under the same --export "
+            "name (it then replaces those days), or rerun with --replace to make this delivery "
+            "count instead"
+        )
+    removed = con.execute(
+        f"""
+        DELETE FROM {spec.table} AS o
+        WHERE o._load_id <> ? AND o._export_name <> ? AND EXISTS (
+            SELECT 1 FROM {spec.table} AS n
+            WHERE n._load_id = ? AND n._billing_account_id = o._billing_account_id
+            AND n._billing_period = o._billing_period
+        )
+        """,
+        [load_id, export_name, load_id],
+    ).fetchone()
+    return [f"export {other_export!r}: {int(removed[0]) if removed else 0:,} rows"]
+
+
+def bill_sources(con: duckdb.DuckDBPyConnection) -> list[dict[str, object]]:
+    """Which delivery counts for each provider × billing account × billing period × currency:
+    its source, export, newest load, lines and billed total (``python -m ingest bills``)."""
+    ensure_all_tables(con)
+    parts = []
+    for spec in bill_specs():
+        currency = (
+            f"upper(trim(CAST({quote_ident(spec.currency_column)} AS VARCHAR)))"
+            if spec.currency_column
+            else "NULL"
+        )
+        billed = (
+            f"sum({quote_ident(spec.billed_column)} * _correction_sign)"
+            if spec.billed_column
+            else "NULL"
+        )
+        basis = quote_ident(spec.basis_column) if spec.basis_column else "NULL"
+        parts.append(
+            f"""
+            SELECT {provider_sql(spec)} AS provider, _billing_account_id AS billing_account_id,
+                   _billing_period AS billing_period, {currency} AS currency,
+                   '{spec.source}' AS source, _export_name AS export_name,
+                   CAST({basis} AS VARCHAR) AS basis, max(_load_id) AS load_id,
+                   count(*) AS lines, {billed} AS billed_cost, max(_loaded_at) AS loaded_at
+            FROM {spec.table}
+            GROUP BY ALL
+            """
+        )
+    cursor = con.execute(" UNION ALL ".join(parts) + " ORDER BY 1, 2, 3, 4, 5, 6")
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

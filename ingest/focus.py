@@ -73,4 +73,5 @@ SPEC = TableSpec(
     billed_column="billed_cost",
     invoice_column="invoice_id",
     null_strings=("", "NULL"),
+    provider_column="provider_name",
 )

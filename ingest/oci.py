@@ -55,4 +55,6 @@ SPEC = TableSpec(
     period_column="line_item_interval_usage_start",
     currency_column="cost_currency_code",
     billed_column="cost_my_cost",
+    line_id=("line_item_reference_no",),
+    provider="oci",
 )

@@ -25,6 +25,7 @@ REVENUE = TableSpec(
     period_column="month",
     currency_column="currency",
     billed_column="amount",
+    natural_key=("month", "customer_id", "product", "currency"),
 )
 
 CUSTOMERS = TableSpec(

@@ -27,4 +27,5 @@ SPEC = TableSpec(
     period_grain="day",
     currency_column=None,
     billed_column=None,
+    natural_key=("date", "metric", "product", "customer_id", "feature_id"),
 )

@@ -59,10 +59,10 @@ def eur_cur_csv(tmp_path: Path, *costs: str) -> Path:
     """A minimal legacy CUR CSV: one EUR usage line per cost, on consecutive August days."""
     f = tmp_path / "cur.csv"
     f.write_text(
-        "bill/BillingPeriodStartDate,lineItem/LineItemType,lineItem/UsageStartDate,"
-        "lineItem/CurrencyCode,lineItem/UnblendedCost\n"
+        "bill/PayerAccountId,bill/BillingPeriodStartDate,lineItem/LineItemType,"
+        "lineItem/UsageStartDate,lineItem/CurrencyCode,lineItem/UnblendedCost\n"
         + "".join(
-            f"2026-08-01T00:00:00Z,Usage,2026-08-{day:02d}T00:00:00Z,EUR,{cost}\n"
+            f"111122223333,2026-08-01T00:00:00Z,Usage,2026-08-{day:02d}T00:00:00Z,EUR,{cost}\n"
             for day, cost in enumerate(costs, 2)
         )
     )

@@ -85,6 +85,7 @@ CUR_COLUMNS = (
 )
 REQUIRED = {
     "bill/BillingPeriodStartDate": "bill_billing_period_start_date",
+    "bill/PayerAccountId": "bill_payer_account_id",
     "lineItem/LineItemType": "line_item_line_item_type",
     "lineItem/UsageStartDate": "line_item_usage_start_date",
     "lineItem/CurrencyCode": "line_item_currency_code",
@@ -359,7 +360,8 @@ def cur_files(draw: st.DrawFn, hostile: bool = False) -> CurFile:
                 draw(st.sampled_from((*TIMESTAMP_FORMATS, "%Y-%m-%d")))
             ),
             "bill/PayerAccountId": draw(
-                HOSTILE_TEXT.filter(lambda a: a != GOOD_ACCOUNT)
+                # the bill's account is required: a null one would invent an account
+                HOSTILE_TEXT.filter(lambda a: a != GOOD_ACCOUNT and a not in NULL_STRINGS)
                 if hostile
                 else st.integers(1, 10**12 - 1).map("{:012d}".format)
             ),

@@ -28,6 +28,7 @@ def test_hostile_values_land_verbatim_and_reach_the_marts(tmp_path: Path) -> Non
     writer = csv.writer(buffer)
     writer.writerow(
         [
+            "bill/PayerAccountId",
             "bill/BillingPeriodStartDate",
             "lineItem/LineItemType",
             "lineItem/UsageStartDate",
@@ -41,6 +42,7 @@ def test_hostile_values_land_verbatim_and_reach_the_marts(tmp_path: Path) -> Non
     for i, value in enumerate(HOSTILE):
         writer.writerow(
             [
+                "111122223333",
                 "2026-08-01T00:00:00Z",
                 "Usage",
                 "2026-08-02T00:00:00Z",

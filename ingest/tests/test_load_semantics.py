@@ -135,7 +135,7 @@ def test_failed_load_leaves_database_unchanged(tmp_path: Path, con) -> None:
     [
         (
             "missing_col.csv",
-            "lineItem/LineItemType,lineItem/UnblendedCost\nUsage,1\n",
+            "bill/PayerAccountId,lineItem/LineItemType,lineItem/UnblendedCost\n1,Usage,1\n",
             r"missing_col\.csv: required column 'bill_billing_period_start_date' is missing",
         ),
         (
@@ -214,6 +214,7 @@ def test_long_file_reports_progress(tmp_path: Path, con, monkeypatch) -> None:
     f = tmp_path / "big.csv"
     duckdb.execute(
         f"""copy (select '2026-08-01T00:00:00Z' as "bill/BillingPeriodStartDate",
+                         '111122223333' as "bill/PayerAccountId",
                          'Usage' as "lineItem/LineItemType",
                          '2026-08-02T00:00:00Z' as "lineItem/UsageStartDate",
                          'USD' as "lineItem/CurrencyCode", i * 0.001 as "lineItem/UnblendedCost"

@@ -41,9 +41,9 @@ def big_cur(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def one_line_cur(path: Path, month: str, cost: str) -> Path:
     path.write_text(
-        "bill/BillingPeriodStartDate,lineItem/LineItemType,lineItem/UsageStartDate,"
-        "lineItem/CurrencyCode,lineItem/UnblendedCost\n"
-        f"{month}-01T00:00:00Z,Usage,{month}-02T00:00:00Z,USD,{cost}\n"
+        "bill/PayerAccountId,bill/BillingPeriodStartDate,lineItem/LineItemType,"
+        "lineItem/UsageStartDate,lineItem/CurrencyCode,lineItem/UnblendedCost\n"
+        f"111122223333,{month}-01T00:00:00Z,Usage,{month}-02T00:00:00Z,USD,{cost}\n"
     )
     return path
 

@@ -14,7 +14,7 @@ import pytest
 
 from ingest import clickhouse_query_log, revenue, sample_data, usage
 from ingest.cli import build_parser, main
-from ingest.core import LoadError, TableSpec, connect, load_path
+from ingest.core import Guards, LoadError, TableSpec, connect, load_path
 from ingest.tests.conftest import snapshot
 
 QL = "raw.clickhouse_query_log"
@@ -319,7 +319,16 @@ def test_query_log_reexport_replaces_only_that_host_day(tmp_path: Path, con, sam
             to '{patch.as_posix()}' (format parquet)"""
     )
     (patched,) = con.execute(f"select sum(read_bytes) from read_parquet('{patch}')").fetchone()
-    result = load_path(con, clickhouse_query_log.SPEC, patch, export_name="ql")
+    # Three rows where the day had dozens: the shrink guard would refuse it unless told.
+    with pytest.raises(LoadError, match=r"this delivery has 3 rows .*--allow-shrink"):
+        load_path(con, clickhouse_query_log.SPEC, patch, export_name="ql")
+    result = load_path(
+        con,
+        clickhouse_query_log.SPEC,
+        patch,
+        export_name="ql",
+        guards=Guards(allow_shrink=True),
+    )
     assert [(p.billing_account_id, p.billing_period, p.action) for p in result.partitions] == [
         (host, day, "replaced")
     ]
