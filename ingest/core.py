@@ -1601,11 +1601,12 @@ def check_line_identity(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id
     every = ", ".join(quote_ident(c) for c in spec.column_names)
     ids = ", ".join(quote_ident(c) for c in spec.line_id)
     has_id = f"{quote_ident(spec.line_id[0])} IS NOT NULL" if spec.line_id else "false"
-    key = (
-        f"CASE WHEN {has_id} THEN hash({ids}) ELSE hash({every}) END"
-        if spec.is_bill
-        else (f"hash({ids})")
-    )
+    if not spec.line_id:
+        key = f"hash({every})"
+    elif spec.is_bill:
+        key = f"CASE WHEN {has_id} THEN hash({ids}) ELSE hash({every}) END"
+    else:
+        key = f"hash({ids})"
     found = con.execute(
         f"""
         WITH lines AS (
