@@ -1589,18 +1589,23 @@ def check_line_identity(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id
     """Each line of a delivery once. A line twice is a copy (a re-downloaded file beside the
     original, month-to-date snapshots side by side, repeated rows), never more cost.
 
-    A line is its ``spec.line_id`` (CUR: line item id + time interval): one twice is an error.
+    A line is its ``spec.line_id`` (CUR: line item id + time interval): one twice is an error,
+    and so is a usage or revenue row repeated in every column.
     A bill line without an id is a fingerprint of every column: the same fingerprint in two
     files is an error (a file and its copy); twice within one file it is kept, with a notice,
     because real exports without line ids do repeat lines (a FOCUS converter's output does).
     One hash per row and one GROUP BY: the check costs one pass over the delivery; the rows
     it names are then compared for real. Returns the notices for the summary.
     """
-    if not (spec.line_id or spec.is_bill):
+    if not (spec.line_id or spec.is_bill or spec.natural_key):
         return []
     every = ", ".join(quote_ident(c) for c in spec.column_names)
     ids = ", ".join(quote_ident(c) for c in spec.line_id)
-    has_id = f"{quote_ident(spec.line_id[0])} IS NOT NULL" if spec.line_id else "false"
+    # A usage or revenue row repeated in every column is a slip (a file concatenated twice):
+    # it would double a driver or a revenue line, so it is an error like a repeated line id.
+    has_id = "true" if not spec.is_bill else "false"
+    if spec.line_id and spec.is_bill:
+        has_id = f"{quote_ident(spec.line_id[0])} IS NOT NULL"
     if not spec.line_id:
         key = f"hash({every})"
     elif spec.is_bill:
