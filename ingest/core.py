@@ -464,12 +464,16 @@ def _reader(spec: TableSpec, f: SourceFile) -> tuple[str, list[object], str]:
     """The table-function call for one file, its parameters and its row-number expression."""
     family = format_family(f.path)
     if family == "parquet":
-        return "read_parquet(?, file_row_number = true)", [str(f.path)], "file_row_number + 1"
+        return (
+            "read_parquet(?, file_row_number = true, hive_partitioning = false)",
+            [str(f.path)],
+            "file_row_number + 1",
+        )
     if family == "json":
         # Every object key becomes a column; the loader casts as it does for text.
         call = (
             "read_json(?, format = 'newline_delimited', sample_size = -1, "
-            "maximum_object_size = 67108864) WITH ORDINALITY"
+            "maximum_object_size = 67108864, hive_partitioning = false) WITH ORDINALITY"
         )
         return call, [str(f.path)], "ordinality"
     delim = sniff_delimiter(f)
@@ -484,7 +488,10 @@ def _reader(spec: TableSpec, f: SourceFile) -> tuple[str, list[object], str]:
         # ClickHouse TSV escapes instead of quoting, so a '"' inside a query is just text.
         extra += ", quote = ''"
     call = (
-        "read_csv(?, all_varchar = true, nullstr = ?, delim = ?, strict_mode = true"
+        # hive_partitioning off: a CUR 2.0 CSV under BILLING_PERIOD=2026-08/ would otherwise
+        # gain a column from its folder name.
+        "read_csv(?, all_varchar = true, nullstr = ?, delim = ?, strict_mode = true, "
+        "hive_partitioning = false"
         f"{extra}) WITH ORDINALITY"
     )
     return call, params, "ordinality"

@@ -30,7 +30,8 @@
 {%- endmacro %}
 
 {#- The partitions (`partition_by` columns) of `partitions_relation` (those columns + load_id)
-    with a load that the model's table does not hold. -#}
+    with a load that the model's table does not hold, and the partitions the table holds from a
+    load that no longer holds them (a bill taken over by another export with `--replace`). -#}
 {% macro changed_partitions(
     partitions_relation, partition_by=['export_name', 'charge_billing_period']
 ) -%}
@@ -42,6 +43,19 @@
             select 1
             from (select distinct load_id from {{ this }}) as held
             where held.load_id = partitions.load_id
+        )
+        union
+        select distinct
+            {{ partition_by | join(', ') }}
+        from {{ this }} as gone
+        where not exists (
+            select 1
+            from {{ partitions_relation }} as current_loads
+            where
+                current_loads.load_id = gone.load_id
+                {%- for column in partition_by %}
+                    and current_loads.{{ column }} = gone.{{ column }}
+                {%- endfor %}
         )
     )
 {%- endmacro %}
