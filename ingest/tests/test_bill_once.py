@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from ingest import sample_data
-from ingest.demo import dbt_build
+from ingest.demo import dbt_build, run_dbt
 from ingest.tests.conftest import PROJECT_DIR, snapshot
 
 HEADER = (
@@ -210,3 +210,13 @@ def test_replace_reaches_the_incremental_marts(tmp_path: Path) -> None:
     finally:
         con.close()
     assert [(e, n, s) for e, n, s in lines] == [("re-export", raw[0], raw[1])]
+    # Whatever writes the raw tables, dbt build refuses a bill counted from two deliveries.
+    con = duckdb.connect(str(db))
+    con.execute(
+        "insert into raw.aws_cur_line_items select * replace ('bypass' as _export_name, "
+        "'bypass-load' as _load_id) from raw.aws_cur_line_items where _export_name = 're-export'"
+    )
+    con.close()
+    proc = run_dbt(db, "build", "--select", "+assert_each_bill_counted_once", capture=True)
+    assert proc.returncode == 1
+    assert "FAIL 1 assert_each_bill_counted_once" in proc.stdout
