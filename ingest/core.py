@@ -1601,8 +1601,8 @@ def check_line_identity(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id
     A bill line without an id is a fingerprint of every column: the same fingerprint in two
     files is an error (a file and its copy); twice within one file it is kept, with a notice,
     because real exports without line ids do repeat lines (a FOCUS converter's output does).
-    One hash per row and one GROUP BY: the check costs one pass over the delivery; the rows
-    it names are then compared for real. Returns the notices for the summary.
+    One hash per row and one distinct count: the check costs one pass over the delivery; the
+    rows it names are then compared for real. Returns the notices for the summary.
     """
     if not (spec.line_id or spec.is_bill or spec.natural_key):
         return []
@@ -1619,6 +1619,14 @@ def check_line_identity(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id
         key = f"CASE WHEN {has_id} THEN hash({ids}) ELSE hash({every}) END"
     else:
         key = f"hash({ids})"
+    # The common case, no line twice, costs one hash aggregate (≈1 s per 3 M lines); which
+    # repeats are errors and which are notices is worked out only when there are any.
+    any_repeat = con.execute(
+        f"SELECT count(*) > count(DISTINCT {key}) FROM {spec.table} WHERE _load_id = ?",
+        [load_id],
+    ).fetchone()
+    if not any_repeat or not any_repeat[0]:
+        return []
     found = con.execute(
         f"""
         WITH lines AS (
