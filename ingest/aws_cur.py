@@ -39,6 +39,7 @@ from ingest.core import (
     run_load,
     snake_name,
     walk_files,
+    walk_tree,
 )
 
 log = logging.getLogger(__name__)
@@ -187,7 +188,7 @@ def discover(
 ) -> list[Delivery]:
     """Group the CUR files under ``root`` into deliveries, honouring manifests."""
     say = progress or (lambda _m: None)
-    files = walk_files(root)
+    files = walk_files(root, say)
     base = root if root.is_dir() else root.parent
 
     def source(path: Path) -> SourceFile:
@@ -196,7 +197,7 @@ def discover(
         return SourceFile(path, shown, fingerprint(path), header_names)
 
     manifests = (
-        sorted(p for p in root.rglob("*") if p.name.lower().endswith("manifest.json"))
+        walk_tree(root, lambda p: p.name.lower().endswith("manifest.json"), lambda _m: None)
         if root.is_dir()
         else []
     )

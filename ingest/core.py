@@ -22,15 +22,18 @@ Guarantees, for every source:
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import datetime as dt
 import gzip
 import hashlib
+import heapq
 import io
 import json
 import logging
 import os
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -40,7 +43,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -364,19 +367,120 @@ def format_family(path: Path) -> str:
     return "json" if name.endswith(JSON_EXT) else "text"
 
 
-def walk_files(root: Path) -> list[Path]:
-    """All loadable files below ``root`` (or ``root`` itself), in a stable order."""
-    if root.is_file():
-        return [root]
+def walk_tree(
+    root: Path,
+    keep: Callable[[Path], bool] = is_supported,
+    progress: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """The files below ``root`` that ``keep`` accepts (or ``root`` itself), in a stable order.
+
+    Symbolic links to folders are followed, each folder (device + inode) at most once, so a
+    link loop ends instead of hanging; a file reached by two paths (a link beside its target)
+    is listed once, under the path through the fewest links. A dangling link is an error: the
+    file it stood for would be silently missing. Names are taken literally, never as patterns.
+    """
+    say = progress or log.info
+    if root.is_symlink() and not root.exists():
+        raise LoadError(
+            f"{root}: broken symbolic link (its target {os.readlink(root)} is missing); "
+            "restore the target or remove the link"
+        )
     if not root.exists():
         raise LoadError(f"{root}: no such file or directory")
-    found = sorted(p for p in root.rglob("*") if p.is_file() and is_supported(p))
+    if not root.is_dir():
+        return [root]
+    seen_dirs: set[tuple[int, int]] = set()
+    found: dict[tuple[int, int], list[tuple[int, str, Path]]] = {}
+    # Real folders before linked ones (fewest links first), so a folder reached both ways is
+    # read under its real path.
+    queue: list[tuple[int, str, Path]] = [(0, str(root), root)]
+    while queue:
+        links, _, folder = heapq.heappop(queue)
+        st = folder.stat()
+        if (st.st_dev, st.st_ino) in seen_dirs:
+            target = folder.resolve()
+            loop = folder.parent.resolve().is_relative_to(target)
+            say(f"skipping {folder}: " + ("a link loop" if loop else f"already read as {target}"))
+            continue
+        seen_dirs.add((st.st_dev, st.st_ino))
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            raise LoadError(f"{folder}: cannot list the folder ({exc.strerror})") from None
+        for entry in entries:
+            path = Path(entry.path)
+            linked = entry.is_symlink()
+            if linked and not path.exists():
+                raise LoadError(
+                    f"{path}: broken symbolic link (its target {os.readlink(path)} is "
+                    "missing); restore the target or remove the link"
+                )
+            if entry.is_dir():  # follows a link
+                heapq.heappush(queue, (links + linked, str(path), path))
+            elif entry.is_file() and keep(path):
+                fst = path.stat()
+                found.setdefault((fst.st_dev, fst.st_ino), []).append(
+                    (links + linked, str(path), path)
+                )
+    files = []
+    for paths in found.values():
+        best, *others = sorted(paths)
+        files.append(best[2])
+        for other in others:
+            say(f"skipping {other[2]}: the same file as {best[2]}")
+    return sorted(files)
+
+
+def walk_files(root: Path, progress: Callable[[str], None] | None = None) -> list[Path]:
+    """All loadable files below ``root`` (or ``root`` itself), in a stable order."""
+    found = walk_tree(root, is_supported, progress)
     if not found:
         raise LoadError(
             f"{root}: no loadable files found (expected .parquet, .csv, .csv.gz, .tsv, .gz, "
             ".zip or .jsonl)"
         )
     return found
+
+
+_GLOB_CHARS = frozenset("*?[]{}\\")
+
+
+def is_pattern(path: Path | str) -> bool:
+    """Would DuckDB's readers take this path for a glob pattern (or a ``~``/URL path)?"""
+    text = str(path)
+    return bool(_GLOB_CHARS.intersection(text)) or text.startswith("~") or "://" in text
+
+
+def _plain_name(name: str) -> str:
+    return "".join("_" if c in _GLOB_CHARS else c for c in name)
+
+
+def literal_path(path: Path, scratch: Path, n: int) -> Path:
+    """A path DuckDB reads as exactly this file: the path itself, or (when its name holds glob
+    characters, which DuckDB's readers expand) a symbolic link with a plain name in
+    ``scratch``. The link keeps the name's extensions, which decide the format."""
+    if not is_pattern(path):
+        return path
+    link = scratch / f"{n}-{_plain_name(path.name)}"
+    link.symlink_to(path.resolve())
+    return link
+
+
+@contextmanager
+def literal_paths(paths: Sequence[Path]) -> Iterator[list[Path]]:
+    """:func:`literal_path` for each path, the links living as long as the ``with`` block."""
+    if not any(is_pattern(p) for p in paths):
+        yield list(paths)
+        return
+    with tempfile.TemporaryDirectory(prefix="ingest-paths-") as tmp:
+        yield [literal_path(p, Path(tmp), n) for n, p in enumerate(paths)]
+
+
+@contextmanager
+def literal_files(files: Sequence[SourceFile]) -> Iterator[list[SourceFile]]:
+    """The files with paths DuckDB reads literally (display names unchanged)."""
+    with literal_paths([f.path for f in files]) as paths:
+        yield [f if p == f.path else replace(f, path=p) for f, p in zip(files, paths, strict=True)]
 
 
 def check_one_format(files: Sequence[SourceFile]) -> None:
@@ -393,42 +497,58 @@ def check_one_format(files: Sequence[SourceFile]) -> None:
 
 @contextmanager
 def expanded(files: Sequence[SourceFile]) -> Iterator[list[SourceFile]]:
-    """Unpack ``.zip`` members (legacy CUR's ZIP compression) to a temp dir for DuckDB."""
-    if not any(f.path.name.lower().endswith(".zip") for f in files):
-        yield list(files)
-        return
-    with tempfile.TemporaryDirectory(prefix="ingest-zip-") as tmp:
-        out: list[SourceFile] = []
-        for f in files:
-            if not f.path.name.lower().endswith(".zip"):
-                out.append(f)
-                continue
-            try:
-                with zipfile.ZipFile(f.path) as zf:
-                    members = [m for m in zf.namelist() if not m.endswith("/")]
-                    if not members:
-                        raise LoadError(f"{f.display}: zip archive is empty")
-                    for i, member in enumerate(members):
-                        target = Path(tmp) / f"{len(out)}-{i}-{Path(member).name}"
-                        target.write_bytes(zf.read(member))
-                        out.append(
-                            SourceFile(
-                                target,
-                                f"{f.display}!{member}",
-                                f"{f.fingerprint}!{member}",
-                                f.header_names,
-                            )
-                        )
-            except (
-                zipfile.BadZipFile,
-                zlib.error,
-                RuntimeError,  # encrypted member
-                NotImplementedError,  # unsupported compression
-                EOFError,
-                OSError,
-            ) as exc:
-                raise LoadError(f"{f.display}: not a readable zip archive ({exc})") from None
-        yield out
+    """The files as DuckDB reads them: ``.zip`` members (legacy CUR's ZIP compression) streamed
+    to a temp dir, names DuckDB would take for glob patterns read through plain-named links.
+    The temp dir also holds any copy a reader needs (:func:`_scratch_dir`) for the ``with``."""
+    with tempfile.TemporaryDirectory(prefix="ingest-files-") as tmp:
+        scratch = Path(tmp)
+        token = _SCRATCH.set(scratch)
+        try:
+            out: list[SourceFile] = []
+            for f in files:
+                if not f.path.name.lower().endswith(".zip"):
+                    path = literal_path(f.path, scratch, len(out))
+                    out.append(f if path == f.path else replace(f, path=path))
+                    continue
+                out.extend(_unzip(f, scratch, len(out)))
+            yield out
+        finally:
+            _SCRATCH.reset(token)
+
+
+_SCRATCH: contextvars.ContextVar[Path | None] = contextvars.ContextVar("scratch", default=None)
+
+
+def _unzip(f: SourceFile, scratch: Path, first: int) -> list[SourceFile]:
+    """Each member of a zip, streamed to ``scratch`` (never held in memory whole)."""
+    out: list[SourceFile] = []
+    try:
+        with zipfile.ZipFile(f.path) as zf:
+            members = [m for m in zf.namelist() if not m.endswith("/")]
+            if not members:
+                raise LoadError(f"{f.display}: zip archive is empty")
+            for i, member in enumerate(members):
+                target = scratch / f"{first + len(out)}-{i}-{_plain_name(Path(member).name)}"
+                with zf.open(member) as src, target.open("wb") as dst:
+                    shutil.copyfileobj(src, dst, 1024 * 1024)
+                out.append(
+                    SourceFile(
+                        target,
+                        f"{f.display}!{member}",
+                        f"{f.fingerprint}!{member}",
+                        f.header_names,
+                    )
+                )
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        RuntimeError,  # encrypted member
+        NotImplementedError,  # unsupported compression
+        EOFError,
+        OSError,
+    ) as exc:
+        raise LoadError(f"{f.display}: not a readable zip archive ({exc})") from None
+    return out
 
 
 # --------------------------------------------------------------------------- reading
@@ -1269,7 +1389,7 @@ def load_path(
     return run_load(
         con,
         spec,
-        source_files(path, fingerprint, display_root),
+        source_files(path, fingerprint, display_root, progress),
         export_name=export_name,
         force=force,
         allow_currencies=allow_currencies,
@@ -1322,12 +1442,13 @@ def source_files(
     path: Path,
     fingerprint: Callable[[Path], str] = file_fingerprint,
     display_root: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[SourceFile]:
     """Every loadable file below ``path``, named as the user knows it (``display_root`` stands
     for the folder, e.g. the s3:// prefix a download came from)."""
     base = path if path.is_dir() else path.parent
     files = []
-    for p in walk_files(path):
+    for p in walk_files(path, progress):
         rel = p.relative_to(base).as_posix()
         shown = f"{display_root.rstrip('/')}/{rel}" if display_root else str(p)
         files.append(SourceFile(p, shown, fingerprint(p)))

@@ -52,10 +52,12 @@ from ingest.core import (
     delivery_fingerprint,
     ensure_all_tables,
     file_fingerprint,
+    literal_paths,
     new_load_id,
     prior_load,
     record_load,
     snake_name,
+    walk_tree,
 )
 from ingest.currencies import ISO_4217
 
@@ -283,26 +285,23 @@ def load_files(
     ``ResultsByTime`` dump); ``account_id`` is the account when no LINKED_ACCOUNT key says it.
     """
     _check_group_bys(group_bys)
-    if path.is_file():
-        found = [path]
-    elif path.is_dir():
-        found = sorted(p for p in path.rglob("*.json") if p.is_file())
-        if not found:
-            raise LoadError(f"{path}: no .json files found")
-    else:
-        raise LoadError(f"{path}: no such file or directory")
-    files = [(p, str(p), file_fingerprint(p)) for p in found]
-    return _load(
-        con,
-        files,
-        group_bys=group_bys,
-        account_id=account_id,
-        account_source="option",
-        allow_blended=allow_blended,
-        allow_currencies=allow_currencies,
-        force=force,
-        say=progress or (lambda _m: None),
-    )
+    found = walk_tree(path, lambda p: p.name.endswith(".json"), progress)
+    if not found:
+        raise LoadError(f"{path}: no .json files found")
+    # DuckDB reads each file by a path it cannot take for a glob pattern.
+    with literal_paths(found) as readable:
+        files = [(r, str(p), file_fingerprint(p)) for p, r in zip(found, readable, strict=True)]
+        return _load(
+            con,
+            files,
+            group_bys=group_bys,
+            account_id=account_id,
+            account_source="option",
+            allow_blended=allow_blended,
+            allow_currencies=allow_currencies,
+            force=force,
+            say=progress or (lambda _m: None),
+        )
 
 
 # --------------------------------------------------------------------------- the load

@@ -1,0 +1,195 @@
+"""Delivery files as they really arrive: names DuckDB would take for glob patterns, folders of
+symbolic links, zips with huge members, text DuckDB's CSV sniffer misreads, cost-0 lines with
+no currency, and a disk that fills up at COMMIT."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from ingest.tests.conftest import PROJECT_DIR
+from ingest.tests.test_cost_explorer import DAY, EC2, metrics, response
+from ingest.tests.test_opencost import CSV_HEADER, csv_row
+from ingest.tests.test_otel_spans import request, span, write_json
+
+HEADER = (
+    "bill/BillingPeriodStartDate,lineItem/LineItemType,lineItem/UsageStartDate,"
+    "lineItem/CurrencyCode,lineItem/UnblendedCost\n"
+)
+
+
+def cur_text(*costs: str, newline: str = "\n") -> str:
+    """A minimal legacy CUR CSV: one EUR usage line per cost, on consecutive August days."""
+    rows = [
+        f"2026-08-01T00:00:00Z,Usage,2026-08-{day:02d}T00:00:00Z,EUR,{cost}"
+        for day, cost in enumerate(costs, 2)
+    ]
+    return newline.join([HEADER.rstrip("\n"), *rows]) + newline
+
+
+def cur_csv(path: Path, *costs: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(cur_text(*costs))
+    return path
+
+
+def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ingest", *args, "--db", str(db)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def landed(db: Path, sql: str = "") -> tuple:
+    sql = sql or "select count(*), sum(line_item_unblended_cost) from raw.aws_cur_line_items"
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchone()
+
+
+def load_cur(tmp_path: Path, path: Path, *extra: str) -> tuple:
+    """Load through the CLI into a fresh database; (rows, Σ cost) landed."""
+    db = tmp_path / f"w{len(list(tmp_path.glob('w*.duckdb')))}.duckdb"
+    proc = cli(db, "cur", str(path), *extra)
+    assert proc.returncode == 0, proc.stderr
+    return landed(db)
+
+
+def refused(tmp_path: Path, *args: str) -> str:
+    """Run a load that must fail: one error line (after any progress), no traceback."""
+    proc = cli(tmp_path / "refused.duckdb", *args)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, proc.stderr
+    return errors[0]
+
+
+# --------------------------------------------------------------------------- 1. glob characters
+
+
+def test_file_and_folder_names_are_never_glob_patterns(tmp_path: Path) -> None:
+    star = tmp_path / "star"
+    cur_csv(star / "x*.csv", "1")
+    cur_csv(star / "xa.csv", "10")
+    assert load_cur(tmp_path, star) == (2, Decimal("11"))  # not 21: x*.csv read once, as itself
+
+    brackets = tmp_path / "brackets"
+    brackets.mkdir()
+    with duckdb.connect() as con:
+        for name, cost in (("a[b]", "1"), ("ab", "100")):
+            text = cur_csv(tmp_path / f"{cost}.csv", cost)
+            con.execute(
+                f"COPY (SELECT * FROM read_csv('{text}', all_varchar = true)) "
+                f"TO '{tmp_path / 'plain.parquet'}' (FORMAT parquet)"
+            )
+            (tmp_path / "plain.parquet").rename(brackets / f"{name}.parquet")
+    assert load_cur(tmp_path, brackets) == (2, Decimal("101"))  # not 200 with the $1 lost
+
+    cur_csv(tmp_path / "data[1]" / "cur.csv", "5")
+    cur_csv(tmp_path / "data1" / "cur.csv", "50")
+    assert load_cur(tmp_path, tmp_path / "data[1]") == (1, Decimal("5"))  # not data1/'s $50
+
+    # The other loaders that read files with DuckDB.
+    otel = tmp_path / "otel"
+    otel.mkdir()
+    write_json(otel / "s[1].json", request("api", [span("a1", 1_790_000_000_000_000_000, 5)]))
+    write_json(otel / "s1.json", request("api", [span("b1", 1_790_000_000_000_000_000, 5)]))
+    db = tmp_path / "otel.duckdb"
+    assert cli(db, "otel-spans", str(otel / "s[1].json")).returncode == 0
+    assert landed(db, "select list(span_id) from raw.otel_spans") == (["a1"],)
+
+    k8s = tmp_path / "k8s"
+    k8s.mkdir()
+    (k8s / "c[1].csv").write_text(CSV_HEADER + csv_row("2026-08-03", "a", "a", "1", {}))
+    (k8s / "c1.csv").write_text(CSV_HEADER + csv_row("2026-08-03", "b", "b", "7", {}))
+    db = tmp_path / "k8s.duckdb"
+    proc = cli(db, "opencost", str(k8s / "c[1].csv"), "--cluster", "prod")
+    assert proc.returncode == 0, proc.stderr
+    assert landed(db, "select sum(total_cost) from raw.opencost_allocations") == (Decimal(1),)
+
+    ce = tmp_path / "ce"
+    ce.mkdir()
+    for name, cost in (("r[1].json", "2.5"), ("r1.json", "40")):
+        doc = response([("DIMENSION", "SERVICE")], [(*DAY, [([EC2], metrics(cost, cost))])])
+        (ce / name).write_text(json.dumps(doc))
+    db = tmp_path / "ce.duckdb"
+    proc = cli(db, "cost-explorer-file", str(ce / "r[1].json"), "--account-id", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert landed(db, "select sum(unblended_cost) from raw.aws_cost_explorer") == (Decimal("2.5"),)
+
+
+# --------------------------------------------------------------------------- 2. symbolic links
+
+
+def test_linked_folders_are_followed_once_and_each_real_file_read_once(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    cur_csv(real / "a.csv", "1")
+    delivery = tmp_path / "delivery"
+    cur_csv(delivery / "b.csv", "10")
+    (delivery / "linked").symlink_to(real, target_is_directory=True)  # its a.csv is data
+    (delivery / "b-again.csv").symlink_to(delivery / "b.csv")  # the same file twice
+    (delivery / "loop").symlink_to(delivery, target_is_directory=True)  # a link loop
+    db = tmp_path / "w.duckdb"
+    proc = cli(db, "cur", str(delivery))
+    assert proc.returncode == 0, proc.stderr
+    assert landed(db) == (2, Decimal("11"))
+    assert f"skipping {delivery / 'loop'}: a link loop" in proc.stderr
+    assert f"skipping {delivery / 'b-again.csv'}: the same file as {delivery / 'b.csv'}" in (
+        proc.stderr
+    )
+
+    # A CUR export folder: the manifest and its data reached through a link.
+    export = tmp_path / "export"
+    (export / "metadata").mkdir(parents=True)
+    (export / "metadata" / "cur-Manifest.json").write_text(
+        json.dumps({"reportName": "cur", "reportKeys": ["cur/data/part.csv"]})
+    )
+    cur_csv(tmp_path / "elsewhere" / "part.csv", "3")
+    (export / "data").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    assert load_cur(tmp_path, export) == (1, Decimal("3"))
+
+    dangling = tmp_path / "dangling"
+    cur_csv(dangling / "ok.csv", "1")
+    (dangling / "gone.csv").symlink_to(tmp_path / "nowhere.csv")
+    err = refused(tmp_path, "cur", str(dangling))
+    assert err.startswith(f"error: {dangling / 'gone.csv'}: broken symbolic link")
+
+
+# --------------------------------------------------------------------------- 3. zip members
+
+
+def test_a_zip_member_is_streamed_not_read_into_memory(tmp_path: Path) -> None:
+    member = 400 * 1024 * 1024
+    archive = tmp_path / "big.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("cur.csv", "w", force_zip64=True) as out:
+            out.write(HEADER.encode())
+            block = b"0" * (1024 * 1024)
+            for _ in range(member // len(block)):
+                out.write(block)
+    assert archive.stat().st_size < 2 * 1024 * 1024
+    child = f"""
+import resource, sys
+from pathlib import Path
+from ingest.core import SourceFile, expanded
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with expanded([SourceFile(Path({str(archive)!r}), "big.zip", "fp")]) as files:
+    assert files[0].path.stat().st_size == {member + len(HEADER)}
+print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", child], cwd=PROJECT_DIR, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    before_kib, peak_kib = map(int, proc.stdout.split())
+    # Unpacking a 400 MB member may cost a few buffers, never the member itself.
+    assert peak_kib - before_kib < 64 * 1024, (before_kib, peak_kib)
