@@ -577,9 +577,11 @@ def _reader(spec: TableSpec, f: SourceFile) -> tuple[str, list[object], str]:
     if delim == "\t":
         # ClickHouse TSV escapes instead of quoting, so a '"' inside a query is just text.
         extra += ", quote = ''"
+    # comment = '': a bill has no comment lines; left to the sniffer, a value starting with
+    # '#' made '#' the comment character and its rows vanished.
     call = (
-        "read_csv(?, all_varchar = true, nullstr = ?, delim = ?, strict_mode = true"
-        f"{extra}) WITH ORDINALITY"
+        "read_csv(?, all_varchar = true, nullstr = ?, delim = ?, strict_mode = true, "
+        f"comment = ''{extra}) WITH ORDINALITY"
     )
     return call, params, "ordinality"
 
@@ -601,6 +603,7 @@ def _head(f: SourceFile) -> tuple[str, str]:
 
 def _read_head(f: SourceFile) -> tuple[str, str]:
     opener = gzip.open if f.path.name.lower().endswith(".gz") else open
+    _check_is_text(f)
     try:
         with opener(f.path, "rb") as fh:  # type: ignore[operator]
             # The header line, however long (a CUR with thousands of tag columns), capped so a
@@ -626,6 +629,96 @@ def _read_head(f: SourceFile) -> tuple[str, str]:
         if key > best_key:
             best, best_key = delim, key
     return best, first
+
+
+def _check_is_text(f: SourceFile) -> None:
+    """Refuse, from its first bytes, a file with a text name that DuckDB would misread as
+    ragged rows or a bad header: another format renamed, UTF-16, CR-only line endings."""
+    try:
+        with open(f.path, "rb") as fh:
+            magic = fh.read(4)
+        if f.path.name.lower().endswith(".gz") and magic[:2] == b"\x1f\x8b":
+            with gzip.open(f.path, "rb") as gz:
+                start = gz.read(65536)
+        else:
+            with open(f.path, "rb") as fh:
+                start = fh.read(65536)
+    except (OSError, EOFError, zlib.error):
+        return  # _read_head names the read error
+    what = None
+    if magic == b"PAR1":
+        what = "is a Parquet file, not text: rename it to end in .parquet"
+    elif magic[:2] == b"\x1f\x8b" and not f.path.name.lower().endswith(".gz"):
+        what = "is gzip-compressed: rename it to end in .gz (e.g. .csv.gz)"
+    elif magic == b"PK\x03\x04":
+        try:
+            with zipfile.ZipFile(f.path) as zf:
+                office = "[Content_Types].xml" in zf.namelist()
+        except (zipfile.BadZipFile, OSError):
+            office = False
+        what = (
+            "is an Excel workbook (.xlsx), not CSV: open it and save it as CSV (UTF-8)"
+            if office
+            else "is a zip archive: rename it to end in .zip"
+        )
+    elif start.startswith((b"\xff\xfe", b"\xfe\xff")):
+        what = "is UTF-16 text: save it as UTF-8 CSV (e.g. iconv -f UTF-16 -t UTF-8 FILE > NEW.csv)"
+    elif b"\r" in start and b"\n" not in start:
+        what = (
+            "has CR-only line endings (classic Mac): convert them to LF "
+            "(e.g. tr '\\r' '\\n' < FILE > NEW.csv)"
+        )
+    if what:
+        raise LoadError(f"{f.display}: {what}")
+
+
+def _scratch_dir() -> Path | None:
+    """The temp dir of the current :func:`expanded` block, for copies a reader needs."""
+    return _SCRATCH.get()
+
+
+_LINE_END = re.compile(rb'"|\r?\n')
+
+
+def _normalise_line_endings(f: SourceFile, chunk: int = 1024 * 1024) -> bool:
+    """On the error path only: if the file ends its lines with both CRLF and LF (two exports
+    concatenated; DuckDB's strict reader refuses it), point ``f`` at a copy whose lines end
+    in LF and return True. A line break inside a quoted value is data and stays as written."""
+    scratch = _scratch_dir()
+    if scratch is None:
+        return False
+    gz = f.path.name.lower().endswith(".gz")
+    opener = gzip.open if gz else open
+    target = scratch / f"lf-{uuid.uuid4().hex[:8]}-{f.path.name[:-3] if gz else f.path.name}"
+    quotes = sniff_delimiter(f) != "\t"  # ClickHouse TSV does not quote
+    in_quotes = crlf = lf = False
+    try:
+        with opener(f.path, "rb") as src, target.open("wb") as dst:  # type: ignore[operator]
+            carry = b""
+            while block := src.read(chunk):
+                block = carry + block
+                carry = b"\r" if block.endswith(b"\r") else b""
+                block = block[: len(block) - len(carry)]
+                out, start = [], 0
+                for m in _LINE_END.finditer(block):
+                    if m.group() == b'"':
+                        in_quotes = quotes and not in_quotes
+                    elif not in_quotes:
+                        crlf = crlf or len(m.group()) == 2
+                        lf = lf or len(m.group()) == 1
+                        out += [block[start : m.start()], b"\n"]
+                        start = m.end()
+                out.append(block[start:])
+                dst.write(b"".join(out))
+            dst.write(carry)
+    except (OSError, EOFError, zlib.error):
+        target.unlink(missing_ok=True)
+        return False
+    if not (crlf and lf):
+        target.unlink()
+        return False
+    f.path = target
+    return True
 
 
 def _read_record(fh: object, limit: int = 64 * 1024 * 1024) -> bytes:
@@ -687,11 +780,19 @@ def describe(
     con: duckdb.DuckDBPyConnection, spec: TableSpec, f: SourceFile
 ) -> list[tuple[str, str]]:
     """Column names and DuckDB types of one file, failing with the file's name."""
+    text = format_family(f.path) == "text"
+    if text and f.header_names is not None:
+        _check_header_file(f)
     call, params, _ = _reader(spec, f)
     try:
-        rows = con.execute(f"DESCRIBE SELECT * FROM {call}", params).fetchall()
+        # On a cursor of its own: a file DuckDB cannot sniff must not abort the load's
+        # transaction before the file is repaired (mixed line endings) and read again.
+        with con.cursor() as probe:
+            rows = probe.execute(f"DESCRIBE SELECT * FROM {call}", params).fetchall()
     except duckdb.Error as exc:
         why = error_line(exc)
+        if "sniffing" in why and text and _normalise_line_endings(f):
+            return describe(con, spec, f)
         if "sniffing" in why:
             ragged = _first_ragged_row(f) if format_family(f.path) == "text" else None
             why = ragged or (
@@ -703,6 +804,19 @@ def describe(
     if format_family(f.path) == "text" and f.header_names is None:
         _check_header(con, spec, f, [c[0] for c in cols])
     return cols
+
+
+def _check_header_file(f: SourceFile) -> None:
+    """Names from ``--header-file`` must match the file's fields one for one: DuckDB would
+    pad or drop columns silently, landing values under the wrong names."""
+    delim, first = _head(f)
+    fields = _split_header(first, delim)
+    names = f.header_names or []
+    if fields is not None and len(fields) != len(names):
+        raise LoadError(
+            f"{f.display}: the header file names {len(names)} columns but the file's rows "
+            f"have {len(fields)} fields; use the header file that came with this export"
+        )
 
 
 def _check_header(

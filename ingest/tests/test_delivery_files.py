@@ -4,6 +4,7 @@ no currency, and a disk that fills up at COMMIT."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -193,3 +194,69 @@ print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     before_kib, peak_kib = map(int, proc.stdout.split())
     # Unpacking a 400 MB member may cost a few buffers, never the member itself.
     assert peak_kib - before_kib < 64 * 1024, (before_kib, peak_kib)
+
+
+# --------------------------------------------------------------------------- 4. misread text
+
+
+def test_text_the_sniffer_misreads_loads_or_is_named(tmp_path: Path) -> None:
+    # A value starting with '#' is data, not a comment line (the sniffer dropped row 1).
+    hashes = tmp_path / "hashes.csv"
+    hashes.write_text(
+        "lineItem/LineItemDescription,"
+        + HEADER
+        + "".join(
+            f"{text},2026-08-01T00:00:00Z,Usage,2026-08-02T00:00:00Z,EUR,{n}\n"
+            for n, text in ((1, "# 1"), (2, "2"), (3, "3"))
+        )
+    )
+    assert load_cur(tmp_path, hashes) == (3, Decimal(6))
+
+    # CRLF and LF line endings mixed in one file (two exports concatenated), plain and gzip.
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(
+        cur_text("1", "2", newline="\r\n").encode() + cur_text("4").split("\n", 1)[1].encode()
+    )
+    assert load_cur(tmp_path, mixed) == (3, Decimal(7))
+    mixed_gz = tmp_path / "gz" / "mixed.csv.gz"
+    mixed_gz.parent.mkdir()
+    mixed_gz.write_bytes(gzip.compress(mixed.read_bytes()))
+    assert load_cur(tmp_path, mixed_gz) == (3, Decimal(7))
+
+    # --header-file (legacy CUR without a header line) must name every field, no more.
+    body = tmp_path / "noheader.csv"
+    body.write_text(cur_text("1").split("\n", 1)[1].replace("\n", ",AmazonEC2\n"))
+    columns = [*HEADER.rstrip().split(","), "lineItem/ProductCode"]
+    for names in (columns[:-1], [*columns, "lineItem/Operation"]):
+        header_file = tmp_path / "header.txt"
+        header_file.write_text("\n".join(names))
+        err = refused(tmp_path, "cur", str(body), "--header-file", str(header_file))
+        assert err.startswith(
+            f"error: {body}: the header file names {len(names)} columns but the file's rows "
+            "have 6 fields"
+        ), err
+
+    # Files whose first bytes say they are not UTF-8 text with LF/CRLF line endings.
+    text = cur_text("1")
+    cases = {
+        "utf16le.csv": (b"\xff\xfe" + text.encode("utf-16-le"), "is UTF-16 text: save it as UTF-8"),
+        "utf16be.csv": (b"\xfe\xff" + text.encode("utf-16-be"), "is UTF-16 text: save it as UTF-8"),
+        "classic-mac.csv": (text.replace("\n", "\r").encode(), "has CR-only line endings"),
+        "parquet.csv": (b"PAR1" + b"\0" * 64, "is a Parquet file, not text: rename it"),
+        "gzip.csv": (gzip.compress(text.encode()), "is gzip-compressed: rename it"),
+    }
+    sheet = tmp_path / "sheet.bin"
+    with zipfile.ZipFile(sheet, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+    cases["bill.xlsx"] = (
+        sheet.read_bytes(),
+        "is an Excel workbook (.xlsx), not CSV: open it and save it as CSV",
+    )
+    cases["renamed.csv"] = (sheet.read_bytes(), "is an Excel workbook (.xlsx)")
+    for name, (content, says) in cases.items():
+        f = tmp_path / "odd" / name
+        f.parent.mkdir(exist_ok=True)
+        f.write_bytes(content)
+        err = refused(tmp_path, "cur", str(f))
+        assert err.startswith(f"error: {f}: {says}"), err
