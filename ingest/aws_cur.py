@@ -78,7 +78,7 @@ SPEC = TableSpec(
         Column("line_item_usage_amount", "DOUBLE"),
         Column("line_item_normalization_factor", "DOUBLE"),
         Column("line_item_normalized_usage_amount", "DOUBLE"),
-        _text("line_item_currency_code", required=True),
+        _text("line_item_currency_code"),  # checked by the loader's currency check
         _money("line_item_unblended_rate"),
         Column("line_item_unblended_cost", MONEY, required=True),
         _money("line_item_blended_cost"),

@@ -205,6 +205,8 @@ class LoadResult:
                 where = f"{shown} {self.key_label} {p.billing_account_id or '-'}"
             lines.append(f"  {where}: {p.action} ({p.rows:,} rows)")
         for period, currency, total in self.totals:
+            if not currency:  # cost-0 lines with a blank currency
+                continue
             lines.append(f"  {period:%Y-%m} billed {currency} {total:,.2f}")
         if self.reconciled:
             n_rows = sum(r[1] for r in self.reconciled)
@@ -1048,7 +1050,9 @@ def build_select(
             None,
         )
         if hit is None:
-            if col.required:
+            # The currency column is not `required` (a cost-0 line may leave it blank) but a
+            # file without it is still not a bill.
+            if col.required or col.name == spec.currency_column:
                 raise LoadError(f"{f.display}: required column {col.name!r} is missing")
             exprs.append(f"CAST(NULL AS {col.type})")
             continue
@@ -1332,9 +1336,17 @@ def _validate(
     checks: list[tuple[str, str, str, list[object]]] = []
     if spec.currency_column:
         cur = quote_ident(spec.currency_column)
+        # A line of cost 0 may leave its currency blank (OCI writes such lines).
+        free = (
+            f" AND NOT (NULLIF(TRIM({cur}), '') IS NULL AND "
+            f"COALESCE({quote_ident(spec.billed_column)}, 0) = 0)"
+            if spec.billed_column
+            else ""
+        )
         checks.append(
             (
-                f"{cur} IS NULL OR upper(trim({cur})) NOT IN (SELECT unnest(?::VARCHAR[]))",
+                f"({cur} IS NULL OR upper(trim({cur})) NOT IN (SELECT unnest(?::VARCHAR[])))"
+                + free,
                 f"column {spec.currency_column!r}: unknown or missing currency",
                 cur,
                 [allowed],

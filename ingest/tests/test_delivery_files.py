@@ -260,3 +260,40 @@ def test_text_the_sniffer_misreads_loads_or_is_named(tmp_path: Path) -> None:
         f.write_bytes(content)
         err = refused(tmp_path, "cur", str(f))
         assert err.startswith(f"error: {f}: {says}"), err
+
+
+# --------------------------------------------------------------------------- 5. blank currency
+
+
+OCI_HEADER = (
+    "lineItem/referenceNo,lineItem/tenantId,lineItem/intervalUsageStart,"
+    "lineItem/intervalUsageEnd,product/service,cost/myCost,cost/currencyCode\n"
+)
+
+
+def test_a_cost_0_line_may_have_a_blank_currency(tmp_path: Path) -> None:
+    oci = tmp_path / "oci.csv"
+    oci.write_text(
+        OCI_HEADER
+        + "r1,ocid1.tenancy,2026-08-03T10:00Z,2026-08-03T11:00Z,COMPUTE,12.5,USD\n"
+        + "r2,ocid1.tenancy,2026-08-03T10:00Z,2026-08-03T11:00Z,NETWORK,0.00,\n"
+    )
+    db = tmp_path / "w.duckdb"
+    proc = cli(db, "oci", str(oci))
+    assert proc.returncode == 0, proc.stderr
+    assert "billed USD 12.50" in proc.stdout and "None" not in proc.stdout
+    assert landed(
+        db,
+        "select count(*), sum(cost_my_cost), count(cost_currency_code) from raw.oci_cost_reports",
+    ) == (2, Decimal("12.5"), 1)
+
+    # A blank currency on a line that costs something is still refused, in every source.
+    oci.write_text(oci.read_text().replace("NETWORK,0.00,", "NETWORK,0.01,"))
+    err = refused(tmp_path, "oci", str(oci))
+    assert err.startswith(f"error: {oci}: row 2, column 'cost_currency_code': unknown or missing")
+    cur = tmp_path / "cur.csv"
+    cur.write_text(cur_text("0", "1").replace("EUR,1", ",1"))
+    err = refused(tmp_path, "cur", str(cur))
+    assert err.startswith(f"error: {cur}: row 2, column 'line_item_currency_code': unknown")
+    cur.write_text(cur_text("0", "1").replace("EUR,0", ",0"))
+    assert load_cur(tmp_path, cur) == (2, Decimal(1))
