@@ -1204,9 +1204,9 @@ def run_load(
                 """,
                 [load_id],
             ).fetchall()
-        con.execute("COMMIT")
+        commit(con)
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback_quietly(con)
         raise
     return LoadResult(
         spec.source,
@@ -1221,6 +1221,35 @@ def run_load(
         key_label="account" if spec.period_grain == "month" else (spec.account_column or "-"),
         reconciled=reconciled,
     )
+
+
+def commit(con: duckdb.DuckDBPyConnection) -> None:
+    """COMMIT the load; a write that fails there (disk full) is a LoadError naming the
+    database, and DuckDB has written nothing."""
+    found = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    db = found[0] if found and found[0] else "the database"
+    try:
+        con.execute("COMMIT")
+    except duckdb.IOException as exc:
+        text = str(exc)
+        full = "No space left on device" in text
+        why = "No space left on device" if full else error_line(exc)
+        todo = "Free disk space and retry" if full else "Check the disk and retry"
+        raise LoadError(
+            f"{db}: the load could not be committed: {why}; nothing was written. {todo}"
+        ) from None
+
+
+def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    """ROLLBACK after an error. A failed COMMIT has already ended the transaction, and
+    DuckDB's "no transaction is active" must not replace the error that says why."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error as exc:
+        if "no transaction is active" not in str(exc):
+            raise
 
 
 @contextmanager

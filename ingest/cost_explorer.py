@@ -49,6 +49,7 @@ from ingest.core import (
     PartitionResult,
     TableSpec,
     UsageError,
+    commit,
     delivery_fingerprint,
     ensure_all_tables,
     file_fingerprint,
@@ -56,6 +57,7 @@ from ingest.core import (
     new_load_id,
     prior_load,
     record_load,
+    rollback_quietly,
     snake_name,
     walk_tree,
 )
@@ -362,9 +364,9 @@ def _load(
         fallback = _count(con, "SELECT count(*) FROM _ce_new WHERE amortized_cost IS NULL")
         for name in ("_ce_files", "_ce_periods", "_ce_new", "_ce_days"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
-        con.execute("COMMIT")
+        commit(con)
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback_quietly(con)
         raise
     if fallback:
         say(

@@ -49,6 +49,7 @@ from ingest.core import (
     MapColumn,
     TableSpec,
     apply_partitions,
+    commit,
     delivery_fingerprint,
     ensure_all_tables,
     error_line,
@@ -59,6 +60,7 @@ from ingest.core import (
     prior_load,
     quote_ident,
     record_load,
+    rollback_quietly,
     snake_name,
     source_files,
 )
@@ -314,9 +316,9 @@ def load(
             loaded_at,
             partitions,
         )
-        con.execute("COMMIT")
+        commit(con)
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback_quietly(con)
         raise
     return LoadResult(
         SPEC.source,

@@ -13,8 +13,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pytest
 
-from ingest.tests.conftest import PROJECT_DIR
+from ingest import aws_cur
+from ingest.core import LoadError, connect
+from ingest.tests.conftest import PROJECT_DIR, snapshot
 from ingest.tests.test_cost_explorer import DAY, EC2, metrics, response
 from ingest.tests.test_opencost import CSV_HEADER, csv_row
 from ingest.tests.test_otel_spans import request, span, write_json
@@ -297,3 +300,43 @@ def test_a_cost_0_line_may_have_a_blank_currency(tmp_path: Path) -> None:
     assert err.startswith(f"error: {cur}: row 2, column 'line_item_currency_code': unknown")
     cur.write_text(cur_text("0", "1").replace("EUR,0", ",0"))
     assert load_cur(tmp_path, cur) == (2, Decimal(1))
+
+
+# --------------------------------------------------------------------------- 6. disk full
+
+
+class _DiskFullAtCommit:
+    """A connection whose COMMIT fails the way DuckDB's does when the disk is full: the
+    transaction is gone, so the ROLLBACK after it fails too."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+
+    def execute(self, sql: str, *args: object) -> object:
+        if sql.strip().upper() == "COMMIT":
+            self._con.execute("ROLLBACK")
+            raise duckdb.IOException(
+                'IO Error: Could not write file "w.duckdb.wal": No space left on device'
+            )
+        if sql.strip().upper() == "ROLLBACK":
+            raise duckdb.TransactionException(
+                "TransactionContext Error: cannot rollback - no transaction is active"
+            )
+        return self._con.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._con, name)
+
+
+def test_a_full_disk_at_commit_is_one_clear_error(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    con = connect(db)
+    aws_cur.load(con, cur_csv(tmp_path / "first" / "cur.csv", "1"))
+    before = snapshot(con)
+    with pytest.raises(LoadError) as failed:
+        aws_cur.load(_DiskFullAtCommit(con), cur_csv(tmp_path / "second" / "cur.csv", "2"))  # type: ignore[arg-type]
+    assert str(failed.value) == (
+        f"{db}: the load could not be committed: No space left on device; nothing was "
+        "written. Free disk space and retry"
+    )
+    assert snapshot(con) == before
