@@ -17,6 +17,7 @@ import pytest
 
 from ingest import aws_cur
 from ingest.core import LoadError, connect
+from ingest.demo import run_dbt
 from ingest.tests.conftest import PROJECT_DIR, snapshot
 from ingest.tests.test_cost_explorer import DAY, EC2, metrics, response
 from ingest.tests.test_opencost import CSV_HEADER, csv_row
@@ -289,6 +290,22 @@ def test_a_cost_0_line_may_have_a_blank_currency(tmp_path: Path) -> None:
         db,
         "select count(*), sum(cost_my_cost), count(cost_currency_code) from raw.oci_cost_reports",
     ) == (2, Decimal("12.5"), 1)
+    # Staging leaves the cost-0 line out: no null-currency bucket, and money still ties to raw.
+    built = run_dbt(
+        db,
+        "build",
+        "--select",
+        "+assert_cost_lines_tie_to_raw",
+        "--indirect-selection",
+        "cautious",
+        capture=True,
+    )
+    assert built.returncode == 0, built.stdout[-3000:]
+    assert landed(
+        db,
+        "select list((billing_currency, billed_cost)) from marts.fct_cost_line_items "
+        "where source_system = 'oci'",
+    ) == ([("USD", Decimal("12.5"))],)
 
     # A blank currency on a line that costs something is still refused, in every source.
     oci.write_text(oci.read_text().replace("NETWORK,0.00,", "NETWORK,0.01,"))
