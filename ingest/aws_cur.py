@@ -42,6 +42,7 @@ from ingest.core import (
     snake_name,
     transaction,
     walk_files,
+    walk_tree,
 )
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ SPEC = TableSpec(
         Column("line_item_usage_amount", "DOUBLE"),
         Column("line_item_normalization_factor", "DOUBLE"),
         Column("line_item_normalized_usage_amount", "DOUBLE"),
-        _text("line_item_currency_code", required=True),
+        _text("line_item_currency_code"),  # checked by the loader's currency check
         _money("line_item_unblended_rate"),
         Column("line_item_unblended_cost", MONEY, required=True),
         _money("line_item_blended_cost"),
@@ -192,7 +193,7 @@ def discover(
 ) -> list[Delivery]:
     """Group the CUR files under ``root`` into deliveries, honouring manifests."""
     say = progress or (lambda _m: None)
-    files = walk_files(root)
+    files = walk_files(root, say)
     base = root if root.is_dir() else root.parent
 
     def source(path: Path) -> SourceFile:
@@ -201,7 +202,7 @@ def discover(
         return SourceFile(path, shown, fingerprint(path), header_names)
 
     manifests = (
-        sorted(p for p in root.rglob("*") if p.name.lower().endswith("manifest.json"))
+        walk_tree(root, lambda p: p.name.lower().endswith("manifest.json"), lambda _m: None)
         if root.is_dir()
         else []
     )

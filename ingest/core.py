@@ -22,15 +22,18 @@ Guarantees, for every source:
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import datetime as dt
 import gzip
 import hashlib
+import heapq
 import io
 import json
 import logging
 import os
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -40,7 +43,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -228,6 +231,8 @@ class LoadResult:
         for line in self.notices:
             lines.append(f"  notice: {line}")
         for period, currency, total in self.totals:
+            if not currency:  # cost-0 lines with a blank currency
+                continue
             lines.append(f"  {period:%Y-%m} billed {currency} {total:,.2f}")
         if self.reconciled:
             n_rows = sum(r[1] for r in self.reconciled)
@@ -390,19 +395,120 @@ def format_family(path: Path) -> str:
     return "json" if name.endswith(JSON_EXT) else "text"
 
 
-def walk_files(root: Path) -> list[Path]:
-    """All loadable files below ``root`` (or ``root`` itself), in a stable order."""
-    if root.is_file():
-        return [root]
+def walk_tree(
+    root: Path,
+    keep: Callable[[Path], bool] = is_supported,
+    progress: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """The files below ``root`` that ``keep`` accepts (or ``root`` itself), in a stable order.
+
+    Symbolic links to folders are followed, each folder (device + inode) at most once, so a
+    link loop ends instead of hanging; a file reached by two paths (a link beside its target)
+    is listed once, under the path through the fewest links. A dangling link is an error: the
+    file it stood for would be silently missing. Names are taken literally, never as patterns.
+    """
+    say = progress or log.info
+    if root.is_symlink() and not root.exists():
+        raise LoadError(
+            f"{root}: broken symbolic link (its target {os.readlink(root)} is missing); "
+            "restore the target or remove the link"
+        )
     if not root.exists():
         raise LoadError(f"{root}: no such file or directory")
-    found = sorted(p for p in root.rglob("*") if p.is_file() and is_supported(p))
+    if not root.is_dir():
+        return [root]
+    seen_dirs: set[tuple[int, int]] = set()
+    found: dict[tuple[int, int], list[tuple[int, str, Path]]] = {}
+    # Real folders before linked ones (fewest links first), so a folder reached both ways is
+    # read under its real path.
+    queue: list[tuple[int, str, Path]] = [(0, str(root), root)]
+    while queue:
+        links, _, folder = heapq.heappop(queue)
+        st = folder.stat()
+        if (st.st_dev, st.st_ino) in seen_dirs:
+            target = folder.resolve()
+            loop = folder.parent.resolve().is_relative_to(target)
+            say(f"skipping {folder}: " + ("a link loop" if loop else f"already read as {target}"))
+            continue
+        seen_dirs.add((st.st_dev, st.st_ino))
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            raise LoadError(f"{folder}: cannot list the folder ({exc.strerror})") from None
+        for entry in entries:
+            path = Path(entry.path)
+            linked = entry.is_symlink()
+            if linked and not path.exists():
+                raise LoadError(
+                    f"{path}: broken symbolic link (its target {os.readlink(path)} is "
+                    "missing); restore the target or remove the link"
+                )
+            if entry.is_dir():  # follows a link
+                heapq.heappush(queue, (links + linked, str(path), path))
+            elif entry.is_file() and keep(path):
+                fst = path.stat()
+                found.setdefault((fst.st_dev, fst.st_ino), []).append(
+                    (links + linked, str(path), path)
+                )
+    files = []
+    for paths in found.values():
+        best, *others = sorted(paths)
+        files.append(best[2])
+        for other in others:
+            say(f"skipping {other[2]}: the same file as {best[2]}")
+    return sorted(files)
+
+
+def walk_files(root: Path, progress: Callable[[str], None] | None = None) -> list[Path]:
+    """All loadable files below ``root`` (or ``root`` itself), in a stable order."""
+    found = walk_tree(root, is_supported, progress)
     if not found:
         raise LoadError(
             f"{root}: no loadable files found (expected .parquet, .csv, .csv.gz, .tsv, .gz, "
             ".zip or .jsonl)"
         )
     return found
+
+
+_GLOB_CHARS = frozenset("*?[]{}\\")
+
+
+def is_pattern(path: Path | str) -> bool:
+    """Would DuckDB's readers take this path for a glob pattern (or a ``~``/URL path)?"""
+    text = str(path)
+    return bool(_GLOB_CHARS.intersection(text)) or text.startswith("~") or "://" in text
+
+
+def _plain_name(name: str) -> str:
+    return "".join("_" if c in _GLOB_CHARS else c for c in name)
+
+
+def literal_path(path: Path, scratch: Path, n: int) -> Path:
+    """A path DuckDB reads as exactly this file: the path itself, or (when its name holds glob
+    characters, which DuckDB's readers expand) a symbolic link with a plain name in
+    ``scratch``. The link keeps the name's extensions, which decide the format."""
+    if not is_pattern(path):
+        return path
+    link = scratch / f"{n}-{_plain_name(path.name)}"
+    link.symlink_to(path.resolve())
+    return link
+
+
+@contextmanager
+def literal_paths(paths: Sequence[Path]) -> Iterator[list[Path]]:
+    """:func:`literal_path` for each path, the links living as long as the ``with`` block."""
+    if not any(is_pattern(p) for p in paths):
+        yield list(paths)
+        return
+    with tempfile.TemporaryDirectory(prefix="ingest-paths-") as tmp:
+        yield [literal_path(p, Path(tmp), n) for n, p in enumerate(paths)]
+
+
+@contextmanager
+def literal_files(files: Sequence[SourceFile]) -> Iterator[list[SourceFile]]:
+    """The files with paths DuckDB reads literally (display names unchanged)."""
+    with literal_paths([f.path for f in files]) as paths:
+        yield [f if p == f.path else replace(f, path=p) for f, p in zip(files, paths, strict=True)]
 
 
 def check_one_format(files: Sequence[SourceFile]) -> None:
@@ -419,42 +525,58 @@ def check_one_format(files: Sequence[SourceFile]) -> None:
 
 @contextmanager
 def expanded(files: Sequence[SourceFile]) -> Iterator[list[SourceFile]]:
-    """Unpack ``.zip`` members (legacy CUR's ZIP compression) to a temp dir for DuckDB."""
-    if not any(f.path.name.lower().endswith(".zip") for f in files):
-        yield list(files)
-        return
-    with tempfile.TemporaryDirectory(prefix="ingest-zip-") as tmp:
-        out: list[SourceFile] = []
-        for f in files:
-            if not f.path.name.lower().endswith(".zip"):
-                out.append(f)
-                continue
-            try:
-                with zipfile.ZipFile(f.path) as zf:
-                    members = [m for m in zf.namelist() if not m.endswith("/")]
-                    if not members:
-                        raise LoadError(f"{f.display}: zip archive is empty")
-                    for i, member in enumerate(members):
-                        target = Path(tmp) / f"{len(out)}-{i}-{Path(member).name}"
-                        target.write_bytes(zf.read(member))
-                        out.append(
-                            SourceFile(
-                                target,
-                                f"{f.display}!{member}",
-                                f"{f.fingerprint}!{member}",
-                                f.header_names,
-                            )
-                        )
-            except (
-                zipfile.BadZipFile,
-                zlib.error,
-                RuntimeError,  # encrypted member
-                NotImplementedError,  # unsupported compression
-                EOFError,
-                OSError,
-            ) as exc:
-                raise LoadError(f"{f.display}: not a readable zip archive ({exc})") from None
-        yield out
+    """The files as DuckDB reads them: ``.zip`` members (legacy CUR's ZIP compression) streamed
+    to a temp dir, names DuckDB would take for glob patterns read through plain-named links.
+    The temp dir also holds any copy a reader needs (:func:`_scratch_dir`) for the ``with``."""
+    with tempfile.TemporaryDirectory(prefix="ingest-files-") as tmp:
+        scratch = Path(tmp)
+        token = _SCRATCH.set(scratch)
+        try:
+            out: list[SourceFile] = []
+            for f in files:
+                if not f.path.name.lower().endswith(".zip"):
+                    path = literal_path(f.path, scratch, len(out))
+                    out.append(f if path == f.path else replace(f, path=path))
+                    continue
+                out.extend(_unzip(f, scratch, len(out)))
+            yield out
+        finally:
+            _SCRATCH.reset(token)
+
+
+_SCRATCH: contextvars.ContextVar[Path | None] = contextvars.ContextVar("scratch", default=None)
+
+
+def _unzip(f: SourceFile, scratch: Path, first: int) -> list[SourceFile]:
+    """Each member of a zip, streamed to ``scratch`` (never held in memory whole)."""
+    out: list[SourceFile] = []
+    try:
+        with zipfile.ZipFile(f.path) as zf:
+            members = [m for m in zf.namelist() if not m.endswith("/")]
+            if not members:
+                raise LoadError(f"{f.display}: zip archive is empty")
+            for i, member in enumerate(members):
+                target = scratch / f"{first + len(out)}-{i}-{_plain_name(Path(member).name)}"
+                with zf.open(member) as src, target.open("wb") as dst:
+                    shutil.copyfileobj(src, dst, 1024 * 1024)
+                out.append(
+                    SourceFile(
+                        target,
+                        f"{f.display}!{member}",
+                        f"{f.fingerprint}!{member}",
+                        f.header_names,
+                    )
+                )
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        RuntimeError,  # encrypted member
+        NotImplementedError,  # unsupported compression
+        EOFError,
+        OSError,
+    ) as exc:
+        raise LoadError(f"{f.display}: not a readable zip archive ({exc})") from None
+    return out
 
 
 # --------------------------------------------------------------------------- reading
@@ -487,12 +609,13 @@ def _reader(spec: TableSpec, f: SourceFile) -> tuple[str, list[object], str]:
     if delim == "\t":
         # ClickHouse TSV escapes instead of quoting, so a '"' inside a query is just text.
         extra += ", quote = ''"
+    # comment = '': a bill has no comment lines; left to the sniffer, a value starting with
+    # '#' made '#' the comment character and its rows vanished.
     call = (
         # hive_partitioning off: a CUR 2.0 CSV under BILLING_PERIOD=2026-08/ would otherwise
         # gain a column from its folder name.
         "read_csv(?, all_varchar = true, nullstr = ?, delim = ?, strict_mode = true, "
-        "hive_partitioning = false"
-        f"{extra}) WITH ORDINALITY"
+        f"hive_partitioning = false, comment = ''{extra}) WITH ORDINALITY"
     )
     return call, params, "ordinality"
 
@@ -514,6 +637,7 @@ def _head(f: SourceFile) -> tuple[str, str]:
 
 def _read_head(f: SourceFile) -> tuple[str, str]:
     opener = gzip.open if f.path.name.lower().endswith(".gz") else open
+    _check_is_text(f)
     try:
         with opener(f.path, "rb") as fh:  # type: ignore[operator]
             # The header line, however long (a CUR with thousands of tag columns), capped so a
@@ -539,6 +663,96 @@ def _read_head(f: SourceFile) -> tuple[str, str]:
         if key > best_key:
             best, best_key = delim, key
     return best, first
+
+
+def _check_is_text(f: SourceFile) -> None:
+    """Refuse, from its first bytes, a file with a text name that DuckDB would misread as
+    ragged rows or a bad header: another format renamed, UTF-16, CR-only line endings."""
+    try:
+        with open(f.path, "rb") as fh:
+            magic = fh.read(4)
+        if f.path.name.lower().endswith(".gz") and magic[:2] == b"\x1f\x8b":
+            with gzip.open(f.path, "rb") as gz:
+                start = gz.read(65536)
+        else:
+            with open(f.path, "rb") as fh:
+                start = fh.read(65536)
+    except (OSError, EOFError, zlib.error):
+        return  # _read_head names the read error
+    what = None
+    if magic == b"PAR1":
+        what = "is a Parquet file, not text: rename it to end in .parquet"
+    elif magic[:2] == b"\x1f\x8b" and not f.path.name.lower().endswith(".gz"):
+        what = "is gzip-compressed: rename it to end in .gz (e.g. .csv.gz)"
+    elif magic == b"PK\x03\x04":
+        try:
+            with zipfile.ZipFile(f.path) as zf:
+                office = "[Content_Types].xml" in zf.namelist()
+        except (zipfile.BadZipFile, OSError):
+            office = False
+        what = (
+            "is an Excel workbook (.xlsx), not CSV: open it and save it as CSV (UTF-8)"
+            if office
+            else "is a zip archive: rename it to end in .zip"
+        )
+    elif start.startswith((b"\xff\xfe", b"\xfe\xff")):
+        what = "is UTF-16 text: save it as UTF-8 CSV (e.g. iconv -f UTF-16 -t UTF-8 FILE > NEW.csv)"
+    elif b"\r" in start and b"\n" not in start:
+        what = (
+            "has CR-only line endings (classic Mac): convert them to LF "
+            "(e.g. tr '\\r' '\\n' < FILE > NEW.csv)"
+        )
+    if what:
+        raise LoadError(f"{f.display}: {what}")
+
+
+def _scratch_dir() -> Path | None:
+    """The temp dir of the current :func:`expanded` block, for copies a reader needs."""
+    return _SCRATCH.get()
+
+
+_LINE_END = re.compile(rb'"|\r?\n')
+
+
+def _normalise_line_endings(f: SourceFile, chunk: int = 1024 * 1024) -> bool:
+    """On the error path only: if the file ends its lines with both CRLF and LF (two exports
+    concatenated; DuckDB's strict reader refuses it), point ``f`` at a copy whose lines end
+    in LF and return True. A line break inside a quoted value is data and stays as written."""
+    scratch = _scratch_dir()
+    if scratch is None:
+        return False
+    gz = f.path.name.lower().endswith(".gz")
+    opener = gzip.open if gz else open
+    target = scratch / f"lf-{uuid.uuid4().hex[:8]}-{f.path.name[:-3] if gz else f.path.name}"
+    quotes = sniff_delimiter(f) != "\t"  # ClickHouse TSV does not quote
+    in_quotes = crlf = lf = False
+    try:
+        with opener(f.path, "rb") as src, target.open("wb") as dst:  # type: ignore[operator]
+            carry = b""
+            while block := src.read(chunk):
+                block = carry + block
+                carry = b"\r" if block.endswith(b"\r") else b""
+                block = block[: len(block) - len(carry)]
+                out, start = [], 0
+                for m in _LINE_END.finditer(block):
+                    if m.group() == b'"':
+                        in_quotes = quotes and not in_quotes
+                    elif not in_quotes:
+                        crlf = crlf or len(m.group()) == 2
+                        lf = lf or len(m.group()) == 1
+                        out += [block[start : m.start()], b"\n"]
+                        start = m.end()
+                out.append(block[start:])
+                dst.write(b"".join(out))
+            dst.write(carry)
+    except (OSError, EOFError, zlib.error):
+        target.unlink(missing_ok=True)
+        return False
+    if not (crlf and lf):
+        target.unlink()
+        return False
+    f.path = target
+    return True
 
 
 def _read_record(fh: object, limit: int = 64 * 1024 * 1024) -> bytes:
@@ -600,11 +814,19 @@ def describe(
     con: duckdb.DuckDBPyConnection, spec: TableSpec, f: SourceFile
 ) -> list[tuple[str, str]]:
     """Column names and DuckDB types of one file, failing with the file's name."""
+    text = format_family(f.path) == "text"
+    if text and f.header_names is not None:
+        _check_header_file(f)
     call, params, _ = _reader(spec, f)
     try:
-        rows = con.execute(f"DESCRIBE SELECT * FROM {call}", params).fetchall()
+        # On a cursor of its own: a file DuckDB cannot sniff must not abort the load's
+        # transaction before the file is repaired (mixed line endings) and read again.
+        with con.cursor() as probe:
+            rows = probe.execute(f"DESCRIBE SELECT * FROM {call}", params).fetchall()
     except duckdb.Error as exc:
         why = error_line(exc)
+        if "sniffing" in why and text and _normalise_line_endings(f):
+            return describe(con, spec, f)
         if "sniffing" in why:
             ragged = _first_ragged_row(f) if format_family(f.path) == "text" else None
             why = ragged or (
@@ -616,6 +838,19 @@ def describe(
     if format_family(f.path) == "text" and f.header_names is None:
         _check_header(con, spec, f, [c[0] for c in cols])
     return cols
+
+
+def _check_header_file(f: SourceFile) -> None:
+    """Names from ``--header-file`` must match the file's fields one for one: DuckDB would
+    pad or drop columns silently, landing values under the wrong names."""
+    delim, first = _head(f)
+    fields = _split_header(first, delim)
+    names = f.header_names or []
+    if fields is not None and len(fields) != len(names):
+        raise LoadError(
+            f"{f.display}: the header file names {len(names)} columns but the file's rows "
+            f"have {len(fields)} fields; use the header file that came with this export"
+        )
 
 
 def _check_header(
@@ -853,7 +1088,9 @@ def build_select(
             None,
         )
         if hit is None:
-            if col.required:
+            # The currency column is not `required` (a cost-0 line may leave it blank) but a
+            # file without it is still not a bill.
+            if col.required or col.name == spec.currency_column:
                 raise LoadError(f"{f.display}: required column {col.name!r} is missing")
             exprs.append(f"CAST(NULL AS {col.type})")
             continue
@@ -916,7 +1153,7 @@ DEFAULT_GUARDS = Guards()
 
 
 @contextmanager
-def transaction(con: duckdb.DuckDBPyConnection, db_label: str = "the database") -> Iterator[None]:
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """One command, one transaction: any error, at any file or at COMMIT, leaves the database
     exactly as it was."""
     con.execute("BEGIN TRANSACTION")
@@ -926,22 +1163,10 @@ def transaction(con: duckdb.DuckDBPyConnection, db_label: str = "the database") 
         rollback_quietly(con)
         raise
     try:
-        con.execute("COMMIT")
-    except duckdb.Error as exc:
+        commit(con)
+    except BaseException:
         rollback_quietly(con)
-        raise LoadError(
-            f"{db_label}: the load could not be committed ({error_line(exc)}); nothing was "
-            "written. Fix the cause (e.g. free disk space) and run the command again"
-        ) from None
-
-
-def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
-    """Roll back if a transaction is still open. After a failed COMMIT DuckDB has already
-    ended it, and a second error would hide the first (the one that says what went wrong)."""
-    try:
-        con.execute("ROLLBACK")
-    except duckdb.Error:
-        pass
+        raise
 
 
 def run_load(
@@ -1095,6 +1320,35 @@ def land(
     )
 
 
+def commit(con: duckdb.DuckDBPyConnection) -> None:
+    """COMMIT the load; a write that fails there (disk full) is a LoadError naming the
+    database, and DuckDB has written nothing."""
+    found = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    db = found[0] if found and found[0] else "the database"
+    try:
+        con.execute("COMMIT")
+    except duckdb.IOException as exc:
+        text = str(exc)
+        full = "No space left on device" in text
+        why = "No space left on device" if full else error_line(exc)
+        todo = "Free disk space and retry" if full else "Check the disk and retry"
+        raise LoadError(
+            f"{db}: the load could not be committed: {why}; nothing was written. {todo}"
+        ) from None
+
+
+def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    """ROLLBACK after an error. A failed COMMIT has already ended the transaction, and
+    DuckDB's "no transaction is active" must not replace the error that says why."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error as exc:
+        if "no transaction is active" not in str(exc):
+            raise
+
+
 @contextmanager
 def _progress_watch(
     con: duckdb.DuckDBPyConnection, what: str, say: Callable[[str], None], every: float = 5.0
@@ -1225,9 +1479,17 @@ def _validate(
     checks: list[tuple[str, str, str, list[object]]] = []
     if spec.currency_column:
         cur = quote_ident(spec.currency_column)
+        # A line of cost 0 may leave its currency blank (OCI writes such lines).
+        free = (
+            f" AND NOT (NULLIF(TRIM({cur}), '') IS NULL AND "
+            f"COALESCE({quote_ident(spec.billed_column)}, 0) = 0)"
+            if spec.billed_column
+            else ""
+        )
         checks.append(
             (
-                f"{cur} IS NULL OR upper(trim({cur})) NOT IN (SELECT unnest(?::VARCHAR[]))",
+                f"({cur} IS NULL OR upper(trim({cur})) NOT IN (SELECT unnest(?::VARCHAR[])))"
+                + free,
                 f"column {spec.currency_column!r}: unknown or missing currency",
                 cur,
                 [allowed],
@@ -1466,7 +1728,7 @@ def load_path(
     return run_load(
         con,
         spec,
-        source_files(path, fingerprint, display_root),
+        source_files(path, fingerprint, display_root, progress),
         export_name=export_name,
         force=force,
         allow_currencies=allow_currencies,
@@ -1520,12 +1782,13 @@ def source_files(
     path: Path,
     fingerprint: Callable[[Path], str] = file_fingerprint,
     display_root: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[SourceFile]:
     """Every loadable file below ``path``, named as the user knows it (``display_root`` stands
     for the folder, e.g. the s3:// prefix a download came from)."""
     base = path if path.is_dir() else path.parent
     files = []
-    for p in walk_files(path):
+    for p in walk_files(path, progress):
         rel = p.relative_to(base).as_posix()
         shown = f"{display_root.rstrip('/')}/{rel}" if display_root else str(p)
         files.append(SourceFile(p, shown, fingerprint(p)))

@@ -49,13 +49,17 @@ from ingest.core import (
     PartitionResult,
     TableSpec,
     UsageError,
+    commit,
     delivery_fingerprint,
     ensure_all_tables,
     file_fingerprint,
+    literal_paths,
     new_load_id,
     prior_load,
     record_load,
+    rollback_quietly,
     snake_name,
+    walk_tree,
 )
 from ingest.currencies import ISO_4217
 
@@ -283,26 +287,23 @@ def load_files(
     ``ResultsByTime`` dump); ``account_id`` is the account when no LINKED_ACCOUNT key says it.
     """
     _check_group_bys(group_bys)
-    if path.is_file():
-        found = [path]
-    elif path.is_dir():
-        found = sorted(p for p in path.rglob("*.json") if p.is_file())
-        if not found:
-            raise LoadError(f"{path}: no .json files found")
-    else:
-        raise LoadError(f"{path}: no such file or directory")
-    files = [(p, str(p), file_fingerprint(p)) for p in found]
-    return _load(
-        con,
-        files,
-        group_bys=group_bys,
-        account_id=account_id,
-        account_source="option",
-        allow_blended=allow_blended,
-        allow_currencies=allow_currencies,
-        force=force,
-        say=progress or (lambda _m: None),
-    )
+    found = walk_tree(path, lambda p: p.name.endswith(".json"), progress)
+    if not found:
+        raise LoadError(f"{path}: no .json files found")
+    # DuckDB reads each file by a path it cannot take for a glob pattern.
+    with literal_paths(found) as readable:
+        files = [(r, str(p), file_fingerprint(p)) for p, r in zip(found, readable, strict=True)]
+        return _load(
+            con,
+            files,
+            group_bys=group_bys,
+            account_id=account_id,
+            account_source="option",
+            allow_blended=allow_blended,
+            allow_currencies=allow_currencies,
+            force=force,
+            say=progress or (lambda _m: None),
+        )
 
 
 # --------------------------------------------------------------------------- the load
@@ -363,9 +364,9 @@ def _load(
         fallback = _count(con, "SELECT count(*) FROM _ce_new WHERE amortized_cost IS NULL")
         for name in ("_ce_files", "_ce_periods", "_ce_new", "_ce_days"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
-        con.execute("COMMIT")
+        commit(con)
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback_quietly(con)
         raise
     if fallback:
         say(

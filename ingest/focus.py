@@ -28,7 +28,7 @@ SPEC = TableSpec(
         _t("billing_account_type"),
         _t("sub_account_id"),
         _t("sub_account_name"),
-        _t("billing_currency", required=True),
+        _t("billing_currency"),  # checked by the loader's currency check
         Column("billing_period_start", "TIMESTAMP", required=True),
         Column("billing_period_end", "TIMESTAMP"),
         Column("charge_period_start", "TIMESTAMP", required=True),

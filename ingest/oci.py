@@ -42,7 +42,8 @@ SPEC = TableSpec(
         Column("cost_unit_price_overage", MONEY),
         Column("cost_my_cost", MONEY, required=True),
         Column("cost_my_cost_overage", MONEY),
-        Column("cost_currency_code", "VARCHAR", required=True),
+        # Not required: a cost-0 line may leave it blank (the loader's currency check decides).
+        Column("cost_currency_code", "VARCHAR"),
         _t("cost_billing_unit_readable"),
         _t("cost_sku_unit_description"),
         Column("cost_overage_flag", "VARCHAR"),

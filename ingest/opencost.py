@@ -37,6 +37,7 @@ from ingest.core import (
     TableSpec,
     file_fingerprint,
     format_family,
+    literal_files,
     run_load,
     source_files,
 )
@@ -201,8 +202,11 @@ def load(
     progress: Callable[[str], None] | None = None,
 ) -> LoadResult:
     """Load OpenCost exports below ``path`` (CSV exports, or API responses as ``.json``)."""
-    files = source_files(path, fingerprint, display_root)
-    with tempfile.TemporaryDirectory(prefix="ingest-opencost-") as tmp:
+    found = source_files(path, fingerprint, display_root, progress)
+    with (
+        literal_files(found) as files,
+        tempfile.TemporaryDirectory(prefix="ingest-opencost-") as tmp,
+    ):
         staged = []
         for i, f in enumerate(files):
             name = f.path.name.lower()

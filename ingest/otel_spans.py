@@ -49,15 +49,18 @@ from ingest.core import (
     MapColumn,
     TableSpec,
     apply_partitions,
+    commit,
     delivery_fingerprint,
     ensure_all_tables,
     error_line,
     file_fingerprint,
     format_family,
+    literal_files,
     new_load_id,
     prior_load,
     quote_ident,
     record_load,
+    rollback_quietly,
     snake_name,
     source_files,
 )
@@ -271,7 +274,7 @@ def load(
     """Load every OTLP/JSON file below ``path`` as one delivery into ``raw.otel_spans``."""
     say = progress or (lambda _msg: None)
     started = time.monotonic()
-    files = source_files(path, fingerprint, display_root)
+    files = source_files(path, fingerprint, display_root, progress)
     for f in files:
         if format_family(f.path) != "json":
             raise LoadError(f"{f.display}: not an OTLP/JSON file (expected .json or .jsonl)")
@@ -285,13 +288,14 @@ def load(
     try:
         ensure_all_tables(con)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _otel_stage ({_STAGE_COLUMNS})")
-        for n, f in enumerate(files, 1):
-            try:
-                got = con.execute(_STAGE_SQL, [f.display, str(f.path)]).fetchone()
-            except duckdb.Error as exc:
-                why = re.sub(r' in file "[^"]*"|^[A-Za-z ]+Error: ', "", error_line(exc))
-                raise LoadError(f"{f.display}: not readable as OTLP/JSON: {why}") from None
-            say(f"[{n}/{len(files)}] {f.display}: {got[0] if got else 0:,} spans")
+        with literal_files(files) as readable:
+            for n, f in enumerate(readable, 1):
+                try:
+                    got = con.execute(_STAGE_SQL, [f.display, str(f.path)]).fetchone()
+                except duckdb.Error as exc:
+                    why = re.sub(r' in file "[^"]*"|^[A-Za-z ]+Error: ', "", error_line(exc))
+                    raise LoadError(f"{f.display}: not readable as OTLP/JSON: {why}") from None
+                say(f"[{n}/{len(files)}] {f.display}: {got[0] if got else 0:,} spans")
         _check_stage(con)
         rows = _insert(con, load_id, loaded_at, export_name)
         if rows == 0:
@@ -312,9 +316,9 @@ def load(
             loaded_at,
             partitions,
         )
-        con.execute("COMMIT")
+        commit(con)
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback_quietly(con)
         raise
     return LoadResult(
         SPEC.source,

@@ -5,7 +5,9 @@
     side because the invoice counts their parent instance, not them. AI requests carry no price
     in the raw log: they tie to their rate-card price (int_ai__request_costs), one line each.
     Cost Explorer rows tie as lines of the table plus the rows a CUR / FOCUS bill supersedes
-    (int_aws_ce__superseded_costs): each raw row is in exactly one of the two.
+    (int_aws_ce__superseded_costs): each raw row is in exactly one of the two. Cost-0 lines
+    with a blank currency are left out on both sides (staging drops them: they hold no money);
+    a blank currency on any other line stays counted here, so it fails this test.
 -#}
 {%- set split_operations = "'" ~ var('split_cost_operations') | join("', '") ~ "'" -%}
 {%- set raw_sources = [
@@ -36,6 +38,7 @@ raw_totals as (
                 end
             ) as billed
         from {{ source('raw', s.table) }}
+        where nullif(trim({{ s.currency }}), '') is not null or coalesce({{ s.cost }}, 0) <> 0
         group by 1, 2, 3
         union all
     {% endfor %}
