@@ -167,8 +167,9 @@ cur_classified as (
                 when lower(commitment_discount_type) like '%reserv%' then 'reserved_instance'
                 else 'other'
             end as commitment_type,
-            list_cost,
-            effective_cost,
+            {#- one money type in the union: Azure's list cost has fewer decimals #}
+            cast(list_cost as decimal(38, 12)) as list_cost,
+            cast(effective_cost as decimal(38, 12)) as effective_cost,
             case when commitment_discount_status in ('Used', 'Unused') then effective_cost end
                 as total_commitment_cost,
             case
