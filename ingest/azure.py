@@ -1,14 +1,53 @@
-"""Azure cost details exports (EA and MCA "actual cost" CSV), native columns.
+"""Azure cost details exports (EA and MCA, actual or amortized cost CSV), native columns.
 
 Lands in ``raw.azure_cost_details`` under snake_case names. EA headers are PascalCase
 (``CostInBillingCurrency``), MCA's camelCase (``costInBillingCurrency``); both normalise to the
 same names. EA writes US dates (``9/2/2023``); the ``Tags`` column is JSON, sometimes without
 its braces.
+
+Azure writes the same columns for two different cost bases: *actual* cost (the invoice;
+reservation and savings plan purchases are Purchase rows, the usage they cover costs 0) and
+*amortized* cost (covered usage carries its share of the purchase, the unused part is an
+``UnusedReservation`` / ``UnusedSavingsPlan`` row, purchases are absent or 0). Each load records
+its basis in ``_cost_basis`` (``actual`` / ``amortized``): declared (``--cost-basis``) or detected
+from the file. An amortized export lands under its own export name (``<export>-amortized``), so
+the actual and the amortized export of one billing account and period are two deliveries of two
+different things, never one bill delivered twice; staging pairs them
+(models/staging/azure/stg_azure__cost_details.sql).
 """
 
 from __future__ import annotations
 
-from ingest.core import MONEY, Column, MapColumn, TableSpec, snake_name
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import duckdb
+
+from ingest.core import (
+    DEFAULT_GUARDS,
+    MONEY,
+    Column,
+    Guards,
+    LoadError,
+    LoadResult,
+    MapColumn,
+    SourceFile,
+    TableSpec,
+    expanded,
+    file_fingerprint,
+    format_family,
+    quote_ident,
+    run_load,
+    snake_name,
+    source_files,
+)
+
+log = logging.getLogger(__name__)
+
+COST_BASES = ("actual", "amortized")
+UNUSED_CHARGE_TYPES = ("UnusedReservation", "UnusedSavingsPlan")
+COMMITMENT_PRICING_MODELS = ("reservation", "savingsplan", "savings plan")
 
 _US = ("%m/%d/%Y", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d")
 
@@ -70,4 +109,101 @@ SPEC = TableSpec(
     billed_column="cost_in_billing_currency",
     invoice_column="invoice_id",
     provider="azure",
+    load_columns=("_cost_basis",),
+    basis_column="_cost_basis",
+    basis_default="actual",  # the loader read every export as actual cost before
 )
+
+
+def _file_is_amortized(con: duckdb.DuckDBPyConnection, f: SourceFile) -> bool:
+    """True when the file has an Unused* charge or commitment-priced usage that costs money."""
+    family = format_family(f.path)
+    if family == "parquet":
+        call = "read_parquet(?)"
+    elif family == "text":
+        call = "read_csv(?, all_varchar = true, header = true)"
+    else:
+        return False
+    try:
+        names = [
+            row[0]
+            for row in con.execute(f"DESCRIBE SELECT * FROM {call}", [str(f.path)]).fetchall()
+        ]
+    except duckdb.Error as exc:
+        raise LoadError(f"{f.display}: cannot read the file's columns ({exc})") from None
+    by_norm = {snake_name(n): n for n in names}
+    charge = by_norm.get("charge_type")
+    if charge is None:
+        return False
+    pricing = by_norm.get("pricing_model")
+    cost = by_norm.get("cost_in_billing_currency") or by_norm.get("cost")
+    conditions = [f"CAST({quote_ident(charge)} AS VARCHAR) IN {UNUSED_CHARGE_TYPES!r}"]
+    if pricing and cost:
+        conditions.append(
+            f"(CAST({quote_ident(charge)} AS VARCHAR) = 'Usage' "
+            f"AND lower(CAST({quote_ident(pricing)} AS VARCHAR)) IN {COMMITMENT_PRICING_MODELS!r} "
+            f"AND coalesce(TRY_CAST({quote_ident(cost)} AS DOUBLE), 0) <> 0)"
+        )
+    found = con.execute(
+        f"SELECT count(*) > 0 FROM (SELECT 1 FROM {call} WHERE {' OR '.join(conditions)} LIMIT 1)",
+        [str(f.path)],
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def detect_cost_basis(files: Sequence[SourceFile]) -> str:
+    """``amortized`` when any file of the delivery is an amortized-cost export, else ``actual``.
+
+    Amortized: an ``UnusedReservation`` / ``UnusedSavingsPlan`` charge, or usage priced by a
+    reservation or savings plan with a non-zero cost (an actual-cost export shows that usage
+    at 0 and bills the purchase instead).
+    """
+    con = duckdb.connect()
+    try:
+        with expanded(files) as real_files:
+            return "amortized" if any(_file_is_amortized(con, f) for f in real_files) else "actual"
+    finally:
+        con.close()
+
+
+def load(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    export_name: str | None = None,
+    cost_basis: str | None = None,
+    force: bool = False,
+    allow_currencies: Sequence[str] = (),
+    fingerprint: Callable[[Path], str] = file_fingerprint,
+    display_root: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    guards: Guards = DEFAULT_GUARDS,
+) -> LoadResult:
+    """Load an Azure cost-details delivery with its cost basis (declared, else detected).
+
+    An amortized delivery is loaded as export ``<export_name>-amortized`` (default
+    ``azure-amortized``), an actual one as ``<export_name>`` (default ``azure``): each basis
+    replaces only its own (account, period) partitions. Every landed row of the load carries
+    the basis in ``_cost_basis``.
+    """
+    if cost_basis is not None and cost_basis not in COST_BASES:
+        raise LoadError(f"cost basis {cost_basis!r}: expected one of {', '.join(COST_BASES)}")
+    files = source_files(path, fingerprint, display_root)
+    basis = cost_basis or detect_cost_basis(files)
+    name = export_name or SPEC.source
+    if basis == "amortized" and not name.endswith("amortized"):
+        name = f"{name}-amortized"
+    log.info(
+        "azure: %s is a %s-cost export (%s)", path, basis, "declared" if cost_basis else "detected"
+    )
+    return run_load(
+        con,
+        SPEC,
+        files,
+        export_name=name,
+        force=force,
+        allow_currencies=allow_currencies,
+        progress=progress,
+        guards=guards,
+        load_values={"_cost_basis": basis},
+    )

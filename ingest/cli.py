@@ -45,7 +45,7 @@ from ingest.core import (
 
 SOURCES: dict[str, tuple[TableSpec, str]] = {
     "focus": (focus.SPEC, "FOCUS 1.0-1.2 export (CSV/parquet) from any cloud"),
-    "azure": (azure.SPEC, "Azure EA/MCA cost details CSV (native columns)"),
+    "azure": (azure.SPEC, "Azure EA/MCA cost details CSV, actual or amortized (native columns)"),
     "oci": (oci.SPEC, "Oracle Cloud cost report CSV (native columns)"),
     "query-log": (
         clickhouse_query_log.SPEC,
@@ -131,7 +131,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="names for headerless text exports (one column name per line)",
     )
     for name, (_, text) in SOURCES.items():
-        _common(sub.add_parser(name, help=text, description=f"Load a {text}."))
+        source_parser = sub.add_parser(name, help=text, description=f"Load a {text}.")
+        _common(source_parser)
+        if name == "azure":
+            source_parser.add_argument(
+                "--cost-basis",
+                choices=azure.COST_BASES,
+                help="actual (the invoice) or amortized cost export (default: detected from "
+                "the file: Unused* charges or priced reservation usage mean amortized); an "
+                "amortized export loads as EXPORT-amortized, beside the actual one",
+            )
     oc = sub.add_parser(
         "opencost",
         help="OpenCost Kubernetes allocations: daily CSV export or allocation API JSON",
@@ -476,6 +485,21 @@ def _load_otel_spans(con, path, args, **kw):  # type: ignore[no-untyped-def]
     ]
 
 
+def _load_azure(con, path, args, **kw):  # type: ignore[no-untyped-def]
+    return [
+        azure.load(
+            con,
+            path,
+            export_name=args.export_name,
+            cost_basis=args.cost_basis,
+            force=args.force,
+            allow_currencies=tuple(args.allow_currency),
+            guards=_guards(args),
+            **kw,
+        )
+    ]
+
+
 def _loader_for(spec: TableSpec) -> Callable[..., list[LoadResult]]:
     if spec is otel_spans.SPEC:
         return _load_otel_spans
@@ -562,6 +586,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             loader = _load_cur
         elif args.command == "opencost":
             loader = _load_opencost
+        elif args.command == "azure":
+            loader = _load_azure
         else:
             loader = _loader_for(SOURCES[args.command][0])
         for result in _run_source(args, loader):

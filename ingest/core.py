@@ -41,7 +41,7 @@ import time
 import uuid
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -156,6 +156,12 @@ class TableSpec:
     basis_column: str | None = None
     """A bill source whose exports come in complementary kinds (Azure actual and amortized
     cost): deliveries of different kinds of one bill are a pair, not the bill twice."""
+    basis_default: str = ""
+    """The kind of rows loaded before the basis was recorded."""
+    load_columns: tuple[str, ...] = ()
+    """Text columns holding one value per load (Azure's cost basis), written by the load in its
+    own transaction and left out of the closed-period comparison (they describe the delivery,
+    not the line)."""
 
     @property
     def column_names(self) -> list[str]:
@@ -331,6 +337,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
     cols = [(c.name, c.type) for c in spec.columns]
     cols += [(m.name, m.sql_type) for m in spec.maps]
     cols += list(LINEAGE_COLUMNS)
+    cols += [(name, "VARCHAR") for name in spec.load_columns]
     column_sql = ", ".join(f"{quote_ident(name)} {typ}" for name, typ in cols)
     con.execute(f"CREATE TABLE IF NOT EXISTS {spec.table} ({column_sql})")
     schema, table = spec.table.split(".")
@@ -1179,6 +1186,7 @@ def run_load(
     allow_currencies: Sequence[str] = (),
     progress: Callable[[str], None] | None = None,
     guards: Guards = DEFAULT_GUARDS,
+    load_values: Mapping[str, str] | None = None,
 ) -> LoadResult:
     """Load ``files`` as one delivery of ``export_name`` into ``spec.table``, atomically."""
     with transaction(con):
@@ -1191,6 +1199,7 @@ def run_load(
             allow_currencies=allow_currencies,
             progress=progress,
             guards=guards,
+            load_values=load_values,
         )
 
 
@@ -1204,6 +1213,7 @@ def land(
     allow_currencies: Sequence[str] = (),
     progress: Callable[[str], None] | None = None,
     guards: Guards = DEFAULT_GUARDS,
+    load_values: Mapping[str, str] | None = None,
 ) -> LoadResult:
     """Load one delivery inside the caller's transaction (see :func:`run_load`), so a command
     that loads several exports commits all of them or none."""
@@ -1278,10 +1288,12 @@ def land(
                 _reconcile(con, spec, f, f"{call} {where}", read_params, billed, load_id)
             )
             say(f"[{n}/{len(real_files)}] {f.display}: {landed:,} rows")
+    _set_load_values(con, spec, load_id, load_values)
     _validate(con, spec, load_id, allow_currencies)
     notices = check_line_identity(con, spec, load_id)
     superseded = supersede_or_refuse(con, spec, load_id, export_name, guards)
     partitions = apply_partitions(con, spec, load_id, export_name, loaded_at, guards)
+    _set_load_values(con, spec, load_id, load_values)  # the correction rows it appended
     record_load(
         con,
         spec,
@@ -1610,6 +1622,22 @@ def apply_partitions(
             action = "closed: unchanged" if n == 0 else "closed: corrections appended"
             results.append(PartitionResult(account, period, action, n))
     return results
+
+
+def _set_load_values(
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    load_id: str,
+    values: Mapping[str, str] | None,
+) -> None:
+    """Write the load's per-load columns on its rows that lack them."""
+    for name in spec.load_columns:
+        if values and name in values:
+            con.execute(
+                f"UPDATE {spec.table} SET {quote_ident(name)} = ? "
+                f"WHERE _load_id = ? AND {quote_ident(name)} IS NULL",
+                [values[name], load_id],
+            )
 
 
 def partition_label(spec: TableSpec, key: object, period: dt.date) -> str:
@@ -1990,7 +2018,7 @@ def _bill_once(
         same = other.table == spec.table
         other_gross = f"abs(o.{quote_ident(other.billed_column)})" if other.billed_column else "0"
         paired = (
-            f"AND o.{quote_ident(spec.basis_column)} IS NOT DISTINCT FROM b.basis"
+            f"AND coalesce(o.{quote_ident(spec.basis_column)}, '{spec.basis_default}') = b.basis"
             if same and spec.basis_column
             else ""
         )
@@ -2051,7 +2079,7 @@ def _bill_once(
     for other in bill_specs():
         same = other.table == spec.table
         paired = (
-            f"AND o.{quote_ident(spec.basis_column)} IS NOT DISTINCT FROM b.basis"
+            f"AND coalesce(o.{quote_ident(spec.basis_column)}, '{spec.basis_default}') = b.basis"
             if same and spec.basis_column
             else ""
         )

@@ -4,6 +4,8 @@
     for closed-period corrections) to the cent. CUR split-cost pod lines are excluded on the raw
     side because the invoice counts their parent instance, not them. AI requests carry no price
     in the raw log: they tie to their rate-card price (int_ai__request_costs), one line each.
+    Azure rows of an amortized export whose period also has the actual export carry no billed
+    cost (macros/azure/azure_cost_basis.sql): the invoice is the actual export's.
     Cost Explorer rows tie as lines of the table plus the rows a CUR / FOCUS bill supersedes
     (int_aws_ce__superseded_costs): each raw row is in exactly one of the two. Cost-0 lines
     with a blank currency are left out on both sides (staging drops them: they hold no money);
@@ -17,7 +19,8 @@
     {'system': 'focus', 'table': 'focus_line_items', 'currency': 'billing_currency',
      'cost': 'billed_cost', 'excluded': 'false'},
     {'system': 'azure', 'table': 'azure_cost_details', 'currency': 'billing_currency_code',
-     'cost': 'cost_in_billing_currency', 'excluded': 'false'},
+     'cost': 'cost_in_billing_currency', 'excluded': 'not bills_invoice',
+     'relation': azure_cost_basis(source('raw', 'azure_cost_details'))},
     {'system': 'oci', 'table': 'oci_cost_reports', 'currency': 'cost_currency_code',
      'cost': 'cost_my_cost', 'excluded': 'false'},
 ] -%}
@@ -37,7 +40,11 @@ raw_totals as (
                     else {{ s.cost }} * _correction_sign
                 end
             ) as billed
-        from {{ source('raw', s.table) }}
+        {% if s.relation is defined -%}
+            from ({{ s.relation }}) as {{ s.table }}
+        {%- else -%}
+            from {{ source('raw', s.table) }}
+        {%- endif %}
         where nullif(trim({{ s.currency }}), '') is not null or coalesce({{ s.cost }}, 0) <> 0
         group by 1, 2, 3
         union all

@@ -43,6 +43,8 @@ TABLES = {
         "export_name",
         "charge_billing_period",
         "load_id",
+        "billing_period",
+        "billing_account_id",
         "charge_date",
         "billing_currency",
         "signature_id",

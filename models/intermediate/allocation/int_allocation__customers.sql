@@ -5,7 +5,8 @@
     period keep their single row (customer null = the product's own, not a customer's).
 -#}
 {%- set passthrough = [
-    'source_kind', 'source_key', 'period_grain', 'period_start', 'billing_currency', 'rule_id',
+    'source_kind', 'source_key', 'period_grain', 'period_start', 'billing_currency',
+    'billing_period', 'billing_account_id', 'rule_id',
     'method', 'share_basis', 'driver_name', 'driver_quantity', 'product_share', 'product', 'team',
     'feature_id', 'environment', 'service_code', 'component', 'unallocated_reason', 'source_effective_cost',
     'source_billed_cost',

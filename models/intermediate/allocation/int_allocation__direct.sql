@@ -1,7 +1,8 @@
 {#-
     Direct rule: a line whose product is known (from a tag rule) goes 100 % to it, with the
     customer, team, feature and environment the rules gave it. Lines are grouped per day,
-    currency, service, component and target ("line groups"), so the customer split downstream
+    currency, bill (billing period, billing account), service, component and target ("line
+    groups"), so the customer split downstream
     works on thousands of groups, not millions of lines; each group's lines are the
     int_allocation__lines rows with the same values. Untagged lines form explicit `untagged`
     groups (per day, currency, service and component).
@@ -19,6 +20,8 @@ grouped as (
 
     select
         charge_date,
+        billing_period,
+        billing_account_id,
         billing_currency,
         case when allocation_path = 'direct' then 'direct' else 'residual' end as method,
         coalesce(product_rule_id, 'untagged') as rule_id,
@@ -36,6 +39,8 @@ grouped as (
     from signature_costs
     group by
         charge_date,
+        billing_period,
+        billing_account_id,
         billing_currency,
         case when allocation_path = 'direct' then 'direct' else 'residual' end,
         coalesce(product_rule_id, 'untagged'),
@@ -55,6 +60,8 @@ final as (
     select
         {{ dbt.concat([
             "rule_id", "':'", "cast(charge_date as " ~ dbt.type_string() ~ ")", "':'", "billing_currency",
+            "':'", "coalesce(cast(billing_period as " ~ dbt.type_string() ~ "), '-')",
+            "':'", "coalesce(billing_account_id, '-')",
             "':'", "coalesce(product, '-')", "':'", "coalesce(customer_id, '-')",
             "':'", "coalesce(team, '-')", "':'", "coalesce(feature_id, '-')",
             "':'", "coalesce(environment, '-')", "':'", "coalesce(service_code, '-')",

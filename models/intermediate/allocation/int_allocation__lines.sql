@@ -25,6 +25,8 @@ line_signatures as (
 
     select
         cost_line_key,
+        billing_period,
+        billing_account_id,
         charge_date,
         billing_currency,
         effective_cost,
@@ -38,6 +40,8 @@ final as (
 
     select
         line_signatures.cost_line_key,
+        line_signatures.billing_period,
+        line_signatures.billing_account_id,
         line_signatures.charge_date,
         {{ month_start('line_signatures.charge_date') }} as charge_month,
         line_signatures.billing_currency,

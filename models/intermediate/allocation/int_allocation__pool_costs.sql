@@ -1,7 +1,8 @@
 {#-
-    Shared pool costs per pool × period × currency × service × component: the "line group" a
-    pool rule splits (every group of one pool and period gets the same shares; service and
-    component only keep the cost breakdown visible downstream).
+    Shared pool costs per pool × period × currency × bill × service × component: the "line
+    group" a pool rule splits (every group of one pool and period gets the same shares; the bill
+    (billing period = invoice month, billing account), service and component only keep the cost
+    traceable to its invoice and its breakdown visible downstream).
     The period is the charge day, or the charge month for pools whose share_grain is month
     (tax, credits, support are booked once a month). Every pool line is in exactly one group.
 -#}
@@ -30,6 +31,8 @@ grouped as (
             else signature_costs.charge_date
         end as period_start,
         signature_costs.billing_currency,
+        signature_costs.billing_period,
+        signature_costs.billing_account_id,
         signature_costs.service_code,
         signature_costs.component,
         sum(signature_costs.n_lines) as n_lines,
@@ -46,6 +49,8 @@ grouped as (
             else signature_costs.charge_date
         end,
         signature_costs.billing_currency,
+        signature_costs.billing_period,
+        signature_costs.billing_account_id,
         signature_costs.service_code,
         signature_costs.component
 
@@ -57,6 +62,8 @@ final as (
         pool_id
         || ':' || cast(period_start as {{ dbt.type_string() }})
         || ':' || billing_currency
+        || ':' || coalesce(cast(billing_period as {{ dbt.type_string() }}), '-')
+        || ':' || coalesce(billing_account_id, '-')
         || ':' || coalesce(service_code, '-')
         || ':' || component as pool_group_key,
         *

@@ -1,6 +1,7 @@
 {#- All allocation rows at product level, one shape: direct line groups (source = the group of
     lines with one target on one day) and pool groups split to products (source = the pool
-    group). Residual rows are kept too, with their reason, so the next step sees every dollar. -#}
+    group). Residual rows are kept too, with their reason, so the next step sees every dollar.
+    Every row keeps the bill (billing period, billing account) of its source's lines. -#}
 with
 
 direct as (
@@ -23,6 +24,8 @@ final as (
         'day' as period_grain,
         charge_date as period_start,
         billing_currency,
+        billing_period,
+        billing_account_id,
         rule_id,
         method,
         cast(null as {{ dbt.type_string() }}) as share_basis,
@@ -51,6 +54,8 @@ final as (
         share_grain as period_grain,
         period_start,
         billing_currency,
+        billing_period,
+        billing_account_id,
         pool_id as rule_id,
         method,
         share_basis,

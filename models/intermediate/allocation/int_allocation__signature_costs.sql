@@ -1,6 +1,6 @@
 {#-
     What the allocation splits: allocatable cost per resource signature × charge day ×
-    currency (int_allocation__signature_days) with the signature's dimensions and its one
+    currency × bill (billing period, billing account; int_allocation__signature_days) with the signature's dimensions and its one
     allocation path (int_allocation__signature_paths). Direct and untagged line groups and pool
     groups are sums of these rows; they tie back to the bill lines exactly
     (tests/assert_signature_days_tie_to_cost_lines.sql).
@@ -25,6 +25,8 @@ final as (
         signature_days.signature_id,
         signature_days.export_name,
         signature_days.charge_billing_period,
+        signature_days.billing_period,
+        signature_days.billing_account_id,
         signature_days.charge_date,
         {{ month_start('signature_days.charge_date') }} as charge_month,
         signature_days.billing_currency,

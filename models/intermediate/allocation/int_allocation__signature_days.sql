@@ -1,6 +1,8 @@
 {#-
     Allocatable bill cost per resource signature × charge day × currency, within each delivered
-    partition (export × billing period). Rules depend only on a line's signature
+    partition (export × billing period) and the bill (billing period = invoice month, billing
+    account) its lines belong to: a refund for July on the November bill stays a November-bill
+    row, so the allocation ties to each invoice as well as to each usage day. Rules depend only on a line's signature
     (var allocation_signature_columns), so every later step works on these ~35 k rows per
     million lines instead of on the lines; the lines stay one join away (int_allocation__lines).
     The signature columns are grouped on too, not only their hash: two signatures sharing a hash
@@ -21,7 +23,8 @@
 ) }}
 {%- set signature_columns = var('allocation_signature_columns') -%}
 {%- set group_columns = [
-    'export_name', 'charge_billing_period', 'load_id', 'charge_date', 'billing_currency',
+    'export_name', 'charge_billing_period', 'load_id', 'billing_period', 'billing_account_id',
+    'charge_date', 'billing_currency',
 ] + signature_columns -%}
 {#- tag maps are grouped by their key (macros/cross_db/map_grouping.sql) -#}
 {%- set selected, grouped = [], [] -%}

@@ -4,9 +4,11 @@
     description, commitment) — the columns on-demand eligibility is decided on:
 
       covered_usage    usage a Savings Plan or reservation paid for: CUR SavingsPlanCoveredUsage
-                       and DiscountedUsage, FOCUS Usage rows with CommitmentDiscountStatus Used
+                       and DiscountedUsage, FOCUS Usage rows with CommitmentDiscountStatus Used,
+                       Azure usage with a reservation / benefit id (staged as status Used)
       commitment_fee   the commitment's own accounting line: CUR SavingsPlanRecurringFee and
-                       RIFee (their effective cost is the unused part), FOCUS Unused rows
+                       RIFee (their effective cost is the unused part), FOCUS Unused rows,
+                       Azure UnusedReservation / UnusedSavingsPlan (staged as status Unused)
       on_demand_usage  usage at the on-demand rate; whether a commitment could have covered it
                        is decided later, from seeds/commitment_eligibility.csv
                        (int_commitments__lines), so changing that seed needs no full refresh
@@ -15,7 +17,8 @@
     columns so that each dollar is on one line only:
       total/used/unused_commitment_cost   CUR: on the fee line (SP total commitment to date and
                                           used commitment; RI amortized upfront + recurring fee,
-                                          unused from its unused columns). FOCUS: used on the
+                                          unused from its unused columns). FOCUS and Azure
+                                          (classified alike from staging): used on the
                                           Used rows, unused on the Unused rows (FOCUS has no
                                           fee line carrying the total).
     SavingsPlanNegation and commitment purchases (upfront fees, FOCUS Purchase rows) are not
@@ -52,6 +55,12 @@ staged_focus as (
 
 ),
 
+staged_azure as (
+
+    select * from {{ ref('stg_azure__cost_details') }}
+
+),
+
 cur_lines as (
 
     select amortized_cur.*  -- noqa: RF03
@@ -66,6 +75,14 @@ focus_lines as (
     select staged_focus.*  -- noqa: RF03
     from staged_focus
     {{ join_changed_partitions('staged_focus', ref('int_cost__load_partitions')) }}
+
+),
+
+azure_lines as (
+
+    select staged_azure.*  -- noqa: RF03
+    from staged_azure
+    {{ join_changed_partitions('staged_azure', ref('int_cost__load_partitions')) }}
 
 ),
 
@@ -117,58 +134,64 @@ cur_classified as (
 
 ),
 
-focus_classified as (
+{#- FOCUS and Azure staging share the FOCUS vocabulary: one classification for both #}
+{% for system in ['focus', 'azure'] %}
+    {{ system }}_classified as (
 
-    select
-        export_name,
-        charge_billing_period,
-        load_id,
-        'focus' as source_system,
-        billing_account_id,
-        cast(charge_period_start as date) as charge_date,
-        billing_currency,
-        service_code,
-        usage_type,
-        cast(null as {{ dbt.type_string() }}) as operation,
-        charge_description,
-        nullif(commitment_discount_id, '') as commitment_discount_id,
-        case
-            when charge_category <> 'Usage' then null
-            when commitment_discount_status = 'Used' then 'covered_usage'
-            when commitment_discount_status = 'Unused' then 'commitment_fee'
-            -- FOCUS 1.0 says Standard, later versions On-Demand; Dynamic is spot
-            when
-                nullif(commitment_discount_id, '') is null
-                and coalesce(pricing_category, 'Standard') in ('Standard', 'On-Demand')
-                then 'on_demand_usage'
-        end as commitment_role,
-        case
-            when nullif(commitment_discount_status, '') is null then null
-            when lower(commitment_discount_type) like '%savings plan%' then 'savings_plan'
-            when lower(commitment_discount_type) like '%reserv%' then 'reserved_instance'
-            else 'other'
-        end as commitment_type,
-        list_cost,
-        effective_cost,
-        case when commitment_discount_status in ('Used', 'Unused') then effective_cost end
-            as total_commitment_cost,
-        case
-            when commitment_discount_status = 'Used' then effective_cost
-            when commitment_discount_status = 'Unused' then 0
-        end as used_commitment_cost,
-        case
-            when commitment_discount_status = 'Unused' then effective_cost
-            when commitment_discount_status = 'Used' then 0
-        end as unused_commitment_cost
-    from focus_lines
+        select
+            export_name,
+            charge_billing_period,
+            load_id,
+            '{{ system }}' as source_system,
+            billing_account_id,
+            cast(charge_period_start as date) as charge_date,
+            billing_currency,
+            service_code,
+            usage_type,
+            cast(null as {{ dbt.type_string() }}) as operation,
+            charge_description,
+            nullif(commitment_discount_id, '') as commitment_discount_id,
+            case
+                when charge_category <> 'Usage' then null
+                when commitment_discount_status = 'Used' then 'covered_usage'
+                when commitment_discount_status = 'Unused' then 'commitment_fee'
+                -- FOCUS 1.0 says Standard, later versions On-Demand; Dynamic is spot
+                when
+                    nullif(commitment_discount_id, '') is null
+                    and coalesce(pricing_category, 'Standard') in ('Standard', 'On-Demand')
+                    then 'on_demand_usage'
+            end as commitment_role,
+            case
+                when nullif(commitment_discount_status, '') is null then null
+                when lower(commitment_discount_type) like '%savings plan%' then 'savings_plan'
+                when lower(commitment_discount_type) like '%reserv%' then 'reserved_instance'
+                else 'other'
+            end as commitment_type,
+            {#- one money type in the union: Azure's list cost has fewer decimals #}
+            cast(list_cost as decimal(38, 12)) as list_cost,
+            cast(effective_cost as decimal(38, 12)) as effective_cost,
+            case when commitment_discount_status in ('Used', 'Unused') then effective_cost end
+                as total_commitment_cost,
+            case
+                when commitment_discount_status = 'Used' then effective_cost
+                when commitment_discount_status = 'Unused' then 0
+            end as used_commitment_cost,
+            case
+                when commitment_discount_status = 'Unused' then effective_cost
+                when commitment_discount_status = 'Used' then 0
+            end as unused_commitment_cost
+        from {{ system }}_lines
 
-),
+    ),
+{% endfor %}
 
 classified as (
 
     select * from cur_classified
     union all
     select * from focus_classified
+    union all
+    select * from azure_classified
 
 ),
 

@@ -18,6 +18,39 @@ with
     ),
 
 {% endfor %}
+azure_partitions as (
+
+    select distinct
+        export_name,
+        charge_billing_period
+    from stg_azure__cost_details
+
+),
+
+azure_period_loads as (
+
+    select distinct
+        charge_billing_period,
+        load_id
+    from stg_azure__cost_details
+
+),
+
+azure_paired_loads as (
+
+    -- an Azure partition's billed / effective split depends on the loads of the other cost
+    -- basis in its period (macros/azure/azure_cost_basis.sql): a new amortized export
+    -- rebuilds the actual export's partition of that month too, and the other way round
+    select
+        azure_partitions.export_name,
+        azure_partitions.charge_billing_period,
+        azure_period_loads.load_id
+    from azure_partitions
+    inner join azure_period_loads
+        on azure_partitions.charge_billing_period = azure_period_loads.charge_billing_period
+
+),
+
 aws_ce_bill_loads as (
 
     -- a Cost Explorer partition also changes when a bill load of its month may supersede it
@@ -40,6 +73,12 @@ final as (
         charge_billing_period,
         load_id
     from aws_ce_bill_loads
+    union
+    select
+        export_name,
+        charge_billing_period,
+        load_id
+    from azure_paired_loads
 
 )
 

@@ -1,9 +1,12 @@
 {#-
     The allocation fact: one row per (source, period, target). A source is a line group (the
     direct or untagged bill lines of one day and currency with one target; its lines are in
-    int_allocation__lines) or a pool group (pool × day or month × currency). Every row carries the
-    rule, method, driver, shares and both source and allocated cost, so any number in a mart
-    traces back to bill lines and a readable rule. Per source the shares sum to 1 and the
+    int_allocation__lines) or a pool group (pool × day or month × currency). Every source lies
+    within one bill: billing_period (the invoice month) and billing_account_id are those of its
+    bill lines, whatever their usage dates, so the allocation ties to each invoice
+    (tests/assert_allocation_ties_to_invoices.sql) as well as to each usage day and month.
+    Every row carries the rule, method, driver, shares and both source and allocated cost, so
+    any number in a mart traces back to bill lines and a readable rule. Per source the shares sum to 1 and the
     allocated amounts sum back to the source exactly (FOCUS 1.3 split-allocation contract).
     Unallocated money is a row with a reason: untagged, no_driver, unattributed_queries,
     unattributed_workloads, idle_capacity, unused_commitment.
@@ -28,6 +31,8 @@ final as (
         period_grain,
         period_start,
         {{ month_start('period_start') }} as allocation_month,
+        billing_period,
+        billing_account_id,
         billing_currency,
         rule_id,
         method,
