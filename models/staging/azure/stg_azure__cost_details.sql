@@ -17,10 +17,12 @@ with
 
 source as (
 
-    {{ azure_cost_basis(source('raw', 'azure_cost_details')) }}
     {#- Only a cost-0 line may have a blank currency (the loader refuses any other). It holds
         no money and belongs to no currency, so it stops here rather than become a currency
         bucket of its own. -#}
+    select * from (
+        {{ azure_cost_basis(source('raw', 'azure_cost_details')) }}
+    ) as based
     where nullif(trim(billing_currency_code), '') is not null
 
 ),
