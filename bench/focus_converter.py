@@ -146,30 +146,40 @@ def run_child(
 
 
 def build_input(sample: Path, repeat: int, out: Path) -> tuple[int, int]:
-    """Write ``sample``'s header once and its data lines ``repeat`` times; (bytes, data rows).
-
-    Streams one copy of the data at a time; an existing file of exactly the right size is
-    reused.
+    """Write ``sample``'s lines ``repeat`` times, each copy's line item ids made its own
+    (``<copy>-<id>``): a bill with every line twice is refused by the loader, as it should be.
+    Returns (bytes, data rows). An existing file with the right number of rows is reused.
     """
-    with sample.open("rb") as fh:
-        header = fh.readline()
-        body = fh.read()
-    if not body.endswith(b"\n"):
-        body += b"\n"
-    with sample.open(newline="", encoding="utf-8") as fh:
-        rows_per_copy = sum(1 for _ in csv.reader(fh)) - 1  # records, not lines
-    size = len(header) + repeat * len(body)
+    import duckdb
+
+    con = duckdb.connect()
+    rows_per_copy = con.execute(
+        "SELECT count(*) FROM read_csv(?, all_varchar = true)", [str(sample)]
+    ).fetchone()[0]
     rows = repeat * rows_per_copy
-    if out.exists() and out.stat().st_size == size:
-        say(f"  reusing {out} ({size / 1e9:.2f} GB, {rows:,} data rows)")
-        return size, rows
+    if out.exists():
+        (have,) = con.execute(
+            "SELECT count(*) FROM read_csv(?, all_varchar = true)", [str(out)]
+        ).fetchone()
+        if have == rows:
+            size = out.stat().st_size
+            say(f"  reusing {out} ({size / 1e9:.2f} GB, {rows:,} data rows)")
+            return size, rows
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
-    with partial.open("wb") as fh:
-        fh.write(header)
-        for _ in range(repeat):
-            fh.write(body)
+    con.execute(
+        f"""
+        COPY (
+            SELECT * EXCLUDE (copy_number)
+                REPLACE (copy_number || '-' || "identity/LineItemId" AS "identity/LineItemId")
+            FROM read_csv(?, all_varchar = true), range({int(repeat)}) AS copies(copy_number)
+        ) TO '{partial.as_posix().replace("'", "''")}' (HEADER, DELIMITER ',')
+        """,
+        [str(sample)],
+    )
+    con.close()
     partial.replace(out)
+    size = out.stat().st_size
     say(f"  wrote {out} ({size / 1e9:.2f} GB, {rows:,} data rows)")
     return size, rows
 
