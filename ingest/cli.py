@@ -480,6 +480,7 @@ def _load_otel_spans(con, path, args, **kw):  # type: ignore[no-untyped-def]
             path,
             export_name=args.export_name or otel_spans.SPEC.source,
             force=args.force,
+            guards=_guards(args),
             **kw,
         )
     ]

@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -1180,27 +1181,11 @@ def run_load(
     con: duckdb.DuckDBPyConnection,
     spec: TableSpec,
     files: Sequence[SourceFile],
-    *,
-    export_name: str,
-    force: bool = False,
-    allow_currencies: Sequence[str] = (),
-    progress: Callable[[str], None] | None = None,
-    guards: Guards = DEFAULT_GUARDS,
-    load_values: Mapping[str, str] | None = None,
+    **options: Any,
 ) -> LoadResult:
-    """Load ``files`` as one delivery of ``export_name`` into ``spec.table``, atomically."""
+    """Load ``files`` as one delivery into ``spec.table``, atomically (:func:`land`'s options)."""
     with transaction(con):
-        return land(
-            con,
-            spec,
-            files,
-            export_name=export_name,
-            force=force,
-            allow_currencies=allow_currencies,
-            progress=progress,
-            guards=guards,
-            load_values=load_values,
-        )
+        return land(con, spec, files, **options)
 
 
 def land(
@@ -1699,17 +1684,24 @@ def _correct_closed(
     correction_period = loaded_at.date().replace(day=1)
     export_name, account, period = args
     if not guards.allow_shrink:
-        # A closed month's restatement adds a refund or a late fee; one that removes most of
-        # the invoiced lines is another part of the month (half a month loaded on its own).
+        # A closed month's restatement adds a refund or a late fee, or re-rates lines; one
+        # whose lines mostly vanish is another part of the month (half a month loaded on its
+        # own). A line is matched on what it is (ids, dates, service, resource: the text and
+        # time columns), not on its money, which a re-rating changes, nor its tags, which AWS
+        # backfills.
+        what = ", ".join(
+            quote_ident(c.name) for c in spec.columns if not c.type.upper().startswith(_NUMERIC)
+        )
         current, removing = con.execute(
             f"SELECT (SELECT count(*) FROM _current), count(*) FROM "
-            f"(SELECT {cols} FROM _current EXCEPT ALL SELECT {cols} FROM _delivered)"
+            f"(SELECT {what} FROM _current EXCEPT ALL SELECT {what} FROM _delivered)"
         ).fetchone() or (0, 0)
         if current and removing > (1 - guards.shrink_limit) * current:
             raise LoadError(
                 f"{partition_label(spec, account, period)} is closed (invoiced), and this "
                 f"delivery would remove {removing:,} of its {current:,} lines as corrections. A "
-                "restatement of a closed month keeps most lines: is this only part of the "
+                "restatement of a closed month keeps most lines (it may re-rate them): is this "
+                "only part of the "
                 "month? Load all of the month's files together, or rerun with --allow-shrink "
                 "if the lines really went away"
             )
@@ -1898,7 +1890,10 @@ def check_line_identity(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id
     if not (spec.line_id or spec.is_bill or spec.natural_key):
         return []
     every = ", ".join(quote_ident(c) for c in spec.column_names)
-    ids = ", ".join(quote_ident(c) for c in spec.line_id)
+    # A line id is unique within its bill (account × period): two accounts' bills may reuse one.
+    ids = ", ".join(
+        ["_billing_account_id", "_billing_period"] + [quote_ident(c) for c in spec.line_id]
+    )
     # A usage or revenue row repeated in every column is a slip (a file concatenated twice):
     # it would double a driver or a revenue line, so it is an error like a repeated line id.
     has_id = "true" if not spec.is_bill else "false"

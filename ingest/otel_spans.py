@@ -42,8 +42,10 @@ from pathlib import Path
 import duckdb
 
 from ingest.core import (
+    DEFAULT_GUARDS,
     LINEAGE_COLUMNS,
     Column,
+    Guards,
     LoadError,
     LoadResult,
     MapColumn,
@@ -270,6 +272,7 @@ def load(
     fingerprint: Callable[[Path], str] = file_fingerprint,
     display_root: str | None = None,
     progress: Callable[[str], None] | None = None,
+    guards: Guards = DEFAULT_GUARDS,
 ) -> LoadResult:
     """Load every OTLP/JSON file below ``path`` as one delivery into ``raw.otel_spans``."""
     say = progress or (lambda _msg: None)
@@ -304,7 +307,7 @@ def load(
                 "(expected OTLP/JSON resourceSpans → scopeSpans → spans)"
             )
         con.execute("DROP TABLE _otel_stage")
-        partitions = apply_partitions(con, SPEC, load_id, export_name, loaded_at)
+        partitions = apply_partitions(con, SPEC, load_id, export_name, loaded_at, guards)
         record_load(
             con,
             SPEC,

@@ -24,15 +24,15 @@ from ingest.tests.test_opencost import CSV_HEADER, csv_row
 from ingest.tests.test_otel_spans import request, span, write_json
 
 HEADER = (
-    "bill/BillingPeriodStartDate,lineItem/LineItemType,lineItem/UsageStartDate,"
-    "lineItem/CurrencyCode,lineItem/UnblendedCost\n"
+    "bill/PayerAccountId,bill/BillingPeriodStartDate,lineItem/LineItemType,"
+    "lineItem/UsageStartDate,lineItem/CurrencyCode,lineItem/UnblendedCost\n"
 )
 
 
 def cur_text(*costs: str, newline: str = "\n") -> str:
     """A minimal legacy CUR CSV: one EUR usage line per cost, on consecutive August days."""
     rows = [
-        f"2026-08-01T00:00:00Z,Usage,2026-08-{day:02d}T00:00:00Z,EUR,{cost}"
+        f"111122223333,2026-08-01T00:00:00Z,Usage,2026-08-{day:02d}T00:00:00Z,EUR,{cost}"
         for day, cost in enumerate(costs, 2)
     ]
     return newline.join([HEADER.rstrip("\n"), *rows]) + newline
@@ -210,7 +210,7 @@ def test_text_the_sniffer_misreads_loads_or_is_named(tmp_path: Path) -> None:
         "lineItem/LineItemDescription,"
         + HEADER
         + "".join(
-            f"{text},2026-08-01T00:00:00Z,Usage,2026-08-02T00:00:00Z,EUR,{n}\n"
+            f"{text},111122223333,2026-08-01T00:00:00Z,Usage,2026-08-02T00:00:00Z,EUR,{n}\n"
             for n, text in ((1, "# 1"), (2, "2"), (3, "3"))
         )
     )
@@ -237,7 +237,7 @@ def test_text_the_sniffer_misreads_loads_or_is_named(tmp_path: Path) -> None:
         err = refused(tmp_path, "cur", str(body), "--header-file", str(header_file))
         assert err.startswith(
             f"error: {body}: the header file names {len(names)} columns but the file's rows "
-            "have 6 fields"
+            "have 7 fields"
         ), err
 
     # Files whose first bytes say they are not UTF-8 text with LF/CRLF line endings.

@@ -27,11 +27,12 @@ def test_cur2_csv_with_json_maps(tmp_path: Path, con) -> None:
     # CUR 2.0 CSV exports write the resource_tags / cost_category maps as JSON text.
     f = tmp_path / "export-00001.csv.gz"
     body = (
-        "bill_billing_period_start_date,line_item_line_item_type,line_item_usage_start_date,"
-        "line_item_currency_code,line_item_unblended_cost,resource_tags,cost_category\n"
-        "2026-08-01T00:00:00Z,Usage,2026-08-02T00:00:00Z,USD,2.5,"
+        "bill_payer_account_id,bill_billing_period_start_date,line_item_line_item_type,"
+        "line_item_usage_start_date,line_item_currency_code,line_item_unblended_cost,"
+        "resource_tags,cost_category\n"
+        "111122223333,2026-08-01T00:00:00Z,Usage,2026-08-02T00:00:00Z,USD,2.5,"
         '"{""user_product"": ""replay"", ""user_team"": ""core""}","{""bu"": ""saas""}"\n'
-        "2026-08-01T00:00:00Z,Usage,2026-08-02T00:00:00Z,USD,1,,\n"
+        "111122223333,2026-08-01T00:00:00Z,Usage,2026-08-02T00:00:00Z,USD,1,,\n"
     )
     f.write_bytes(gzip.compress(body.encode()))
     aws_cur.load(con, f)

@@ -22,7 +22,7 @@ import yaml
 
 from ingest import otel_sample, otel_spans
 from ingest.cli import main
-from ingest.core import LoadError, connect
+from ingest.core import Guards, LoadError, connect
 from ingest.demo import PROJECT_DIR, run_dbt
 from ingest.tests.conftest import snapshot
 
@@ -179,7 +179,10 @@ def test_reload_is_a_no_op_and_a_new_delivery_replaces_its_service_days(tmp_path
         path.write_text(
             json.dumps(request("svc", [span(f"{i:016x}", T0 + i, 10) for i in range(2)])) + "\n"
         )
-        result = otel_spans.load(con, path)
+        # two spans where the day had five: refused unless the user says the day really shrank
+        with pytest.raises(LoadError, match=r"2026-09-21 .*has 2 rows .* has 5"):
+            otel_spans.load(con, path)
+        result = otel_spans.load(con, path, guards=Guards(allow_shrink=True))
         assert [(p.billing_account_id, p.action, p.rows) for p in result.partitions] == [
             ("svc", "replaced", 2)
         ]

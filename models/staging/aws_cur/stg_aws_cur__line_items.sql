@@ -11,7 +11,7 @@ source as (
     select * from {{ source('raw', 'aws_cur_line_items') }}
     {#- Only a cost-0 line may have a blank currency (the loader refuses any other). It holds
         no money and belongs to no currency, so it stops here rather than become a currency
-        bucket of its own. -#}
+        bucket of its own. #}
     where nullif(trim(line_item_currency_code), '') is not null
 
 ),

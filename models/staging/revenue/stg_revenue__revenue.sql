@@ -6,7 +6,7 @@ source as (
     select * from {{ source('raw', 'revenue') }}
     {#- Only a cost-0 line may have a blank currency (the loader refuses any other). It holds
         no money and belongs to no currency, so it stops here rather than become a currency
-        bucket of its own. -#}
+        bucket of its own. #}
     where nullif(trim(currency), '') is not null
 
 ),
