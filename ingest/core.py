@@ -1989,6 +1989,25 @@ def supersede_or_refuse(
     return []
 
 
+def _other_deliveries(
+    spec: TableSpec, other: TableSpec, load_id: str, export_name: str
+) -> tuple[str, list[object]]:
+    """SQL (and its parameters) matching the rows ``o`` of ``other``'s table that belong to a
+    bill in ``_bills`` but to another delivery than this load: another source, or another
+    export of the same one (of the same kind, where a source has complementary kinds)."""
+    same = other.table == spec.table
+    where = (
+        f"o._load_id <> ? {'AND o._export_name <> ?' if same else ''} AND EXISTS ("
+        "SELECT 1 FROM _bills AS b WHERE o._billing_account_id = b.account "
+        f"AND o._billing_period = b.period AND {provider_sql(other, 'o.')} = b.provider"
+    )
+    if same and spec.basis_column:
+        where += (
+            f" AND coalesce(o.{quote_ident(spec.basis_column)}, '{spec.basis_default}') = b.basis"
+        )
+    return where + ")", [load_id, export_name] if same else [load_id]
+
+
 def _bill_once(
     con: duckdb.DuckDBPyConnection,
     spec: TableSpec,
@@ -2010,32 +2029,24 @@ def _bill_once(
     )
     found: list[tuple[TableSpec, tuple[object, ...]]] = []
     for other in bill_specs():
-        same = other.table == spec.table
         other_gross = f"abs(o.{quote_ident(other.billed_column)})" if other.billed_column else "0"
-        paired = (
-            f"AND coalesce(o.{quote_ident(spec.basis_column)}, '{spec.basis_default}') = b.basis"
-            if same and spec.basis_column
-            else ""
-        )
+        where, params = _other_deliveries(spec, other, load_id, export_name)
         rows = con.execute(
             f"""
-            SELECT b.provider, b.account, b.period, o._export_name, max(o._load_id),
-                   count(*), min(o._source_file), sum({other_gross} * o._correction_sign),
-                   any_value(b.new_rows), any_value(b.new_gross)
+            SELECT {provider_sql(other, "o.")}, o._billing_account_id, o._billing_period,
+                   o._export_name, max(o._load_id), count(*), min(o._source_file),
+                   sum({other_gross} * o._correction_sign)
             FROM {other.table} AS o
-            INNER JOIN _bills AS b
-                ON o._billing_account_id = b.account AND o._billing_period = b.period
-                AND {provider_sql(other, "o.")} = b.provider {paired}
-            WHERE o._load_id <> ? {"AND o._export_name <> ?" if same else ""}
+            WHERE {where}
             GROUP BY ALL ORDER BY ALL
             """,
-            [load_id, export_name] if same else [load_id],
+            params,
         ).fetchall()
         found += [(other, r) for r in rows]
     if not found:
         con.execute("DROP TABLE _bills")
         return []
-    other, (provider, account, period, other_export, other_load, n, example, *_) = found[0]
+    other, (provider, account, period, other_export, other_load, n, example, _) = found[0]
     more = f" (and {len(found) - 1} more account × period)" if len(found) > 1 else ""
     if not guards.replace:
         raise LoadError(
@@ -2047,18 +2058,12 @@ def _bill_once(
             "lists which delivery counts for each account and period"
         )
     removed = []
-    for other, (
-        provider,
-        account,
-        period,
-        other_export,
-        other_load,
-        n,
-        _,
-        old,
-        new_n,
-        new,
-    ) in found:
+    for other, (provider, account, period, other_export, other_load, n, _, old) in found:
+        new_n, new = con.execute(
+            "SELECT new_rows, new_gross FROM _bills "
+            "WHERE provider = ? AND account = ? AND period = ?",
+            [provider, account, period],
+        ).fetchone() or (0, 0)
         if not guards.allow_shrink and old and (new or 0) < guards.shrink_limit * float(old):
             raise LoadError(
                 f"{str(provider).upper()} billing account {account}, billing period "
@@ -2072,23 +2077,8 @@ def _bill_once(
             f"account {account} ({n:,} lines, load {other_load})"
         )
     for other in bill_specs():
-        same = other.table == spec.table
-        paired = (
-            f"AND coalesce(o.{quote_ident(spec.basis_column)}, '{spec.basis_default}') = b.basis"
-            if same and spec.basis_column
-            else ""
-        )
-        con.execute(
-            f"""
-            DELETE FROM {other.table} AS o
-            WHERE o._load_id <> ? {"AND o._export_name <> ?" if same else ""} AND EXISTS (
-                SELECT 1 FROM _bills AS b
-                WHERE o._billing_account_id = b.account AND o._billing_period = b.period
-                AND {provider_sql(other, "o.")} = b.provider {paired}
-            )
-            """,
-            [load_id, export_name] if same else [load_id],
-        )
+        where, params = _other_deliveries(spec, other, load_id, export_name)
+        con.execute(f"DELETE FROM {other.table} AS o WHERE {where}", params)
     con.execute("DROP TABLE _bills")
     return removed
 

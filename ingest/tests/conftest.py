@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,6 +16,18 @@ from ingest.demo import dbt_build, load_sample
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"
+
+
+def ingest_cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m ingest ARGS --db DB`` as a user runs it: a real process, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "ingest", *args, "--db", str(db)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 
 from ingest import sample_data
 from ingest.demo import dbt_build, run_dbt
-from ingest.tests.conftest import PROJECT_DIR, snapshot
+from ingest.tests.conftest import ingest_cli as ingest
+from ingest.tests.conftest import snapshot
 
 HEADER = (
     "identity/LineItemId,identity/TimeInterval,bill/InvoiceId,bill/PayerAccountId,"
@@ -41,16 +40,6 @@ def cur(
         )
     )
     return path
-
-
-def ingest(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ingest", *args, "--db", str(db)],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def billed(db: Path) -> dict[str, float]:

@@ -19,6 +19,7 @@ from ingest import aws_cur
 from ingest.core import LoadError, connect
 from ingest.demo import run_dbt
 from ingest.tests.conftest import PROJECT_DIR, snapshot
+from ingest.tests.conftest import ingest_cli as cli
 from ingest.tests.test_cost_explorer import DAY, EC2, metrics, response
 from ingest.tests.test_opencost import CSV_HEADER, csv_row
 from ingest.tests.test_otel_spans import request, span, write_json
@@ -42,16 +43,6 @@ def cur_csv(path: Path, *costs: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(cur_text(*costs))
     return path
-
-
-def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ingest", *args, "--db", str(db)],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def landed(db: Path, sql: str = "") -> tuple:

@@ -9,7 +9,6 @@ one bill, one source of record). ``pytest -s`` prints the ``mistake → outcome`
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ingest import sample_data
-from ingest.tests.conftest import PROJECT_DIR
+from ingest.tests.conftest import ingest_cli
 from ingest.tests.mistakes import CASES, Case, Outcome, Sample, run_cases, table
 
 RunCorpus = Callable[[Sequence[Case]], dict[str, Outcome]]
@@ -72,13 +71,7 @@ def test_bills_lists_the_source_of_record(sample: Sample, tmp_path: Path) -> Non
     export = sample.copy_export(tmp_path / "saas-cur")
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "ingest", *args, "--db", str(db)],
-            cwd=PROJECT_DIR,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        return ingest_cli(db, *args)
 
     loaded = cli("cur", str(export), "--quiet")
     assert loaded.returncode == 0, loaded.stderr
