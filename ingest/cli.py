@@ -468,6 +468,7 @@ def _load_opencost(con, path, args, **kw):  # type: ignore[no-untyped-def]
             cluster=args.cluster,
             export_name=args.export_name,
             force=args.force,
+            guards=_guards(args),
             **kw,
         )
     ]

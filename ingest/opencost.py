@@ -28,8 +28,10 @@ from pathlib import Path
 import duckdb
 
 from ingest.core import (
+    DEFAULT_GUARDS,
     MONEY,
     Column,
+    Guards,
     LoadError,
     LoadResult,
     MapColumn,
@@ -200,6 +202,7 @@ def load(
     fingerprint: Callable[[Path], str] = file_fingerprint,
     display_root: str | None = None,
     progress: Callable[[str], None] | None = None,
+    guards: Guards = DEFAULT_GUARDS,
 ) -> LoadResult:
     """Load OpenCost exports below ``path`` (CSV exports, or API responses as ``.json``)."""
     found = source_files(path, fingerprint, display_root, progress)
@@ -237,4 +240,5 @@ def load(
             export_name=export_name or SPEC.source,
             force=force,
             progress=progress,
+            guards=guards,
         )
