@@ -49,7 +49,6 @@ from ingest.core import (
     PartitionResult,
     TableSpec,
     UsageError,
-    commit,
     delivery_fingerprint,
     ensure_all_tables,
     file_fingerprint,
@@ -57,8 +56,8 @@ from ingest.core import (
     new_load_id,
     prior_load,
     record_load,
-    rollback_quietly,
     snake_name,
+    transaction,
     walk_tree,
 )
 from ingest.currencies import ISO_4217
@@ -330,8 +329,7 @@ def _load(
         return LoadResult(SPEC.source, prior, EXPORT_NAME, len(files), 0, 0.0, True)
     load_id = new_load_id()
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         ensure_all_tables(con)
         _flatten(con, files, group_bys, account_id, account_source)
         _validate(con, allow_blended, allow_currencies)
@@ -364,10 +362,6 @@ def _load(
         fallback = _count(con, "SELECT count(*) FROM _ce_new WHERE amortized_cost IS NULL")
         for name in ("_ce_files", "_ce_periods", "_ce_new", "_ce_days"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
-        commit(con)
-    except BaseException:
-        rollback_quietly(con)
-        raise
     if fallback:
         say(
             f"note: {fallback:,} rows have no AmortizedCost; their effective cost is their "

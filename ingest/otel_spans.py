@@ -51,7 +51,6 @@ from ingest.core import (
     MapColumn,
     TableSpec,
     apply_partitions,
-    commit,
     delivery_fingerprint,
     ensure_all_tables,
     error_line,
@@ -62,9 +61,9 @@ from ingest.core import (
     prior_load,
     quote_ident,
     record_load,
-    rollback_quietly,
     snake_name,
     source_files,
+    transaction,
 )
 
 log = logging.getLogger(__name__)
@@ -287,8 +286,7 @@ def load(
 
     load_id = new_load_id()
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         ensure_all_tables(con)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _otel_stage ({_STAGE_COLUMNS})")
         with literal_files(files) as readable:
@@ -319,10 +317,6 @@ def load(
             loaded_at,
             partitions,
         )
-        commit(con)
-    except BaseException:
-        rollback_quietly(con)
-        raise
     return LoadResult(
         SPEC.source,
         load_id,
