@@ -1925,12 +1925,11 @@ def check_line_identity(con: duckdb.DuckDBPyConnection, spec: TableSpec, load_id
             FROM lines GROUP BY k HAVING count(*) > 1
         )
         SELECT (SELECT k FROM repeated WHERE has_id OR across_files LIMIT 1),
-               (SELECT sum(n - 1) FROM repeated WHERE NOT has_id AND NOT across_files),
-               (SELECT min(_source_file) FROM lines)
+               (SELECT sum(n - 1) FROM repeated WHERE NOT has_id AND NOT across_files)
         """,
         [load_id],
     ).fetchone()
-    dup, kept, _ = found or (None, None, None)
+    dup, kept = found or (None, None)
     notices = []
     if kept:
         notices.append(
