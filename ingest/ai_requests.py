@@ -10,7 +10,7 @@ Prices are not in the log: dbt prices each request from the rate card in
 
 from __future__ import annotations
 
-from ingest.core import Column, TableSpec, snake_name
+from ingest.core import CUSTOMER_LOOK_ALIKES, Column, TableSpec, snake_name
 
 SPEC = TableSpec(
     source="ai_requests",
@@ -18,15 +18,41 @@ SPEC = TableSpec(
     columns=(
         Column("timestamp", "TIMESTAMP", required=True),
         Column("request_id", "VARCHAR"),
-        Column("customer_id", "VARCHAR", aliases=("tenant_id", "tenant")),
-        Column("feature_id", "VARCHAR"),
-        Column("product", "VARCHAR"),
-        Column("provider", "VARCHAR", required=True),
-        Column("model", "VARCHAR", required=True),
-        Column("input_tokens", "BIGINT", required=True),
-        Column("output_tokens", "BIGINT", required=True),
-        Column("cached_input_tokens", "BIGINT"),
-        Column("is_batch", "BOOLEAN"),
+        Column(
+            "customer_id",
+            "VARCHAR",
+            aliases=("tenant_id", "tenant"),
+            look_alikes=tuple(n for n in CUSTOMER_LOOK_ALIKES if not n.startswith("tenant")),
+            if_missing="AI request cost cannot be split to customers",
+        ),
+        Column(
+            "feature_id",
+            "VARCHAR",
+            look_alikes=("feature",),
+            if_missing="AI request cost cannot be split to features",
+        ),
+        Column(
+            "product",
+            "VARCHAR",
+            look_alikes=("product_id",),
+            if_missing="AI request cost has no product (it is allocated as untagged)",
+        ),
+        Column("provider", "VARCHAR", required=True, look_alikes=("vendor",)),
+        Column("model", "VARCHAR", required=True, look_alikes=("model_name", "model_id")),
+        Column("input_tokens", "BIGINT", required=True, look_alikes=("prompt_tokens",)),
+        Column("output_tokens", "BIGINT", required=True, look_alikes=("completion_tokens",)),
+        Column(
+            "cached_input_tokens",
+            "BIGINT",
+            look_alikes=("cached_tokens",),
+            if_missing="no input token is priced at the cached rate",
+        ),
+        Column(
+            "is_batch",
+            "BOOLEAN",
+            look_alikes=("batch",),
+            if_missing="no request is priced at the batch rate",
+        ),
     ),
     maps=(),
     normalise=snake_name,
@@ -35,4 +61,5 @@ SPEC = TableSpec(
     period_grain="day",
     currency_column=None,
     billed_column=None,
+    narrow=True,
 )

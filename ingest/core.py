@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextvars
 import csv
 import datetime as dt
+import difflib
 import gzip
 import hashlib
 import heapq
@@ -54,6 +55,8 @@ from ingest.currencies import ISO_4217
 log = logging.getLogger(__name__)
 
 MONEY = "DECIMAL(38, 12)"
+CUSTOMER_LOOK_ALIKES = ("customer", "cust_id", "client", "client_id", "tenant", "tenant_id")
+"""Headers a user means as ``customer_id`` where a source does not accept them as such."""
 """Exact money type. 12 decimal places keep CUR's 10-place rates exact; 26 integer digits."""
 
 DEFAULT_DB_ENV = "COST_MODEL_DB"
@@ -99,6 +102,13 @@ class Column:
     aliases: tuple[str, ...] = ()
     required: bool = False
     formats: tuple[str, ...] = ()
+    look_alikes: tuple[str, ...] = ()
+    """Normalised headers that suggest this column but are not it (``customer``, ``tenant`` for
+    ``customer_id``): a file holding one of them without the column is refused, so a
+    misnamed column never lands as a column of nulls."""
+    if_missing: str = ""
+    """What is lost when a file lacks this optional column, printed as a warning (``this metric
+    cannot split cost to customers``); empty: nothing worth a warning."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +173,12 @@ class TableSpec:
     """Text columns holding one value per load (Azure's cost basis), written by the load in its
     own transaction and left out of the closed-period comparison (they describe the delivery,
     not the line)."""
+    narrow: bool = False
+    """A file of this source holds few columns, nearly all of them the spec's (usage, revenue,
+    customers, AI requests): a header spelt close to a missing column (``custmer_id``) is an
+    error, and the columns it ignores are listed. Wide exports (bills, query_log) carry
+    hundreds of columns the spec does not read, so only headers that equal a missing column
+    but for case and separators, or a declared look-alike, are errors there."""
 
     @property
     def column_names(self) -> list[str]:
@@ -214,6 +230,8 @@ class LoadResult:
     """What ``--replace`` removed: one line per earlier delivery this one took over from."""
     notices: list[str] = field(default_factory=list)
     """What the load kept but a user should know (lines repeated within a file)."""
+    warnings: list[str] = field(default_factory=list)
+    """What the load lands without, and what that costs (a usage file with no customer_id)."""
 
     def summary(self) -> str:
         if self.skipped:
@@ -235,6 +253,8 @@ class LoadResult:
             lines.append(f"  {where}: {p.action} ({p.rows:,} rows)")
         for line in self.superseded:
             lines.append(f"  replaced {line}")
+        for line in self.warnings:
+            lines.append(f"  warning: {line}")
         for line in self.notices:
             lines.append(f"  notice: {line}")
         for period, currency, total in self.totals:
@@ -1066,14 +1086,14 @@ def _map_expr(
     return expr, [[key for _, key in flat]]
 
 
-def build_select(
-    spec: TableSpec, f: SourceFile, sources: list[tuple[str, str]], row_expr: str
-) -> tuple[list[str], list[str], list[object], dict[int, str], tuple[str, str] | None]:
-    """Map a file's columns onto the spec.
+def match_sources(
+    spec: TableSpec, f: SourceFile, sources: list[tuple[str, str]]
+) -> dict[str, tuple[str, str]]:
+    """The file's columns by normalised name: (header, type) per name.
 
-    Returns the SELECT expressions, the parse-once expressions of the projection under them
-    (``<expr> AS <alias>``), their parameters, index → header, and the (header, type) of the
-    file's billed-cost column for reconciliation.
+    A spec column none of whose names the normaliser finds is also found by its name in
+    another case: ``CUSTOMER_ID`` is ``customer_id``, though the CUR-style normaliser spells
+    capitals letter by letter (``c_u_s_t_o_m_e_r_i_d``).
     """
     wanted = {n for c in spec.columns for n in (c.name, *c.aliases)}
     by_norm: dict[str, tuple[str, str]] = {}
@@ -1084,6 +1104,95 @@ def build_select(
                 f"{f.display}: columns {by_norm[norm][0]!r} and {name!r} both map to {norm!r}"
             )
         by_norm[norm] = (name, typ)
+    for col in spec.columns:
+        names = (col.name, *col.aliases)
+        if any(n in by_norm for n in names):
+            continue
+        for name, typ in sources:
+            lower = name.strip().lstrip("\ufeff").lower()
+            if lower in names and spec.normalise(name) not in wanted:
+                by_norm[lower] = (name, typ)
+                break
+    return by_norm
+
+
+def _loose(name: str) -> str:
+    """A header without case or separators: ``Customer ID`` and ``customerid`` → ``customerid``."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _used_by_maps(spec: TableSpec, f: SourceFile, sources: list[tuple[str, str]]) -> set[str]:
+    """Headers a map column reads (native tag columns, flattened ``resourceTags/...``)."""
+    written = f.raw_header if f.raw_header and len(f.raw_header) == len(sources) else None
+    used = set()
+    for i, (name, _) in enumerate(sources):
+        raw = written[i] if written else name
+        if any(name in m.native or raw.startswith(m.prefixes) for m in spec.maps):
+            used.add(name)
+    return used
+
+
+def _near_miss(spec: TableSpec, header: str, missing: Sequence[Column]) -> Column | None:
+    """The missing column ``header`` is most likely a misspelling of, if any."""
+    key = _loose(header)
+    norm = spec.normalise(header)
+    for col in missing:
+        if key in {_loose(n) for n in (col.name, *col.aliases)}:
+            return col
+    for col in missing:
+        if norm in col.look_alikes or key in {_loose(n) for n in col.look_alikes}:
+            return col
+    if not spec.narrow:
+        return None
+    by_key = {_loose(n): col for col in missing for n in (col.name, *col.aliases)}
+    close = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.8)
+    return by_key[close[0]] if close else None
+
+
+def check_header_names(
+    spec: TableSpec, f: SourceFile, sources: list[tuple[str, str]]
+) -> tuple[list[str], list[str]]:
+    """Refuse a file whose header misspells a column the spec expects; else (warnings, notices).
+
+    A near miss (``customerid``, ``Customer ID``, ``customer`` for ``customer_id``) with the
+    expected column absent would land a column of nulls and move money silently, so it is an
+    error. An optional column absent from the whole file is a warning that says what is lost;
+    the columns a narrow source ignores are listed in one notice. Header level only: no row is
+    read.
+    """
+    by_norm = match_sources(spec, f, sources)
+    used = {
+        by_norm[n][0] for c in spec.columns for n in (c.name, *c.aliases) if n in by_norm
+    } | _used_by_maps(spec, f, sources)
+    missing = [c for c in spec.columns if not any(n in by_norm for n in (c.name, *c.aliases))]
+    unknown = [name for name, _ in sources if name not in used]
+    what = f"{spec.source} file {f.display}"
+    misses = [(h, col) for h in unknown if (col := _near_miss(spec, h, missing)) is not None]
+    if misses:
+        said = "; ".join(
+            f"column {h!r} looks like {col.name!r} (did you mean `{col.name}`?)"
+            for h, col in misses
+        )
+        raise LoadError(f"{what}: {said} — rename the column in the file and load again")
+    warnings = [
+        f"{what} has no {c.name} column: {c.if_missing}"
+        for c in missing
+        if c.if_missing and not c.required
+    ]
+    notices = [f"{what}: ignored columns: {', '.join(unknown)}"] if spec.narrow and unknown else []
+    return warnings, notices
+
+
+def build_select(
+    spec: TableSpec, f: SourceFile, sources: list[tuple[str, str]], row_expr: str
+) -> tuple[list[str], list[str], list[object], dict[int, str], tuple[str, str] | None]:
+    """Map a file's columns onto the spec.
+
+    Returns the SELECT expressions, the parse-once expressions of the projection under them
+    (``<expr> AS <alias>``), their parameters, index → header, and the (header, type) of the
+    file's billed-cost column for reconciliation.
+    """
+    by_norm = match_sources(spec, f, sources)
     index_of = {name: i for i, (name, _) in enumerate(sources)}
     header_of = {i: name for name, i in index_of.items()}
     tsv = format_family(f.path) == "text" and sniff_delimiter(f) == "\t"
@@ -1217,12 +1326,17 @@ def land(
     lineage = ", ".join(name for name, _ in LINEAGE_COLUMNS)
     rows = 0
     reconciled: list[tuple[str, int, float | None]] = []
+    warnings: list[str] = []
+    header_notices: list[str] = []
     # DDL is transactional in DuckDB, so a failed first load leaves no empty table behind.
     # Every raw table, not only this source's: dbt can build whichever sources were loaded.
     ensure_all_tables(con)
     with expanded(files) as real_files:
         for n, f in enumerate(real_files, 1):
             sources = describe(con, spec, f)
+            file_warnings, file_notices = check_header_names(spec, f, sources)
+            warnings.extend(file_warnings)
+            header_notices.extend(file_notices)
             call, read_params, row_expr = _reader(spec, f)
             exprs, inner, params, header_of, billed = build_select(spec, f, sources, row_expr)
             parsed_once = "".join(f", {e}" for e in inner)
@@ -1313,7 +1427,8 @@ def land(
         key_label="account" if spec.period_grain == "month" else (spec.account_column or "-"),
         reconciled=reconciled,
         superseded=superseded,
-        notices=notices,
+        notices=header_notices + notices,
+        warnings=warnings,
     )
 
 

@@ -7,17 +7,22 @@ it whole.
 
 from __future__ import annotations
 
-from ingest.core import MONEY, Column, TableSpec, snake_name
+from ingest.core import CUSTOMER_LOOK_ALIKES, MONEY, Column, TableSpec, snake_name
 
 REVENUE = TableSpec(
     source="revenue",
     table="raw.revenue",
     columns=(
         Column("month", "DATE", required=True, formats=("%Y-%m-%d", "%Y-%m")),
-        Column("customer_id", "VARCHAR", required=True),
-        Column("product", "VARCHAR"),
-        Column("amount", MONEY, required=True),
-        Column("currency", "VARCHAR"),  # checked by the loader's currency check
+        Column("customer_id", "VARCHAR", required=True, look_alikes=CUSTOMER_LOOK_ALIKES),
+        Column(
+            "product",
+            "VARCHAR",
+            look_alikes=("product_id",),
+            if_missing="revenue cannot be matched to products (no product revenue or margin)",
+        ),
+        Column("amount", MONEY, required=True, look_alikes=("revenue", "value", "total")),
+        Column("currency", "VARCHAR", look_alikes=("ccy",)),  # checked by the currency check
     ),
     maps=(),
     normalise=snake_name,
@@ -26,16 +31,27 @@ REVENUE = TableSpec(
     currency_column="currency",
     billed_column="amount",
     natural_key=("month", "customer_id", "product", "currency"),
+    narrow=True,
 )
 
 CUSTOMERS = TableSpec(
     source="customers",
     table="raw.customers",
     columns=(
-        Column("customer_id", "VARCHAR", required=True),
-        Column("name", "VARCHAR"),
-        Column("plan", "VARCHAR"),
-        Column("status", "VARCHAR"),
+        Column("customer_id", "VARCHAR", required=True, look_alikes=CUSTOMER_LOOK_ALIKES),
+        Column(
+            "name",
+            "VARCHAR",
+            look_alikes=("customer_name", "customer"),
+            if_missing="reports show customer ids instead of names",
+        ),
+        Column(
+            "plan",
+            "VARCHAR",
+            look_alikes=("tier", "plan_name"),
+            if_missing="customers have no plan in reports",
+        ),
+        Column("status", "VARCHAR", if_missing="customers have no status in reports"),
     ),
     maps=(),
     normalise=snake_name,
@@ -44,4 +60,5 @@ CUSTOMERS = TableSpec(
     period_grain="all",
     currency_column=None,
     billed_column=None,
+    narrow=True,
 )
