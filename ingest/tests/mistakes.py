@@ -1027,6 +1027,36 @@ def _(ctx: Ctx) -> Plan:
     )
 
 
+@case(
+    "40-usage-customerid-header",
+    "usage days re-exported with the header 'customerid' instead of 'customer_id'",
+    expect="refuse",
+    mentions=("did you mean `customer_id`",),
+)
+def _(ctx: Ctx) -> Plan:
+    # Same totals either way: only a refusal keeps the customers the days were split by.
+    good = ctx / "usage" / "usage-2026-08.csv"
+    bad = ctx / "incoming" / "usage-2026-08.csv"
+    good.parent.mkdir()
+    bad.parent.mkdir()
+    # One line per (day, metric, product, feature, quantity), so that without its customer no
+    # line repeats another: the bad file is refused for its header, not as a copy.
+    rows = (
+        f"SELECT * FROM read_parquet({lit(ctx.sample.usage)}) WHERE date <= DATE '2026-08-02' "
+        "QUALIFY row_number() OVER (PARTITION BY date, metric, product, feature_id, quantity) = 1"
+    )
+    con = duck()
+    con.execute(f"COPY ({rows}) TO {lit(good)} (FORMAT csv)")
+    con.execute(
+        f"COPY (SELECT * RENAME (customer_id AS customerid) FROM ({rows})) TO {lit(bad)} "
+        "(FORMAT csv)"
+    )
+    return Plan(
+        [ctx.cli("usage", good), overwrite(good, bad), ctx.cli("usage", good)],
+        _usage_truth(f"({rows})"),
+    )
+
+
 # ---- controls: legitimate deliveries that must load ------------------------------------------
 
 
