@@ -55,9 +55,9 @@ from ingest.currencies import ISO_4217
 log = logging.getLogger(__name__)
 
 MONEY = "DECIMAL(38, 12)"
+"""Exact money type. 12 decimal places keep CUR's 10-place rates exact; 26 integer digits."""
 CUSTOMER_LOOK_ALIKES = ("customer", "cust_id", "client", "client_id", "tenant", "tenant_id")
 """Headers a user means as ``customer_id`` where a source does not accept them as such."""
-"""Exact money type. 12 decimal places keep CUR's 10-place rates exact; 26 integer digits."""
 
 DEFAULT_DB_ENV = "COST_MODEL_DB"
 DEFAULT_DB_PATH = "warehouse/cost_model.duckdb"
