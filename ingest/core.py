@@ -1151,8 +1151,9 @@ def _near_miss(spec: TableSpec, header: str, missing: Sequence[Column]) -> Colum
 
 def check_header_names(
     spec: TableSpec, f: SourceFile, sources: list[tuple[str, str]]
-) -> tuple[list[str], list[str]]:
-    """Refuse a file whose header misspells a column the spec expects; else (warnings, notices).
+) -> tuple[list[Column], list[str]]:
+    """Refuse a file whose header misspells a column the spec expects; else the optional
+    columns it lacks that cost something (see :func:`missing_column_warnings`) and its notices.
 
     A near miss (``customerid``, ``Customer ID``, ``customer`` for ``customer_id``) with the
     expected column absent would land a column of nulls and move money silently, so it is an
@@ -1174,13 +1175,28 @@ def check_header_names(
             for h, col in misses
         )
         raise LoadError(f"{what}: {said} — rename the column in the file and load again")
-    warnings = [
-        f"{what} has no {c.name} column: {c.if_missing}"
-        for c in missing
-        if c.if_missing and not c.required
-    ]
+    lacking = [c for c in missing if c.if_missing and not c.required]
     notices = [f"{what}: ignored columns: {', '.join(unknown)}"] if spec.narrow and unknown else []
-    return warnings, notices
+    return lacking, notices
+
+
+def missing_column_warnings(spec: TableSpec, lacking: Mapping[str, list[str]]) -> list[str]:
+    """One warning per optional column (``lacking``: column → files without it), naming the
+    file, or the first file and how many more, and what is lost."""
+    out = []
+    for col in spec.columns:
+        files = lacking.get(col.name)
+        if not files:
+            continue
+        where = (
+            f"{spec.source} file {files[0]}"
+            if len(files) == 1
+            else f"{len(files)} {spec.source} files ({files[0]} and {len(files) - 1} more)"
+        )
+        out.append(
+            f"{where} {'has' if len(files) == 1 else 'have'} no {col.name} column: {col.if_missing}"
+        )
+    return out
 
 
 def build_select(
@@ -1326,7 +1342,7 @@ def land(
     lineage = ", ".join(name for name, _ in LINEAGE_COLUMNS)
     rows = 0
     reconciled: list[tuple[str, int, float | None]] = []
-    warnings: list[str] = []
+    lacking: dict[str, list[str]] = {}
     header_notices: list[str] = []
     # DDL is transactional in DuckDB, so a failed first load leaves no empty table behind.
     # Every raw table, not only this source's: dbt can build whichever sources were loaded.
@@ -1334,8 +1350,9 @@ def land(
     with expanded(files) as real_files:
         for n, f in enumerate(real_files, 1):
             sources = describe(con, spec, f)
-            file_warnings, file_notices = check_header_names(spec, f, sources)
-            warnings.extend(file_warnings)
+            file_lacks, file_notices = check_header_names(spec, f, sources)
+            for col in file_lacks:
+                lacking.setdefault(col.name, []).append(f.display)
             header_notices.extend(file_notices)
             call, read_params, row_expr = _reader(spec, f)
             exprs, inner, params, header_of, billed = build_select(spec, f, sources, row_expr)
@@ -1428,7 +1445,7 @@ def land(
         reconciled=reconciled,
         superseded=superseded,
         notices=header_notices + notices,
-        warnings=warnings,
+        warnings=missing_column_warnings(spec, lacking),
     )
 
 

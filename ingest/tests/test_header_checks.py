@@ -186,3 +186,17 @@ def test_cli_refuses_with_exit_1_and_the_message_on_stderr(tmp_path: Path) -> No
     assert run.returncode == 0
     assert "warning: usage file" in run.stdout
     assert "has no customer_id column: this metric cannot split cost to customers" in run.stdout
+
+
+def test_one_warning_per_column_for_a_delivery_of_many_files(tmp_path: Path, con) -> None:
+    for day in ("01", "02", "03"):
+        write(
+            tmp_path / f"usage/part-{day}.csv",
+            f"date,metric,product,feature_id,quantity\n2026-10-{day},requests,replay,,5\n",
+        )
+    result = load_path(con, usage.SPEC, tmp_path / "usage", export_name="usage")
+    assert len(result.warnings) == 1
+    assert result.warnings[0].startswith("3 usage files (")
+    assert result.warnings[0].endswith(
+        "and 2 more) have no customer_id column: this metric cannot split cost to customers"
+    )
