@@ -2,9 +2,18 @@
     The unused commitment the utilization mart shows is the allocation's unused_commitment
     bucket, per month and currency, to the cent: the same money seen twice, never counted
     twice. (Would a product tag on a commitment fee line allocate it directly, this test names
-    the month.)
+    the month.) The bucket is the residual pool matching unused commitment; with no such pool
+    in seeds/allocation_pools.csv there is no bucket to tie to: unused commitment is untagged.
 -#}
 with
+
+unused_pools as (
+
+    select pool_id
+    from {{ ref('allocation_pools') }}
+    where match_source = 'unused_commitment' and method = 'residual'
+
+),
 
 utilization as (
 
@@ -13,6 +22,7 @@ utilization as (
         billing_currency,
         sum(unused_commitment_cost) as unused_cost
     from {{ ref('fct_commitment_utilization_monthly') }}
+    where exists (select 1 from unused_pools)
     group by charge_month, billing_currency
 
 ),
@@ -24,7 +34,7 @@ allocation as (
         billing_currency,
         sum(allocated_effective_cost) as unused_cost
     from {{ ref('fct_cost_allocation') }}
-    where unallocated_reason = 'unused_commitment'
+    where unallocated_reason in (select unused_pools.pool_id from unused_pools)
     group by allocation_month, billing_currency
 
 ),

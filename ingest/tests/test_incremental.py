@@ -3,8 +3,8 @@
 int_cost__tag_sets, fct_cost_line_items, int_allocation__signature_days and int_commitments__line_days
 rewrite only the delivered cost
 partitions (export × billing period) holding a load they have not seen;
-int_allocation__query_work_daily does the same per query_log partition (hostname × day). After a
-new day arrives (a new billing period's first delivery, and a new query_log day), after a month
+int_allocation__query_work_users_daily does the same per query_log partition (hostname × day).
+After a new day arrives (a new billing period's first delivery, and a new query_log day), after a month
 is restated and after a query_log day is re-exported, an incremental `dbt build` must leave every
 mart and incremental table exactly as `dbt build --full-refresh` of the same raw data would:
 money to the exact decimal; ratios (doubles summed in parallel, so their last bit may differ) to
@@ -49,6 +49,13 @@ TABLES = {
         "billing_currency",
         "signature_id",
     ],
+    "intermediate.int_allocation__query_work_users_daily": [
+        "hostname",
+        "event_date",
+        "load_id",
+        "clickhouse_user",
+        "comment_product",
+    ],
     "intermediate.int_allocation__query_work_daily": [
         "hostname",
         "event_date",
@@ -74,7 +81,7 @@ INCREMENTAL_MODELS = (
     "intermediate.int_cost__tag_sets",
     "marts.fct_cost_line_items",
     "intermediate.int_allocation__signature_days",
-    "intermediate.int_allocation__query_work_daily",
+    "intermediate.int_allocation__query_work_users_daily",
     "intermediate.int_commitments__line_days",
 )
 

@@ -28,5 +28,6 @@
         {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
         {%- if loop.index0 == 0 %}{% do statements.append(sql) %}{% endif -%}
     {%- endfor -%}
-    {{ return(statements[0]) }}
+    {#- a header-only seed inserts nothing: its table is created empty, typed by column_types -#}
+    {{ return(statements[0] if statements else '') }}
 {% endmacro %}

@@ -1,7 +1,7 @@
 {#-
     Which loads each delivered query_log partition (hostname × event date: what the loader
-    replaces) holds. int_allocation__query_work_daily compares this with the loads it holds to
-    find the days a new export touched.
+    replaces) holds. int_allocation__query_work_users_daily compares this with the loads it
+    holds to find the days a new export touched.
 -#}
 with
 

@@ -1,34 +1,40 @@
 {#-
-    ClickHouse work per product and day (int_allocation__query_work summed), within each
-    delivered query_log partition (hostname × event date). query_log grows by day: a run
-    aggregates only the partitions holding a load this table has not seen, so a new day costs
-    one day of query_log, not its whole history.
+    ClickHouse work per product and day, within each delivered query_log partition (hostname ×
+    event date). Product from the query's log_comment, else the user → product seed
+    (seeds/clickhouse_user_products.csv), else '(unattributed)': an explicit target that ends up
+    as an `unattributed_queries` residual. Applied to the incremental per-user sums at every
+    build, so a changed (or refilled) user map takes effect without a full refresh.
 -#}
-{%- set partition_by = ['hostname', 'event_date'] -%}
-{{ config(
-    materialized='incremental',
-    incremental_strategy=partition_strategy(),
-    partition_by=partition_columns(['hostname', 'event_date']),
-    pre_hook="{{ replace_changed_partitions(
-        ref('int_allocation__query_log_partitions'), ['hostname', 'event_date']) }}",
-    on_schema_change='fail',
-) }}
 with
 
-all_query_work as (
+user_work as (
 
-    select * from {{ ref('int_allocation__query_work') }}
+    select * from {{ ref('int_allocation__query_work_users_daily') }}
 
 ),
 
-query_work as (
+user_products as (
 
-    {# qualified: it is a join when incremental #}
-    select all_query_work.*  -- noqa: RF03
-    from all_query_work
-    {# in an incremental run: only the partitions the pre-hook just deleted #}
-    {{ join_changed_partitions(
-        'all_query_work', ref('int_allocation__query_log_partitions'), partition_by) }}
+    select * from {{ ref('clickhouse_user_products') }}
+
+),
+
+attributed as (
+
+    select
+        user_work.hostname,
+        user_work.event_date,
+        user_work.load_id,
+        coalesce(
+            user_work.comment_product, user_products.product, '(unattributed)'
+        ) as product,
+        user_work.n_queries,
+        user_work.read_bytes,
+        user_work.cpu_time_us,
+        user_work.duration_ms
+    from user_work
+    left join user_products
+        on user_work.clickhouse_user = user_products.clickhouse_user
 
 ),
 
@@ -39,14 +45,13 @@ final as (
         event_date,
         load_id,
         product,
-        count(*) as n_queries,
+        sum(n_queries) as n_queries,
         sum(read_bytes) as read_bytes,
         sum(cpu_time_us) as cpu_time_us,
         sum(duration_ms) as duration_ms
-    from query_work
+    from attributed
     group by hostname, event_date, load_id, product
 
 )
 
 select * from final
--- depends_on: {{ ref('int_allocation__query_log_partitions') }}

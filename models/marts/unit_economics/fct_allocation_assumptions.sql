@@ -154,7 +154,8 @@ assumptions as (
         'seeds/products.csv' as rule_source,
         0 as rule_order,
         product || ' volume = Σ ' || unit_metric || ' (one ' || unit_name || ' each); requests = Σ '
-        || request_metric || '; shared cost shows back to ' || owner_team as statement,
+        || request_metric || '; shared cost shows back to '
+        || coalesce(owner_team, '(no owner)') as statement,
         description as rationale
     from products
 
