@@ -152,8 +152,8 @@ loaded_drivers as (
     union all
     select distinct 'opencost:' || cluster as driver from opencost_allocations
     {%- for driver in built_in_drivers %}
-    union all
-    select '{{ driver }}' as driver
+        union all
+        select '{{ driver }}' as driver
     {%- endfor %}
 
 ),
@@ -237,7 +237,10 @@ pool_problems as (
         cast(null as {{ dbt.type_string() }}) as example,
         'use one of ' || '{{ methods | join(", ") }}' as fix
     from pools
-    where coalesce(method, '') not in ('{{ methods | join("', '") }}')
+    where
+        coalesce(method, '') not in (
+            '{{ methods | join("', '") }}'
+        )
 
     union all
 
@@ -252,7 +255,10 @@ pool_problems as (
         cast(null as {{ dbt.type_string() }}) as example,
         'use one of ' || '{{ grains | join(", ") }}' as fix
     from pools
-    where coalesce(share_grain, '') not in ('{{ grains | join("', '") }}')
+    where
+        coalesce(share_grain, '') not in (
+            '{{ grains | join("', '") }}'
+        )
 
     union all
 
@@ -269,10 +275,14 @@ pool_problems as (
         'use one of ' || '{{ fallbacks | join(", ") }}' as fix
     from pools
     where
-        coalesce(zero_driver_fallback, '') not in ('{{ fallbacks | join("', '") }}')
+        coalesce(zero_driver_fallback, '') not in (
+            '{{ fallbacks | join("', '") }}'
+        )
         and not (
             coalesce(zero_driver_fallback, '') = ''
-            and method in ('{{ driverless_methods | join("', '") }}')
+            and method in (
+                '{{ driverless_methods | join("', '") }}'
+            )
         )
 
     union all
@@ -290,7 +300,9 @@ pool_problems as (
         'use tag:<key> or one of ' || '{{ sources | join(", ") }}' || ' (docs/rules.md)' as fix
     from pools
     where
-        coalesce(match_source, '') not in ('{{ sources | join("', '") }}')
+        coalesce(match_source, '') not in (
+            '{{ sources | join("', '") }}'
+        )
         and not (match_source like 'tag:_%')
 
     union all
@@ -339,46 +351,64 @@ pool_problems as (
         'driver' as column_name,
         driver as bad_value,
         case
-            when method in ('{{ driverless_methods | join("', '") }}')
-                then 'method ' || method || ' takes no driver, yet driver is '''
-                || driver || ''' (it would be ignored)'
+            when
+                method in (
+                    '{{ driverless_methods | join("', '") }}'
+                )
+                then
+                    'method ' || method || ' takes no driver, yet driver is '''
+                    || driver || ''' (it would be ignored)'
             else 'method ' || method || ' needs a driver and driver is empty'
         end as problem,
         cast(null as {{ dbt.type_string() }}) as example,
         case
-            when method in ('{{ driverless_methods | join("', '") }}')
+            when
+                method in (
+                    '{{ driverless_methods | join("', '") }}'
+                )
                 then 'clear the driver, or use method driver to split by it'
             else 'name the driver (docs/rules.md lists them)'
         end as fix
     from pools
     where
-        (method in ('{{ driverless_methods | join("', '") }}') and coalesce(driver, '') <> '')
+        (
+            method in (
+                '{{ driverless_methods | join("', '") }}'
+            )
+            and coalesce(driver, '') <> ''
+        )
         or (
-            method in ('{{ methods | join("', '") }}')
-            and method not in ('{{ driverless_methods | join("', '") }}')
+            method in (
+                '{{ methods | join("', '") }}'
+            )
+            and method not in (
+                '{{ driverless_methods | join("', '") }}'
+            )
             and coalesce(driver, '') = ''
         )
 
     {%- for method, drivers in method_drivers.items() %}
 
-    union all
+        union all
 
-    select
-        'error' as severity,
-        'seeds/allocation_pools.csv' as seed_file,
-        'pool ' || pool_id as subject,
-        pool_id as rule_id,
-        'driver' as column_name,
-        driver as bad_value,
-        'method {{ method }} splits by ' || '{{ drivers | join(", ") }}' || ', not by '''
-        || driver || '''' as problem,
-        cast(null as {{ dbt.type_string() }}) as example,
-        'set driver to ' || '{{ drivers | join(", ") }}' || ', or use method driver' as fix
-    from pools
-    where
-        method = '{{ method }}'
-        and coalesce(driver, '') <> ''
-        and driver not in ('{{ drivers | join("', '") }}')
+        select
+            'error' as severity,
+            'seeds/allocation_pools.csv' as seed_file,
+            'pool ' || pool_id as subject,
+            pool_id as rule_id,
+            'driver' as column_name,
+            driver as bad_value,
+            'method {{ method }} splits by ' || '{{ drivers | join(", ") }}' || ', not by '''
+            || driver || '''' as problem,
+            cast(null as {{ dbt.type_string() }}) as example,
+            'set driver to ' || '{{ drivers | join(", ") }}' || ', or use method driver' as fix
+        from pools
+        where
+            method = '{{ method }}'
+            and coalesce(driver, '') <> ''
+            and driver not in (
+                '{{ drivers | join("', '") }}'
+            )
     {%- endfor %}
 
 ),
@@ -422,12 +452,15 @@ driver_problems as (
         declared_drivers.driver as bad_value,
         case
             when declared_drivers.driver like 'opencost:%' and loaded.n_opencost_rows = 0
-                then 'driver ''' || declared_drivers.driver || ''' has no data: no OpenCost'
-                || ' export is loaded, so the pool falls back to its zero_driver_fallback'
+                then
+                    'driver ''' || declared_drivers.driver || ''' has no data: no OpenCost'
+                    || ' export is loaded, so the pool falls back to its zero_driver_fallback'
             when declared_drivers.driver like 'opencost:%'
-                then 'driver ''' || declared_drivers.driver || ''' is not a loaded OpenCost'
-                || ' cluster (known: ' || coalesce(loaded.known_clusters, '') || ')'
-            else 'driver ''' || declared_drivers.driver || ''' is not a loaded usage metric'
+                then
+                    'driver ''' || declared_drivers.driver || ''' is not a loaded OpenCost'
+                    || ' cluster (known: ' || coalesce(loaded.known_clusters, '') || ')'
+            else
+                'driver ''' || declared_drivers.driver || ''' is not a loaded usage metric'
                 || ' (known: ' || coalesce(loaded.known_metrics, '') || ')'
         end as problem,
         cast(null as {{ dbt.type_string() }}) as example,
@@ -534,7 +567,8 @@ pool_tie_problems as (
         cast(priority as {{ dbt.type_string() }}) as bad_value,
         'both at priority ' || cast(priority as {{ dbt.type_string() }}) || ' match the same '
         || cast(n_signatures as {{ dbt.type_string() }}) || ' signature(s) without a product ('
-        || cast(cast(round(tied_cost, 2) as decimal(38, 2)) as {{ dbt.type_string() }}) || ' of cost), and only the pool_id order would pick one'
+        || cast(cast(round(tied_cost, 2) as decimal(38, 2)) as {{ dbt.type_string() }})
+        || ' of cost), and only the pool_id order would pick one'
             as problem,
         description as example,
         'give one pool a different priority or narrow its match' as fix
@@ -558,7 +592,10 @@ rule_problems as (
         cast(null as {{ dbt.type_string() }}) as example,
         'use one of ' || '{{ dimensions | join(", ") }}' as fix
     from tag_rules
-    where coalesce(dimension, '') not in ('{{ dimensions | join("', '") }}')
+    where
+        coalesce(dimension, '') not in (
+            '{{ dimensions | join("', '") }}'
+        )
 
     union all
 
@@ -575,7 +612,9 @@ rule_problems as (
         'use tag:<key> or one of ' || '{{ sources | join(", ") }}' || ' (docs/rules.md)' as fix
     from tag_rules
     where
-        coalesce(source, '') not in ('{{ sources | join("', '") }}')
+        coalesce(source, '') not in (
+            '{{ sources | join("', '") }}'
+        )
         and not (source like 'tag:_%')
 
     union all
@@ -712,9 +751,10 @@ rule_conflict_problems as (
         'both at priority ' || cast(priority as {{ dbt.type_string() }}) || ' give '
         || dimension || ' different values on '
         || cast(n_signatures as {{ dbt.type_string() }}) || ' signature(s) ('
-        || cast(cast(round(conflict_cost, 2) as decimal(38, 2)) as {{ dbt.type_string() }}) || ' of cost), e.g. ''' || first_value || ''' vs '''
-        || second_value || '''' as problem,
-        description as example,
+        || cast(cast(round(conflict_cost, 2) as decimal(38, 2)) as {{ dbt.type_string() }})
+        || ' of cost), so the rule_id order would pick one' as problem,
+        '''' || first_value || ''' from ' || first_rule_id || ' vs ''' || second_value
+        || ''' from ' || second_rule_id || ' on ' || description as example,
         'give one rule a different priority or narrow its match' as fix
     from rule_conflict_examples
     where example_rank = 1
@@ -773,15 +813,18 @@ metric_problems as (
         metric_references.metric as bad_value,
         case
             when loaded_metrics.metric is null
-                then metric_references.column_name || ' ''' || metric_references.metric
-                || ''' is not a loaded usage metric (known: ' || loaded.known_metrics || ')'
-            else metric_references.column_name || ' ''' || metric_references.metric
+                then
+                    metric_references.column_name || ' ''' || metric_references.metric
+                    || ''' is not a loaded usage metric (known: ' || loaded.known_metrics || ')'
+            else
+                metric_references.column_name || ' ''' || metric_references.metric
                 || ''' has no usage rows for product ' || metric_references.product
         end as problem,
         cast(null as {{ dbt.type_string() }}) as example,
         case
             when loaded_metrics.metric is null then 'fix the metric or load it'
-            else 'load the metric with product ' || metric_references.product
+            else
+                'load the metric with product ' || metric_references.product
                 || ', or pick a metric that has it'
         end as fix
     from metric_references
@@ -942,10 +985,12 @@ coverage_problems as (
             when coverage_totals.n_signatures_matched = 0
                 then 'matches no line in the loaded bill'
             when coverage_totals.rule_kind = 'pool'
-                then 'matches ' || cast(coverage_totals.n_lines_matched as {{ dbt.type_string() }})
-                || ' line(s) but pool ' || coalesce(shadowing.winner_id, '?')
-                || ' (a lower priority number) takes every one'
-            else 'matches ' || cast(coverage_totals.n_lines_matched as {{ dbt.type_string() }})
+                then
+                    'matches ' || cast(coverage_totals.n_lines_matched as {{ dbt.type_string() }})
+                    || ' line(s) but pool ' || coalesce(shadowing.winner_id, '?')
+                    || ' (a lower priority number) takes every one'
+            else
+                'matches ' || cast(coverage_totals.n_lines_matched as {{ dbt.type_string() }})
                 || ' line(s) but rule ' || coalesce(shadowing.winner_id, '?')
                 || ' wins ' || coverage_totals.dimension || ' on every one'
         end as problem,
@@ -981,7 +1026,7 @@ no_usage as (
         cast(null as {{ dbt.type_string() }}) as example,
         'load usage (python -m ingest usage)' as fix
     from loaded
-    where loaded.n_metrics = 0
+    where n_metrics = 0
 
 ),
 
