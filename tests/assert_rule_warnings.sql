@@ -1,9 +1,10 @@
 {#- Warnings of int_allocation__rule_checks (rules and pools that match nothing, or are
     shadowed on every line they match): printed with their messages, the build goes on. -#}
 {{ config(severity='warn') }}
-{%- if execute -%}
+{%- set checks = load_relation(ref('int_allocation__rule_checks')) if execute else none -%}
+{%- if checks is not none -%}
     {%- set found = run_query(
-        "select message from " ~ ref('int_allocation__rule_checks')
+        "select message from " ~ checks
         ~ " where severity = 'warn' order by seed_file, message"
     ) -%}
     {%- if found.rows | length > 0 -%}

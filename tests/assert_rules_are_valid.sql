@@ -2,9 +2,10 @@
     rule or pool id, bad value, what to do) in the end-of-run summary; the allocation models
     depend on the check model, so they are skipped instead of built from a broken rule. -#}
 {{ config(severity='error') }}
-{%- if execute -%}
+{%- set checks = load_relation(ref('int_allocation__rule_checks')) if execute else none -%}
+{%- if checks is not none -%}
     {%- set found = run_query(
-        "select message from " ~ ref('int_allocation__rule_checks')
+        "select message from " ~ checks
         ~ " where severity = 'error' order by seed_file, message"
     ) -%}
     {%- if found.rows | length > 0 -%}
