@@ -212,7 +212,8 @@ def test_misspelt_pool_driver_fails_the_build_naming_the_pool(
     )
     assert (
         "seeds/allocation_pools.csv pool shared_postgres: driver 'active_tenantz' is not a "
-        f"loaded usage metric (known: {KNOWN}) — fix the driver or load the metric"
+        "loaded usage metric (did you mean 'active_tenants'? "
+        f"known: {KNOWN}) — fix the driver or load the metric"
     ) in case.output
     assert_failed_without_allocating(case, sample)
 
@@ -229,7 +230,7 @@ def test_misspelt_customer_driver_metric_fails_the_build(sample: Sample, tmp_pat
     )
     assert (
         "seeds/customer_drivers.csv customer driver of replay: metric 'recordingz' is not a "
-        f"loaded usage metric (known: {KNOWN}) — fix the metric or load it"
+        f"loaded usage metric (did you mean 'recordings'? known: {KNOWN}) — fix the metric or load it"
     ) in case.output
     assert_failed_without_allocating(case, sample)
 
@@ -242,7 +243,7 @@ def test_misspelt_unit_metric_fails_the_build(sample: Sample, tmp_path: Path) ->
     )
     assert (
         "seeds/products.csv product analytics: unit_metric 'eventz' is not a loaded usage "
-        f"metric (known: {KNOWN}) — fix the metric or load it"
+        f"metric (did you mean 'events'? known: {KNOWN}) — fix the metric or load it"
     ) in case.output
     assert_failed_without_allocating(case, sample)
 
@@ -338,7 +339,9 @@ def test_every_validation_rule_has_its_message(sample: Sample, tmp_path: Path) -
                 "unallocated,OpenCost split\n"
             ),
             "allocation_pool_alternatives.csv": lambda text: (
-                text.replace("alb_by_tenants,active_tenants,", "alb_by_tenants,tenants,")
+                text.replace(
+                    "alb_by_tenants,active_tenants,", "alb_by_tenants,active_tenant,"
+                ).replace("postgres_by_tenants,active_tenants,", "postgres_by_tenants,seats,")
                 + "no_such_pool,alt_x,requests,Orphan\n"
             ),
             "allocation_tag_rules.csv": lambda text: (
@@ -369,8 +372,8 @@ def test_every_validation_rule_has_its_message(sample: Sample, tmp_path: Path) -
         f"{pools}credits: zero_driver_fallback 'prev' is not a fallback — use one of previous_period, even, unallocated",
         f"{pools}support: match_source 'service_codes' is not a match source, so the pool matches nothing — use tag:<key> or one of {SOURCES} (docs/rules.md)",
         f"{pools}eks_cluster: method cost_proportional splits by direct_effective_cost, not by 'split_cost' — set driver to direct_effective_cost, or use method driver",
-        "seeds/allocation_pool_alternatives.csv alternative alb_by_tenants (pool ingress_alb): driver 'tenants' is not a loaded usage metric "
-        f"(known: {KNOWN}) — fix the driver or load the metric",
+        "seeds/allocation_pool_alternatives.csv alternative alb_by_tenants (pool ingress_alb): driver 'active_tenant' is not a loaded usage metric "
+        f"(did you mean 'active_tenants'? known: {KNOWN}) — fix the driver or load the metric",
         "seeds/allocation_pool_alternatives.csv alternative alt_x: pool_id 'no_such_pool' is not a pool of seeds/allocation_pools.csv — fix the pool_id or add the pool",
         f"{rules}ai_gpu_usage: output_value 'ai_asistant' {not_product}",
         f"{rules}staging_account: source 'acount' is not a match source, so the rule matches nothing — use tag:<key> or one of {SOURCES} (docs/rules.md)",
@@ -380,14 +383,16 @@ def test_every_validation_rule_has_its_message(sample: Sample, tmp_path: Path) -
         f"seeds/clickhouse_user_products.csv user flags_svc: product 'flag' {not_product}",
         f"seeds/storage_cost_parameters.csv product flagz: product 'flagz' {not_product}",
         f"seeds/customer_drivers.csv customer driver of flagz: product 'flagz' {not_product}",
-        f"seeds/products.csv product replay: request_metric 'requestz' is not a loaded usage metric (known: {KNOWN}) — fix the metric or load it",
+        f"seeds/products.csv product replay: request_metric 'requestz' is not a loaded usage metric (did you mean 'requests'? known: {KNOWN}) — fix the metric or load it",
     ]
     for message in errors:
         assert message in case.output, message
     assert f"{len(errors)} error(s) in the rule seeds; nothing was allocated:" in case.output
     warnings = [
+        "seeds/allocation_pool_alternatives.csv alternative postgres_by_tenants (pool shared_postgres): driver 'seats' has no usage loaded "
+        f"(known: {KNOWN}), so the alternative splits nothing — load the metric, or fix the name if it is a typo",
         f"{pools}k8s_prod: driver 'opencost:prod-eks' has no data: no OpenCost export is loaded, so the pool falls back to its zero_driver_fallback — fix the cluster name or load its OpenCost export",
-        "seeds/customer_drivers.csv customer driver of flagz: metric 'flag_requests' has no usage rows for product flagz — load the metric with product flagz, or pick a metric that has it",
+        "seeds/customer_drivers.csv customer driver of flagz: metric 'flag_requests' has no usage rows for product flagz, so the product's cost reaches no customer — load the metric with product flagz, or pick a metric that has it",
         f"{pools}k8s_prod: matches no line without a product in the loaded bill — check the match, or delete the row if it is for data you do not have",
     ]
     for message in warnings:

@@ -7,18 +7,24 @@
     tests/assert_rule_warnings.sql prints the `warn` rows.
 
     One principle decides the severity: if money can move silently, it is an error.
-      errors  an unknown pool / alternative driver, customer-driver metric or unit / request
-              metric; a product name products.csv lacks; a method, driver, fallback, grain or
-              match source outside the vocabulary or an invalid combination of them; two pools
-              at the same priority on one line without a product; two tag rules at the
-              winning priority giving one line different values of a dimension.
-      warns   a rule or pool that matches nothing in the loaded bill; one shadowed on every
-              line it matches; a driver whose whole source is not loaded.
-    A metric is "unknown" only when usage is loaded at all: on a warehouse with no usage yet,
-    every usage metric is missing alike and nothing is split by one (pools fall back, visibly
-    unallocated), so that is one warning, not an error per metric. The same holds for
-    opencost:<cluster> drivers and OpenCost exports. Product names are checked only when
-    products.csv has rows (the catalogue is optional).
+      errors  a pool / alternative driver, customer-driver metric or unit / request metric
+              that is a near miss of a loaded metric (a typo: one or two letters off, or
+              equal but for case, `_` and `-`; the message says "did you mean"); an
+              opencost:<cluster> driver while other clusters are loaded; a product name
+              products.csv lacks; a method, driver, fallback, grain, dimension or match
+              source outside the vocabulary or an invalid combination of them; two pools at
+              the same priority on one line without a product; two tag rules at the winning
+              priority giving one line different values of a dimension.
+      warns   a metric name that resembles no loaded metric (usage not loaded yet: a partial
+              load or a new product; the warning says what is lost, and the unallocated
+              summary shows the money); a metric with no rows for the product naming it; a
+              rule or pool that matches nothing in the loaded bill or is shadowed on every
+              line it matches; no usage or no OpenCost export loaded at all.
+    Why a typo and not "any unknown metric" is the error: a warehouse with partial usage (a
+    worked example, a first load, a product not yet metered) would otherwise fail on every
+    metric it has not loaded yet, while a typo is never fixed by loading more data. A
+    warehouse with no usage at all gets one warning, not one per metric. Product names are
+    checked only when products.csv has rows (the catalogue is optional).
 -#}
 {{ config(materialized='table') }}
 {%- set method_drivers = {
@@ -30,10 +36,14 @@
 {%- set driverless_methods = ['even', 'residual'] -%}
 {%- set fallbacks = ['previous_period', 'even', 'unallocated'] -%}
 {%- set grains = ['day', 'month'] -%}
-{%- set dimensions = ['product', 'team', 'customer_id', 'environment', 'feature_id', 'component'] -%}
+{%- set dimensions = [
+    'product', 'team', 'customer_id', 'environment', 'feature_id', 'component',
+] -%}
 {%- set sources = rule_match_sources() -%}
 {%- set built_in_drivers = ['read_bytes', 'cpu_time_us', 'duration_ms', 'split_cost',
     'direct_effective_cost'] -%}
+{#- the vocabularies above render as long IN lists and messages: their lines are kept whole #}
+-- noqa: disable=LT05
 with
 
 pools as (
@@ -459,24 +469,17 @@ driver_problems as (
                 then
                     'driver ''' || declared_drivers.driver || ''' is not a loaded OpenCost'
                     || ' cluster (known: ' || coalesce(loaded.known_clusters, '') || ')'
-            else
-                'driver ''' || declared_drivers.driver || ''' is not a loaded usage metric'
-                || ' (known: ' || coalesce(loaded.known_metrics, '') || ')'
         end as problem,
         cast(null as {{ dbt.type_string() }}) as example,
-        case
-            when declared_drivers.driver like 'opencost:%'
-                then 'fix the cluster name or load its OpenCost export'
-            else 'fix the driver or load the metric'
-        end as fix
+        'fix the cluster name or load its OpenCost export' as fix
     from declared_drivers
     cross join loaded
     left join loaded_drivers
         on declared_drivers.driver = loaded_drivers.driver
     where
         loaded_drivers.driver is null
-        {#- no usage at all is one warning (no_usage), not one per driver #}
-        and (declared_drivers.driver like 'opencost:%' or loaded.n_metrics > 0)
+        {#- usage metrics are checked with the other metric references below #}
+        and declared_drivers.driver like 'opencost:%'
 
 ),
 
@@ -766,12 +769,34 @@ rule_conflict_problems as (
 metric_references as (
 
     select
+        seed_file,
+        subject,
+        rule_id,
+        cast(null as {{ dbt.type_string() }}) as product,
+        'driver' as column_name,
+        driver as metric,
+        case
+            when seed_file = 'seeds/allocation_pools.csv'
+                then 'the pool falls back to its zero_driver_fallback'
+            else 'the alternative splits nothing'
+        end as consequence,
+        'fix the driver or load the metric' as fix
+    from declared_drivers
+    where
+        driver not like 'opencost:%'
+        and driver not in ('{{ built_in_drivers | join("', '") }}')
+
+    union all
+
+    select
         'seeds/customer_drivers.csv' as seed_file,
         'customer driver of ' || product as subject,
         product as rule_id,
         product,
         'metric' as column_name,
-        metric
+        metric,
+        'the product''s cost reaches no customer' as consequence,
+        'fix the metric or load it' as fix
     from customer_drivers
 
     union all
@@ -782,7 +807,9 @@ metric_references as (
         product as rule_id,
         product,
         'unit_metric' as column_name,
-        unit_metric as metric
+        unit_metric as metric,
+        'the product has no cost per unit' as consequence,
+        'fix the metric or load it' as fix
     from products
     where coalesce(unit_metric, '') <> ''
 
@@ -794,9 +821,38 @@ metric_references as (
         product as rule_id,
         product,
         'request_metric' as column_name,
-        request_metric as metric
+        request_metric as metric,
+        'the product has no cost per request' as consequence,
+        'fix the metric or load it' as fix
     from products
     where coalesce(request_metric, '') <> ''
+
+),
+
+{#- an unknown name one or two letters from a loaded metric (or equal but for case, `_`
+    and `-`) is a typo: an error. One that resembles nothing is data not loaded yet (a
+    partial load, a product without usage): a warning that says what is lost. #}
+
+metric_suggestions as (
+
+    select
+        metric_references.metric,
+        loaded_metrics.metric as suggestion,
+        row_number() over (
+            partition by metric_references.metric
+            order by
+                levenshtein(lower(metric_references.metric), lower(loaded_metrics.metric)),
+                loaded_metrics.metric
+        ) as suggestion_rank
+    from metric_references
+    cross join loaded_metrics
+    where
+        metric_references.metric <> loaded_metrics.metric
+        and (
+            levenshtein(lower(metric_references.metric), lower(loaded_metrics.metric)) <= 2
+            or replace(replace(lower(metric_references.metric), '_', ''), '-', '')
+            = replace(replace(lower(loaded_metrics.metric), '_', ''), '-', '')
+        )
 
 ),
 
@@ -804,7 +860,9 @@ metric_problems as (
 
     select
         case
-            when loaded_metrics.metric is null then 'error' else 'warn'
+            when loaded_metrics.metric is null and metric_suggestions.suggestion is not null
+                then 'error'
+            else 'warn'
         end as severity,
         metric_references.seed_file,
         metric_references.subject,
@@ -812,17 +870,28 @@ metric_problems as (
         metric_references.column_name,
         metric_references.metric as bad_value,
         case
+            when loaded_metrics.metric is null and metric_suggestions.suggestion is not null
+                then
+                    metric_references.column_name || ' ''' || metric_references.metric
+                    || ''' is not a loaded usage metric (did you mean '''
+                    || metric_suggestions.suggestion || '''? known: ' || loaded.known_metrics
+                    || ')'
             when loaded_metrics.metric is null
                 then
                     metric_references.column_name || ' ''' || metric_references.metric
-                    || ''' is not a loaded usage metric (known: ' || loaded.known_metrics || ')'
+                    || ''' has no usage loaded (known: ' || loaded.known_metrics || '), so '
+                    || metric_references.consequence
             else
                 metric_references.column_name || ' ''' || metric_references.metric
-                || ''' has no usage rows for product ' || metric_references.product
+                || ''' has no usage rows for product ' || metric_references.product || ', so '
+                || metric_references.consequence
         end as problem,
         cast(null as {{ dbt.type_string() }}) as example,
         case
-            when loaded_metrics.metric is null then 'fix the metric or load it'
+            when loaded_metrics.metric is null and metric_suggestions.suggestion is not null
+                then metric_references.fix
+            when loaded_metrics.metric is null
+                then 'load the metric, or fix the name if it is a typo'
             else
                 'load the metric with product ' || metric_references.product
                 || ', or pick a metric that has it'
@@ -835,7 +904,17 @@ metric_problems as (
         on
             metric_references.metric = metric_products.metric
             and metric_references.product = metric_products.product
-    where loaded.n_metrics > 0 and metric_products.metric is null
+    left join metric_suggestions
+        on
+            metric_references.metric = metric_suggestions.metric
+            and metric_suggestions.suggestion_rank = 1
+    where
+        {#- no usage at all is one warning (no_usage), not one per reference #}
+        loaded.n_metrics > 0
+        and (
+            loaded_metrics.metric is null
+            or (metric_references.product is not null and metric_products.metric is null)
+        )
 
 ),
 
