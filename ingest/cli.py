@@ -235,6 +235,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--top", type=_positive, default=10, metavar="N", help="worst-margin customers (default 10)"
     )
+    check_rules = sub.add_parser(
+        "check-rules",
+        help="coverage, dead and shadowed rules, and every rule error (run after dbt build)",
+        description="Read the built warehouse and print, for every tag rule and pool of seeds/, "
+        "the lines and cost it matches and the cost it actually won, the dead and shadowed ones "
+        "and every error and warning of the rule checks (the messages dbt build prints). "
+        "Exit code 1 when a rule has an error.",
+    )
+    check_rules.add_argument(
+        "--db", help=f"DuckDB file (default: ${DEFAULT_DB_ENV} or {DEFAULT_DB_PATH})"
+    )
+    check_rules.add_argument("--json", action="store_true", help="print JSON instead of text")
     assumptions = sub.add_parser(
         "assumptions",
         help="print every allocation assumption as Markdown (or write the dbt docs block)",
@@ -579,6 +591,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     )
                 return report.run_assumptions(args.db, args.write_docs)
             except report.ReportError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+        if args.command == "check-rules":
+            from ingest import rules
+
+            try:
+                return rules.run(args.db, as_json=args.json)
+            except rules.RulesError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
         if args.command in ("cost-explorer", "cost-explorer-file"):

@@ -1,8 +1,9 @@
 {#-
     Which rule of seeds/allocation_tag_rules.csv matches which resource signature, with the
-    value it gives (rule sources: tag, tag_equals key=value, account, service, usage_type,
-    resource_id, charge_category). Evaluated once per distinct signature (tags, account, service, usage type,
-    resource, charge category), not per bill line.
+    value it gives. Sources are the vocabulary pools use too (macros/allocation/rule_match.sql,
+    docs/rules.md): tag, tag:<key>, tag_equals key=value, account, service, usage_type,
+    resource_id, charge_category, unused_commitment. Evaluated once per distinct signature
+    (tags, account, service, usage type, resource, charge category), not per bill line.
 -#}
 with
 
@@ -28,34 +29,7 @@ rule_matches as (
         case
             when tag_rules.source = 'tag' and coalesce(tag_rules.output_value, '') = ''
                 then {{ tag_value('signatures.tags', 'tag_rules.match') }}
-            when
-                tag_rules.source = 'tag'
-                and {{ tag_value('signatures.tags', 'tag_rules.match') }} is not null
-                then tag_rules.output_value
-            when
-                tag_rules.source = 'tag_equals'
-                and {{ tag_value('signatures.tags', dbt.split_part('tag_rules.match', "'='", 1)) }}
-                = {{ dbt.split_part('tag_rules.match', "'='", 2) }}
-                then tag_rules.output_value
-            when
-                tag_rules.source = 'charge_category'
-                and signatures.charge_category = tag_rules.match
-                then tag_rules.output_value
-            when
-                tag_rules.source = 'account'
-                and signatures.sub_account_id = tag_rules.match
-                then tag_rules.output_value
-            when
-                tag_rules.source = 'service'
-                and signatures.service_code = tag_rules.match
-                then tag_rules.output_value
-            when
-                tag_rules.source = 'usage_type'
-                and signatures.usage_type like tag_rules.match
-                then tag_rules.output_value
-            when
-                tag_rules.source = 'resource_id'
-                and signatures.resource_id like tag_rules.match
+            when {{ rule_matches_signature('tag_rules.source', 'tag_rules.match') }}
                 then tag_rules.output_value
         end as matched_value
     from signatures

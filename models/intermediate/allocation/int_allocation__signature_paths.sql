@@ -5,16 +5,14 @@
     ordered rules in seeds/allocation_tag_rules.csv: per signature and dimension, the matching
     rule with the lowest priority wins; a signature no component rule matches is `other`.
     Path: a signature with a product is `direct`; otherwise it joins the first pool of
-    seeds/allocation_pools.csv it matches (`pool`); otherwise it is `untagged`. Exactly one path
-    per signature, and every bill line has one signature, so no line can be allocated twice.
+    seeds/allocation_pools.csv it matches (`pool`, int_allocation__pool_matches); otherwise
+    it is `untagged`. Exactly one path per signature, and every bill line has one signature,
+    so no line can be allocated twice.
 -#}
+{#- The rule checks run first: a failing check (tests/assert_rules_are_valid.sql) skips every
+    model from here on instead of building numbers from a broken rule. -#}
+-- depends_on: {{ ref('int_allocation__rule_checks') }}
 with
-
-pools as (
-
-    select * from {{ ref('allocation_pools') }}
-
-),
 
 signatures as (
 
@@ -30,37 +28,7 @@ dimensions as (
 
 pool_matches as (
 
-    select
-        signatures.signature_id,
-        pools.pool_id,
-        row_number() over (
-            partition by signatures.signature_id
-            order by pools.priority, pools.pool_id
-        ) as pool_rank
-    from signatures
-    inner join pools
-        on
-            (
-                pools.match_source like 'tag:%'
-                and {{ tag_value('signatures.tags', "substr(pools.match_source, 5)") }}
-                = pools.match_value
-            )
-            or (
-                pools.match_source = 'service_code'
-                and signatures.service_code = pools.match_value
-            )
-            or (
-                pools.match_source = 'usage_type'
-                and signatures.usage_type like pools.match_value
-            )
-            or (
-                pools.match_source = 'charge_category'
-                and signatures.charge_category = pools.match_value
-            )
-            or (
-                pools.match_source = 'unused_commitment'
-                and signatures.is_unused_commitment
-            )
+    select * from {{ ref('int_allocation__pool_matches') }}
 
 ),
 
