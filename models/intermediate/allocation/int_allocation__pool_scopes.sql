@@ -4,7 +4,8 @@
     scope when it matches any term (pattern: SQL LIKE, `%` any text):
       hostname:<pattern>  a query_log pool counts only the queries run on matching hosts;
       provider:<name>     a cost_proportional pool counts only the direct cost of that cloud
-                          (aws, azure, gcp, oci, or an AI provider such as openai);
+                          (aws, azure, gcp, oci in any spelling the bills use, see
+                          macros/cost/normalized_provider.sql, or an AI provider: openai);
       account:<pattern>   … of a billing or usage account;
       service:<pattern>   … of a service code.
     Blank = unscoped. `problem` says why a term is invalid (null when valid); the build fails
@@ -89,8 +90,10 @@ final as (
         term_number,
         term,
         scope_key,
-        case when scope_key = 'provider' then lower(scope_pattern) else scope_pattern end
-            as scope_pattern,
+        case
+            when scope_key = 'provider' then {{ normalized_provider('scope_pattern') }}
+            else scope_pattern
+        end as scope_pattern,
         case
             when scope_key = 'hostname' then 'query_log'
             when scope_key in ('provider', 'account', 'service') then 'cost'
