@@ -4,6 +4,8 @@
     every bad pool, its value and why: a silently unmatched scope would empty the driver and
     move the pool's cost to its fallback.
 -#}
+{#- Spark's listagg cannot order (it warns); the message is the same, in any order -#}
+{%- set ordered_by = none if target.type == 'spark' else 'order by pool_id, term_number' -%}
 with
 
 problems as (
@@ -23,7 +25,7 @@ summary as (
     select
         count(*) as n_problems,
         'seeds/allocation_pools.csv: invalid driver_scope: '
-        || {{ dbt.listagg('problem', "'; '", 'order by pool_id, term_number') }}
+        || {{ dbt.listagg('problem', "'; '", ordered_by) }}
         || '. Write key:pattern terms separated by | (hostname: for a query_log pool;'
         || ' provider:, account:, service: for a cost_proportional pool on'
         || ' direct_effective_cost), see docs/drivers.md' as message

@@ -255,6 +255,19 @@ def test_a_eur_rate_card_row_yields_eur_ai_cost(warehouse: Path) -> None:
     assert allocation == [("EUR", "ai_assistant", 2.0), ("USD", "ai_assistant", 60.0)]
 
 
+def test_the_assumptions_mart_states_each_scope(warehouse: Path) -> None:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        statements = dict(
+            con.execute(
+                "select subject, statement from marts.fct_allocation_assumptions "
+                "where topic = 'shared_pool' and subject in ('ch_prod', 'aws_credits', 'credits')"
+            ).fetchall()
+        )
+    assert "read_bytes (counting only hostname:ch-prod-%) per day" in statements["ch_prod"]
+    assert "(counting only provider:aws|service:AmazonEC2)" in statements["aws_credits"]
+    assert "counting only" not in statements["credits"]
+
+
 BAD_SCOPES = {
     "clickhouse": "hostnme:ch-%",
     "shared_postgres": "hostname:db-%",
