@@ -194,7 +194,7 @@ def _write(path: Path, doc: dict) -> Path:
 
 POOL_ROW = (
     "k8s_prod_eks,8,tag:aws_eks_cluster_name,prod-eks,driver,opencost:prod-eks,day,unallocated,"
-    "The prod-eks cluster's nodes are split by OpenCost's allocation of the cluster\n"
+    "The prod-eks cluster's nodes are split by OpenCost's allocation of the cluster,\n"
 )
 
 

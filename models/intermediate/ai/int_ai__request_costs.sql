@@ -9,7 +9,8 @@
 
     input_tokens includes the cached ones. Decimal arithmetic throughout (× 0.000001, never a
     division, which would turn into floating point), kept at 12 decimals, so sums over millions
-    of requests stay exact to the cent.
+    of requests stay exact to the cent. The cost is in the rate card row's currency (a provider
+    invoicing in EUR has EUR rows), so its cost lines allocate in that currency.
 -#}
 with
 
@@ -47,6 +48,7 @@ priced as (
             rates.cached_input_usd_per_million, rates.input_usd_per_million * 0.1
         ) as cached_input_usd_per_million,
         case when requests.is_batch then 1 - rates.batch_discount else 1 end as price_factor,
+        rates.currency,
         requests.export_name,
         requests.load_id,
         requests.source_file,
@@ -96,7 +98,7 @@ final as (
                 + output_tokens * output_usd_per_million
             ) * 0.000001 * price_factor as decimal(38, 12)
         ) as cost,
-        'USD' as billing_currency,
+        currency as billing_currency,
         export_name,
         load_id,
         source_file,

@@ -30,6 +30,8 @@ final as (
         signature_days.charge_date,
         {{ month_start('signature_days.charge_date') }} as charge_month,
         signature_days.billing_currency,
+        signature_days.provider,
+        signature_days.sub_account_id,
         signature_days.n_lines,
         signature_days.effective_cost,
         signature_days.billed_cost,

@@ -7,7 +7,8 @@
     million lines instead of on the lines; the lines stay one join away (int_allocation__lines).
     The signature columns are grouped on too, not only their hash: two signatures sharing a hash
     would surface as a duplicate signature_id in int_allocation__signatures, never merge.
-    Split-cost pod lines are not allocatable.
+    Split-cost pod lines are not allocatable. The provider rides along (one per billing account)
+    for drivers scoped to a provider (int_allocation__drivers).
 
     Incremental like fct_cost_line_items, by delivered partition: a run rewrites only the
     partitions holding a load this table has not seen. Nothing here depends on the rule seeds,
@@ -24,7 +25,7 @@
 {%- set signature_columns = var('allocation_signature_columns') -%}
 {%- set group_columns = [
     'export_name', 'charge_billing_period', 'load_id', 'billing_period', 'billing_account_id',
-    'charge_date', 'billing_currency',
+    'charge_date', 'billing_currency', 'provider',
 ] + signature_columns -%}
 {#- tag maps are grouped by their key (macros/cross_db/map_grouping.sql) -#}
 {%- set selected, grouped = [], [] -%}

@@ -5,12 +5,43 @@
     grain and period as the pool's own split. A group whose alternative driver is zero in the
     period gets no alternative (the rule's answer stands). These are estimates for a range,
     never booked: the allocation fact keeps the one rule's exact cents.
+    As for the rule itself (int_allocation__pool_shares), a group uses only drivers of its own
+    currency, and an alternative keeps its pool's driver_scope when the scope fits the
+    alternative driver (hostname scopes for ClickHouse work, cost scopes for direct cost).
 -#}
 with
 
-alternatives as (
+all_alternatives as (
 
     select * from {{ ref('allocation_pool_alternatives') }}
+
+),
+
+pool_scopes as (
+
+    select
+        pool_id,
+        driver_scope,
+        min(scope_kind) as scope_kind
+    from {{ ref('int_allocation__pool_scopes') }}
+    group by pool_id, driver_scope
+
+),
+
+alternatives as (
+
+    select
+        all_alternatives.pool_id,
+        all_alternatives.alternative_id,
+        all_alternatives.driver,
+        case
+            when pool_scopes.scope_kind = {{ driver_scope_kind('all_alternatives.driver') }}
+                then pool_scopes.driver_scope
+            else ''
+        end as driver_scope
+    from all_alternatives
+    left join pool_scopes
+        on all_alternatives.pool_id = pool_scopes.pool_id
 
 ),
 
@@ -62,8 +93,13 @@ alternative_shares as (
     inner join drivers
         on
             alternatives.driver = drivers.driver
+            and alternatives.driver_scope = coalesce(drivers.driver_scope, '')
             and pool_costs.share_grain = drivers.share_grain
             and pool_costs.period_start = drivers.period_start
+            and (
+                drivers.billing_currency is null
+                or pool_costs.billing_currency = drivers.billing_currency
+            )
 
 ),
 

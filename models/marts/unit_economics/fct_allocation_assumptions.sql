@@ -126,6 +126,7 @@ assumptions as (
             when 'even' then 'split evenly across the products with direct cost'
             else
                 'split by each product''s share of ' || coalesce(driver, method)
+                || coalesce(' (counting only ' || nullif(trim(driver_scope), '') || ')', '')
                 || ' per ' || share_grain
                 || '; with no driver in a period: ' || zero_driver_fallback
         end as statement,
