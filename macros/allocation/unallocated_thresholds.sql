@@ -8,7 +8,7 @@
 {#- The thresholds of one reason: its own keys, else `default`'s; null = never. #}
 {% macro unallocated_threshold(reason) %}
     {%- set configured = var('unallocated_thresholds', {}) or {} -%}
-    {%- set fallback = configured.get('default') or {'warn_pct': 5, 'error_pct': 25} -%}
+    {%- set fallback = configured.get('default') or {'warn_pct': 5, 'error_pct': 50} -%}
     {%- set own = configured.get(reason) or {} -%}
     {%- set chosen = {} -%}
     {%- for key in ['warn_pct', 'error_pct'] -%}
