@@ -35,6 +35,8 @@ from ingest.core import database_path
 logger = logging.getLogger(__name__)
 
 SCHEMA = "marts"
+# The customer marts' row for product cost no customer driver reached.
+UNALLOCATED_CUSTOMER = "(unallocated)"
 REQUIRED_TABLES = (
     "fct_product_economics_monthly",
     "fct_customer_economics_monthly",
@@ -200,6 +202,8 @@ class ReportData:
     teams: tuple[TeamRow, ...]
     trend: tuple[TrendPoint, ...]
     assumptions: tuple[Assumption, ...]
+    # Product cost of the month no customer driver reached (the '(unallocated)' customer).
+    unassigned_customer_cost: Decimal = Decimal(0)
 
     @property
     def product_cost(self) -> Decimal:
@@ -383,10 +387,11 @@ def _products(
 
 def _customers(
     con: duckdb.DuckDBPyConnection, month: date, currency: str, top: int
-) -> tuple[list[CustomerRow], int, int, int, Decimal]:
+) -> tuple[list[CustomerRow], int, int, int, Decimal, Decimal]:
     """The worst-margin paying customers, plus counts. Free tenants (no MRR) are all −100 % by
     convention and would crowd out the paying customers a growth review is about: they are
-    summed on their own line instead."""
+    summed on their own line instead. The '(unallocated)' customer (product cost no customer
+    driver reached) is no customer: it is left out of the counts and returned as its cost."""
     rows = con.execute(
         f"""
         select
@@ -412,24 +417,36 @@ def _customers(
         """,
         [month, currency, top],
     ).fetchall()
-    count, negative, free_count, free_cost = con.execute(
+    real = f"customer_id <> '{UNALLOCATED_CUSTOMER}'"
+    counts = con.execute(
         f"""
         select
-            count(*),
-            count(*) filter (where is_negative_margin),
-            count(*) filter (where mrr = 0 and allocated_cost > 0),
-            coalesce(sum(allocated_cost) filter (where mrr = 0), 0)
+            count(*) filter (where {real}),
+            count(*) filter (where is_negative_margin and {real}),
+            count(*) filter (where mrr = 0 and allocated_cost > 0 and {real}),
+            coalesce(sum(allocated_cost) filter (where mrr = 0 and {real}), 0),
+            coalesce(sum(allocated_cost) filter (where not {real}), 0)
         from {SCHEMA}.fct_customer_economics_monthly
         where economics_month = ? and billing_currency = ?
         """,
         [month, currency],
-    ).fetchone() or (0, 0, 0, Decimal(0))
+    ).fetchone() or (0, 0, 0, Decimal(0), Decimal(0))
+    count, negative, free_count, free_cost, unassigned = counts
     return (
         [CustomerRow(*r) for r in rows],
         int(count),
         int(negative),
         int(free_count),
         Decimal(free_cost),
+        Decimal(unassigned),
+    )
+
+
+def _unassigned_note(data: ReportData) -> str:
+    """The labelled line for product cost no customer driver reached."""
+    return (
+        f"{UNALLOCATED_CUSTOMER}: {money(data.unassigned_customer_cost)} {data.currency} of "
+        "product cost reached no customer (no customer driver; unallocated_reason no_customer)."
     )
 
 
@@ -516,7 +533,9 @@ def collect(
         month, currency = resolve_period(con, month, currency)
         logger.info("report for %s %s from %s", f"{month:%Y-%m}", currency, db)
         products, trend = _products(con, month, currency)
-        customers, count, negative, free_count, free_cost = _customers(con, month, currency, top)
+        customers, count, negative, free_count, free_cost, unassigned = _customers(
+            con, month, currency, top
+        )
         teams = _teams(con, month, currency)
         others = con.execute(
             f"""
@@ -554,6 +573,7 @@ def collect(
         negative_margin_count=negative,
         free_tenant_count=free_count,
         free_tenant_cost=free_cost,
+        unassigned_customer_cost=unassigned,
         anomalies=None if anomalies is None else tuple(anomalies),
         anomaly_window=window,
         teams=tuple(teams),
@@ -748,6 +768,8 @@ def format_text(data: ReportData, html_path: Path | None = None, max_anomalies: 
     ]
     header = ["#", "customer", "plan", "MRR", "cost", "gross margin", "cost range"]
     out.extend("  " + line for line in _table(header, rows, {0, 3, 4, 5}))
+    if data.unassigned_customer_cost:
+        out.append(f"  {_unassigned_note(data)}")
 
     out.append("")
     start, end = data.anomaly_window
@@ -1268,6 +1290,7 @@ def render_html(data: ReportData, generated_at: datetime | None = None) -> str:
         free_note=_e(
             f"Free tenants (no revenue) count as −100 % and are left out here: "
             f"{data.free_tenant_count} of them cost {money(data.free_tenant_cost)} {cur} in all."
+            + (f" {_unassigned_note(data)}" if data.unassigned_customer_cost else "")
         ),
         unit_table=_unit_table(data),
         anomalies=_anomaly_section(data),

@@ -2,7 +2,7 @@
     The unit-economics marts re-slice the allocation fact; they must never create or lose a
     cent. Per month and currency (exact decimal equality):
       product mart      Σ total_cost      = fact rows with a product
-      customer mart     Σ allocated_cost  = fact rows with a customer
+      customer mart     Σ allocated_cost  = fact rows with a customer or reason no_customer
       breakdown mart    Σ allocated_cost  = customer mart
       feature mart      Σ feature_cost    = product mart; Σ revenue_attributed = Σ revenue
       team showback     Σ team_cost       = the whole fact (unallocated included)
@@ -44,7 +44,7 @@ totals as (
         billing_currency,
         sum(allocated_effective_cost) as amount
     from allocation
-    where customer_id is not null
+    where customer_id is not null or unallocated_reason = 'no_customer'
     group by allocation_month, billing_currency
 
     union all

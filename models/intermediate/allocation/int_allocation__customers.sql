@@ -1,14 +1,17 @@
 {#-
     Products → customers. A product-level row without a customer is split across customers by
     the product's customer driver in the same period (largest remainder, so cents tie). Rows
-    already tagged with a customer, residual rows, and products with no customer driver that
-    period keep their single row (customer null = the product's own, not a customer's).
+    already tagged with a customer and unallocated rows keep their single row. A product row no
+    customer driver reached (the product has no customer_drivers row, its metric has no
+    customer quantity that period, or the usage rows carry no customer_id) keeps its product
+    and gets unallocated_reason 'no_customer': the customer marts show it as the
+    '(unallocated)' customer, so customer totals tie to product totals.
 -#}
 {%- set passthrough = [
     'source_kind', 'source_key', 'period_grain', 'period_start', 'billing_currency',
     'billing_period', 'billing_account_id', 'rule_id',
     'method', 'share_basis', 'driver_name', 'driver_quantity', 'product_share', 'product', 'team',
-    'feature_id', 'environment', 'service_code', 'component', 'unallocated_reason', 'source_effective_cost',
+    'feature_id', 'environment', 'service_code', 'component', 'source_effective_cost',
     'source_billed_cost',
 ] -%}
 with
@@ -107,6 +110,7 @@ final as (
 
     select
         {{ passthrough | join(',\n        ') }},
+        unallocated_reason,
         split_customer_id as customer_id,
         allocated_product_effective_cost as allocated_effective_cost,
         allocated_product_billed_cost as allocated_billed_cost,
@@ -118,6 +122,11 @@ final as (
 
     select
         {{ passthrough | join(',\n        ') }},
+        case
+            when unallocated_reason is null and customer_id is null and product is not null
+                then 'no_customer'
+            else unallocated_reason
+        end as unallocated_reason,
         customer_id,
         allocated_effective_cost,
         allocated_billed_cost,

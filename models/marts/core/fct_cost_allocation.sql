@@ -9,7 +9,8 @@
     any number in a mart traces back to bill lines and a readable rule. Per source the shares sum to 1 and the
     allocated amounts sum back to the source exactly (FOCUS 1.3 split-allocation contract).
     Unallocated money is a row with a reason: untagged, no_driver, unattributed_queries,
-    unattributed_workloads, idle_capacity, unused_commitment.
+    unattributed_workloads, idle_capacity, unused_commitment (no product: is_unallocated), or
+    no_customer (the product's cost that no customer driver reached: the product keeps it).
 -#}
 with
 
@@ -55,7 +56,7 @@ final as (
         service_code,
         component,
         unallocated_reason,
-        unallocated_reason is not null as is_unallocated
+        coalesce(unallocated_reason <> 'no_customer', false) as is_unallocated
     from allocated
 
 )

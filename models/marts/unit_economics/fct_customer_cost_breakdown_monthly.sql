@@ -1,14 +1,19 @@
 {#-
     Where each customer's cost comes from: per customer, month and currency, the allocated cost
     by product, cloud service and cost component. Sums to fct_customer_economics_monthly's
-    allocated_cost per customer and month.
+    allocated_cost per customer and month. Product cost no customer driver reached
+    (unallocated_reason no_customer) is the '(unallocated)' customer, per product, so the
+    rows of a product sum to its fct_product_economics_monthly.total_cost.
 -#}
 with
 
 allocation as (
 
-    select * from {{ ref('fct_cost_allocation') }}
-    where customer_id is not null
+    select
+        *,
+        coalesce(customer_id, '(unallocated)') as cost_customer_id
+    from {{ ref('fct_cost_allocation') }}
+    where customer_id is not null or unallocated_reason = 'no_customer'
 
 ),
 
@@ -16,7 +21,7 @@ grouped as (
 
     select
         allocation_month,
-        customer_id,
+        cost_customer_id as customer_id,
         billing_currency,
         product,
         service_code,
@@ -27,7 +32,7 @@ grouped as (
     from allocation
     group by
         allocation_month,
-        customer_id,
+        cost_customer_id,
         billing_currency,
         product,
         service_code,

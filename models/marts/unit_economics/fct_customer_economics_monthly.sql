@@ -4,13 +4,20 @@
     tagged lines plus their share of each product's cost), and the margin. A customer with
     revenue but no cost, or cost but no revenue, still gets a row. margin_rank = 1 is the
     worst margin of the month and currency.
+
+    Product cost no customer driver reached (unallocated_reason no_customer) is the explicit
+    '(unallocated)' customer of its month and currency, so Σ allocated_cost ties to the product
+    marts; it has no revenue, no margin and no rank, and is never a negative-margin customer.
 -#}
 with
 
 allocation as (
 
-    select * from {{ ref('fct_cost_allocation') }}
-    where customer_id is not null
+    select
+        *,
+        coalesce(customer_id, '(unallocated)') as cost_customer_id
+    from {{ ref('fct_cost_allocation') }}
+    where customer_id is not null or unallocated_reason = 'no_customer'
 
 ),
 
@@ -24,14 +31,14 @@ costs as (
 
     select
         allocation_month,
-        customer_id,
+        cost_customer_id as customer_id,
         billing_currency,
         sum(allocated_effective_cost) as allocated_cost,
         count(distinct product) as n_products
     from allocation
     group by
         allocation_month,
-        customer_id,
+        cost_customer_id,
         billing_currency
 
 ),
@@ -73,8 +80,12 @@ with_trend as (
 
     select
         current_month.*,
+        current_month.customer_id = '(unallocated)' as is_unallocated,
         previous_month.allocated_cost as previous_month_cost,
-        {{ gross_margin('current_month.mrr', 'current_month.allocated_cost') }} as gross_margin
+        case
+            when current_month.customer_id <> '(unallocated)'
+                then {{ gross_margin('current_month.mrr', 'current_month.allocated_cost') }}
+        end as gross_margin
     from cost_and_revenue as current_month
     left join cost_and_revenue as previous_month
         on
@@ -90,7 +101,10 @@ final as (
     select
         with_trend.economics_month,
         with_trend.customer_id,
-        customers.customer_name,
+        case
+            when with_trend.is_unallocated then '(unallocated: no customer driver)'
+            else customers.customer_name
+        end as customer_name,
         customers.plan,
         customers.status as customer_status,
         with_trend.billing_currency,
@@ -99,17 +113,19 @@ final as (
         cast(with_trend.mrr - with_trend.allocated_cost as decimal(38, 12)) as gross_profit,
         with_trend.gross_margin,
         with_trend.gross_margin < 0 as is_negative_margin,
-        cast(row_number() over (
-            partition by with_trend.economics_month, with_trend.billing_currency
+        case when not with_trend.is_unallocated then cast(row_number() over (
+            partition by
+                with_trend.economics_month, with_trend.billing_currency, with_trend.is_unallocated
             order by
                 coalesce(with_trend.gross_margin, 0),
                 with_trend.mrr - with_trend.allocated_cost,
                 with_trend.customer_id
-        ) as bigint) as margin_rank,
+        ) as bigint) end as margin_rank,
         cast(with_trend.n_products as integer) as n_products,
         cast(with_trend.previous_month_cost as decimal(38, 12)) as previous_month_cost,
         {{ safe_ratio('with_trend.allocated_cost', 'with_trend.previous_month_cost') }} - 1
-            as mom_cost_change
+            as mom_cost_change,
+        with_trend.is_unallocated
     from with_trend
     left join customers
         on with_trend.customer_id = customers.customer_id
