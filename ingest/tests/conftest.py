@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -28,6 +29,16 @@ def ingest_cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=300,
         check=False,
     )
+
+
+def copy_project(dest: Path, src: Path = PROJECT_DIR) -> Path:
+    """A copy of the dbt project (config, models, macros, seeds, tests) to edit a seed in a test."""
+    dest.mkdir(parents=True)
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(src / name, dest / name)
+    for folder in ("models", "macros", "seeds", "tests"):
+        shutil.copytree(src / folder, dest / folder)
+    return dest
 
 
 @pytest.fixture(scope="session")

@@ -29,14 +29,14 @@ ai_assistant cost line of €2.00 that allocates in EUR.
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from ingest.cli import main
-from ingest.demo import PROJECT_DIR, run_dbt
+from ingest.demo import run_dbt
+from ingest.tests.conftest import copy_project
 
 CUR_HEADER = (
     "bill/BillingPeriodStartDate",
@@ -141,16 +141,6 @@ aws_credits,25,tag:service,aws-credit,cost_proportional,direct_effective_cost,mo
 EXTRA_RATE = "mistral,mistral-small,2024-01-01,,0.20,0.60,,0.5,Invoiced in EUR,EUR\n"
 
 
-def copy_project(root: Path) -> Path:
-    project = root / "project"
-    project.mkdir()
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(PROJECT_DIR / name, project / name)
-    for folder in ("models", "macros", "seeds", "tests"):
-        shutil.copytree(PROJECT_DIR / folder, project / folder)
-    return project
-
-
 def _write_csv(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> None:
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
@@ -161,7 +151,7 @@ def _write_csv(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> No
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("driver_scopes")
-    project = copy_project(root)
+    project = copy_project(root / "project")
     pools = project / "seeds" / "allocation_pools.csv"
     pools.write_text(pools.read_text() + EXTRA_POOLS)
     rates = project / "seeds" / "ai_model_rates.csv"
@@ -280,7 +270,7 @@ def test_an_invalid_scope_fails_the_build_naming_pool_and_value(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     root = tmp_path_factory.mktemp("bad_scopes")
-    project = copy_project(root)
+    project = copy_project(root / "project")
     pools = project / "seeds" / "allocation_pools.csv"
     lines = pools.read_text().splitlines()
     fixed = [lines[0]]

@@ -23,7 +23,7 @@ import yaml
 from ingest import sample_data
 from ingest.core import connect
 from ingest.demo import load_sample, run_dbt
-from ingest.tests.conftest import PROJECT_DIR
+from ingest.tests.conftest import PROJECT_DIR, copy_project
 
 SEEDS = sorted(p.stem for p in (PROJECT_DIR / "seeds").glob("*.csv"))
 OBSERVED = (
@@ -53,12 +53,7 @@ def _header_only(seed: str) -> str:
 
 def _project(root: Path, seeds: dict[str, str]) -> Path:
     """A copy of the project with the given seed files replaced by the given text."""
-    project = root / "project"
-    project.mkdir(parents=True)
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(PROJECT_DIR / name, project / name)
-    for folder in ("models", "macros", "seeds", "tests"):
-        shutil.copytree(PROJECT_DIR / folder, project / folder)
+    project = copy_project(root / "project")
     _write_seeds(project, seeds)
     return project
 

@@ -24,7 +24,7 @@ import pytest
 from ingest import sample_data
 from ingest.core import connect
 from ingest.demo import load_sample, run_dbt
-from ingest.tests.conftest import PROJECT_DIR, ingest_cli
+from ingest.tests.conftest import copy_project, ingest_cli
 
 KNOWN = "active_tenants, ai_requests, events, flag_requests, gb_stored, recordings, requests"
 PRODUCTS = "ai_assistant, analytics, flags, replay"
@@ -55,19 +55,10 @@ class Case:
         return re.sub(r"\x1b\[[0-9;]*m", "", self.run.stdout + self.run.stderr)
 
 
-def copy_project(src: Path, dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(src / name, dest / name)
-    for folder in ("models", "macros", "seeds", "tests"):
-        shutil.copytree(src / folder, dest / folder)
-    return dest
-
-
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
     root = tmp_path_factory.mktemp("rules")
-    project = copy_project(PROJECT_DIR, root / "project")
+    project = copy_project(root / "project")
     sample_data.generate(root / "sample", cur_lines=5_000)
     db = root / "warehouse.duckdb"
     con = connect(db)
@@ -108,7 +99,7 @@ def run_case(
     edits: dict[str, Callable[[str], str]],
     select: str = "+int_allocation__rule_checks+",
 ) -> Case:
-    project = copy_project(sample.project, tmp_path / "project")
+    project = copy_project(tmp_path / "project", sample.project)
     db = tmp_path / "warehouse.duckdb"
     shutil.copy(sample.db, db)
     for name, change in edits.items():
@@ -255,7 +246,7 @@ def test_a_pool_tied_with_shared_postgres_names_both_pools(sample: Sample, tmp_p
         tmp_path,
         {
             "allocation_pools.csv": append(
-                "postgres_even,10,tag:service,shared-postgres,even,,day,even,Same lines split evenly"
+                "postgres_even,10,tag:service,shared-postgres,even,,day,even,Same lines split evenly,"
             )
         },
     )
@@ -336,7 +327,7 @@ def test_every_validation_rule_has_its_message(sample: Sample, tmp_path: Path) -
                 .replace("support,25,service_code,", "support,25,service_codes,")
                 .replace("split_cost,split_cost,day,even", "cost_proportional,split_cost,day,even")
                 + "k8s_prod,8,tag:aws_eks_cluster_name,prod-eks,driver,opencost:prod-eks,day,"
-                "unallocated,OpenCost split\n"
+                "unallocated,OpenCost split,\n"
             ),
             "allocation_pool_alternatives.csv": lambda text: (
                 text.replace(
@@ -423,8 +414,8 @@ def test_pools_match_by_account_and_resource_id(sample: Sample, tmp_path: Path) 
         {
             "allocation_pools.csv": append(
                 "by_resource,1,resource_id,arn:aws:logs:%:log-group:/ecs/legacy-worker-%,even,,day,"
-                "even,Log groups by resource id pattern\n"
-                f"by_account,50,account,{account},even,,day,even,The rest of one account"
+                "even,Log groups by resource id pattern,\n"
+                f"by_account,50,account,{account},even,,day,even,The rest of one account,"
             )
         },
         select="+int_allocation__signature_paths",

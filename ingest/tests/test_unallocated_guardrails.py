@@ -13,7 +13,6 @@ One warehouse for the module: the bundled sample (small) built on a copy of the 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +23,7 @@ import pytest
 from ingest import report, sample_data
 from ingest.core import connect
 from ingest.demo import load_sample, run_dbt
-from ingest.tests.conftest import PROJECT_DIR
+from ingest.tests.conftest import copy_project
 
 REASONS = (
     "no_driver",
@@ -39,12 +38,7 @@ THRESHOLD_TEST = ("--select", "assert_unallocated_within_thresholds")
 
 
 def _project_copy(root: Path) -> Path:
-    project = root / "project"
-    project.mkdir()
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(PROJECT_DIR / name, project / name)
-    for folder in ("models", "macros", "seeds", "tests"):
-        shutil.copytree(PROJECT_DIR / folder, project / folder)
+    project = copy_project(root / "project")
     drivers = project / "seeds" / "customer_drivers.csv"
     drivers.write_text(
         "".join(line for line in drivers.read_text().splitlines(True) if "flags," not in line)
