@@ -91,7 +91,12 @@ class RuleReport:
 
     @property
     def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity != "error"]
+        return [p for p in self.problems if p.severity == "warn"]
+
+    @property
+    def notes(self) -> list[Problem]:
+        """Rules that change nothing on this bill (match nothing, or always beaten)."""
+        return [p for p in self.problems if p.severity == "note"]
 
 
 def open_warehouse(db: Path) -> duckdb.DuckDBPyConnection:
@@ -247,6 +252,8 @@ def render_text(report: RuleReport) -> str:
     out += [f"  {p.message}" for p in report.errors] or ["  none"]
     out.append(f"warnings ({len(report.warnings)}):")
     out += [f"  {p.message}" for p in report.warnings] or ["  none"]
+    out.append(f"notes ({len(report.notes)}):")
+    out += [f"  {p.message}" for p in report.notes] or ["  none"]
     return "\n".join(out)
 
 
@@ -258,6 +265,7 @@ def render_json(report: RuleReport) -> str:
         {
             "errors": [plain(p) for p in report.errors],
             "warnings": [plain(p) for p in report.warnings],
+            "notes": [plain(p) for p in report.notes],
             "coverage": [plain(c) for c in report.coverage],
             "ties": [{**plain(t), "ties": t.ties} for t in report.ties],
         },

@@ -4,7 +4,7 @@
     what is wrong and what to do. tests/assert_rules_are_valid.sql fails `dbt build` on any
     `error` row, printing every message, and int_allocation__signature_paths depends on this
     model, so a broken rule skips the allocation instead of building wrong numbers;
-    tests/assert_rule_warnings.sql prints the `warn` rows.
+    tests/assert_rule_warnings.sql prints the `warn` rows (status warn) and the `note` rows.
 
     One principle decides the severity: if money can move silently, it is an error.
       errors  a pool / alternative driver, customer-driver metric or unit / request metric
@@ -17,9 +17,10 @@
               priority giving one line different values of a dimension.
       warns   a metric name that resembles no loaded metric (usage not loaded yet: a partial
               load or a new product; the warning says what is lost, and the unallocated
-              summary shows the money); a metric with no rows for the product naming it; a
-              rule or pool that matches nothing in the loaded bill or is shadowed on every
-              line it matches; no usage or no OpenCost export loaded at all.
+              summary shows the money); a metric with no rows for the product naming it; no
+              usage or no OpenCost export loaded at all.
+      notes   a rule or pool that matches nothing in the loaded bill or is shadowed on every
+              line it matches (printed by the build and by `ingest check-rules`, status pass).
     Why a typo and not "any unknown metric" is the error: a warehouse with partial usage (a
     worked example, a first load, a product not yet metered) would otherwise fail on every
     metric it has not loaded yet, while a typo is never fixed by loading more data. A
@@ -1048,8 +1049,10 @@ shadowing as (
 
 coverage_problems as (
 
+    -- a note, not a warning: a rule for data this bill lacks, or a fallback that a better rule
+    -- always beats, is normal (generic rules, well-tagged bills) and moves no money by itself
     select
-        'warn' as severity,
+        'note' as severity,
         coverage_totals.seed_file,
         case when coverage_totals.rule_kind = 'pool' then 'pool ' else 'rule ' end
         || coverage_totals.rule_id as subject,
