@@ -63,12 +63,20 @@ def _write_seeds(project: Path, seeds: dict[str, str]) -> None:
         (project / "seeds" / f"{seed}.csv").write_text(text)
 
 
-def _build(project: Path, db: Path) -> None:
-    """``dbt build`` (models, seeds, data tests and unit tests); every node must pass."""
+def _build(project: Path, db: Path, *, warns: frozenset[str] = frozenset()) -> None:
+    """``dbt build`` (models, seeds, data tests and unit tests): every node passes, except
+    exactly the data tests named in ``warns``, which warn."""
     result = run_dbt(db, "build", capture=True, project_dir=project)
     assert result.returncode == 0, result.stdout[-4000:]
     results = json.loads((project / "target" / "run_results.json").read_text())["results"]
-    assert results and all(r["status"] in ("success", "pass") for r in results)
+    assert results
+    status = {r["unique_id"].split(".")[-1]: r["status"] for r in results}
+    assert {n for n, s in status.items() if s not in ("success", "pass", "warn")} == set()
+    assert {n for n, s in status.items() if s == "warn"} == warns, result.stdout[-4000:]
+
+
+# every seed empty: the whole bill is untagged, above the untagged warning threshold
+WHOLE_BILL_UNTAGGED = frozenset({"assert_unallocated_within_thresholds"})
 
 
 def _query(db: Path, sql: str) -> list[tuple]:
@@ -113,7 +121,7 @@ def empty_then_refilled(
     root = tmp_path_factory.mktemp("empty")
     db = _warehouse(raw_db, root)
     project = _project(root, {seed: _header_only(seed) for seed in SEEDS})
-    _build(project, db)
+    _build(project, db, warns=WHOLE_BILL_UNTAGGED)
     empty = root / "empty.duckdb"
     shutil.copy(db, empty)
     _write_seeds(project, {s: (PROJECT_DIR / "seeds" / f"{s}.csv").read_text() for s in SEEDS})
