@@ -237,120 +237,24 @@ signature_words as (
 
 pool_problems as (
 
-    select
-        'error' as severity,
-        'seeds/allocation_pools.csv' as seed_file,
-        'pool ' || pool_id as subject,
-        pool_id as rule_id,
-        'method' as column_name,
-        method as bad_value,
-        'method ''' || coalesce(method, '') || ''' is not a method' as problem,
-        cast(null as {{ dbt.type_string() }}) as example,
-        'use one of ' || '{{ methods | join(", ") }}' as fix
-    from pools
-    where
-        coalesce(method, '') not in (
-            '{{ methods | join("', '") }}'
-        )
+    {{ rule_vocabulary_problems(
+        'pools', 'seeds/allocation_pools.csv', 'pool', 'pool_id', 'method', methods, 'method'
+    ) }}
 
     union all
 
-    select
-        'error' as severity,
-        'seeds/allocation_pools.csv' as seed_file,
-        'pool ' || pool_id as subject,
-        pool_id as rule_id,
-        'share_grain' as column_name,
-        share_grain as bad_value,
-        'share_grain ''' || coalesce(share_grain, '') || ''' is not a grain' as problem,
-        cast(null as {{ dbt.type_string() }}) as example,
-        'use one of ' || '{{ grains | join(", ") }}' as fix
-    from pools
-    where
-        coalesce(share_grain, '') not in (
-            '{{ grains | join("', '") }}'
-        )
+    {{ rule_vocabulary_problems(
+        'pools', 'seeds/allocation_pools.csv', 'pool', 'pool_id', 'share_grain', grains, 'grain'
+    ) }}
 
     union all
 
-    select
-        'error' as severity,
-        'seeds/allocation_pools.csv' as seed_file,
-        'pool ' || pool_id as subject,
-        pool_id as rule_id,
-        'zero_driver_fallback' as column_name,
-        zero_driver_fallback as bad_value,
-        'zero_driver_fallback ''' || coalesce(zero_driver_fallback, '')
-        || ''' is not a fallback' as problem,
-        cast(null as {{ dbt.type_string() }}) as example,
-        'use one of ' || '{{ fallbacks | join(", ") }}' as fix
-    from pools
-    where
-        coalesce(zero_driver_fallback, '') not in (
-            '{{ fallbacks | join("', '") }}'
-        )
-        and not (
-            coalesce(zero_driver_fallback, '') = ''
-            and method in (
-                '{{ driverless_methods | join("', '") }}'
-            )
-        )
-
-    union all
-
-    select
-        'error' as severity,
-        'seeds/allocation_pools.csv' as seed_file,
-        'pool ' || pool_id as subject,
-        pool_id as rule_id,
-        'match_source' as column_name,
-        match_source as bad_value,
-        'match_source ''' || coalesce(match_source, '') || ''' is not a match source, so the pool'
-        || ' matches nothing' as problem,
-        cast(null as {{ dbt.type_string() }}) as example,
-        'use tag:<key> or one of ' || '{{ sources | join(", ") }}' || ' (docs/rules.md)' as fix
-    from pools
-    where
-        coalesce(match_source, '') not in (
-            '{{ sources | join("', '") }}'
-        )
-        and not (match_source like 'tag:_%')
-
-    union all
-
-    select
-        'error' as severity,
-        'seeds/allocation_pools.csv' as seed_file,
-        'pool ' || pool_id as subject,
-        pool_id as rule_id,
-        'match_value' as column_name,
-        match_value as bad_value,
-        case
-            when coalesce(match_value, '') = ''
-                then 'match_value is empty, so the pool matches nothing'
-            else 'match_value ''' || match_value || ''' is not key=value'
-        end as problem,
-        cast(null as {{ dbt.type_string() }}) as example,
-        'write the value to match (tag_equals takes key=value)' as fix
-    from pools
-    where
-        (coalesce(match_value, '') = '' and coalesce(match_source, '') <> 'unused_commitment')
-        or (match_source = 'tag_equals' and match_value not like '%_=%')
-
-    union all
-
-    select
-        'error' as severity,
-        'seeds/allocation_pools.csv' as seed_file,
-        'pool ' || pool_id as subject,
-        pool_id as rule_id,
-        'priority' as column_name,
-        cast(null as {{ dbt.type_string() }}) as bad_value,
-        'priority is empty' as problem,
-        cast(null as {{ dbt.type_string() }}) as example,
-        'give the pool a priority (lower numbers are matched first)' as fix
-    from pools
-    where priority is null
+    {{ rule_vocabulary_problems(
+        'pools', 'seeds/allocation_pools.csv', 'pool', 'pool_id', 'zero_driver_fallback',
+        fallbacks, 'fallback',
+        allow_when="coalesce(zero_driver_fallback, '') = '' and method in ('"
+            ~ driverless_methods | join("', '") ~ "')"
+    ) }}
 
     union all
 
@@ -585,41 +489,10 @@ pool_tie_problems as (
 
 rule_problems as (
 
-    select
-        'error' as severity,
-        'seeds/allocation_tag_rules.csv' as seed_file,
-        'rule ' || rule_id as subject,
-        rule_id,
-        'dimension' as column_name,
-        dimension as bad_value,
-        'dimension ''' || coalesce(dimension, '') || ''' is not a dimension' as problem,
-        cast(null as {{ dbt.type_string() }}) as example,
-        'use one of ' || '{{ dimensions | join(", ") }}' as fix
-    from tag_rules
-    where
-        coalesce(dimension, '') not in (
-            '{{ dimensions | join("', '") }}'
-        )
-
-    union all
-
-    select
-        'error' as severity,
-        'seeds/allocation_tag_rules.csv' as seed_file,
-        'rule ' || rule_id as subject,
-        rule_id,
-        'source' as column_name,
-        source as bad_value,
-        'source ''' || coalesce(source, '') || ''' is not a match source, so the rule matches'
-        || ' nothing' as problem,
-        cast(null as {{ dbt.type_string() }}) as example,
-        'use tag:<key> or one of ' || '{{ sources | join(", ") }}' || ' (docs/rules.md)' as fix
-    from tag_rules
-    where
-        coalesce(source, '') not in (
-            '{{ sources | join("', '") }}'
-        )
-        and not (source like 'tag:_%')
+    {{ rule_vocabulary_problems(
+        'tag_rules', 'seeds/allocation_tag_rules.csv', 'rule', 'rule_id', 'dimension',
+        dimensions, 'dimension'
+    ) }}
 
     union all
 
@@ -637,22 +510,75 @@ rule_problems as (
     from tag_rules
     where coalesce(output_value, '') = '' and coalesce(source, '') <> 'tag'
 
+),
+
+{#- ------------------------------------------- what pools and tag rules match, checked alike #}
+
+match_rules as (
+
+    select
+        'seeds/allocation_pools.csv' as seed_file,
+        'pool' as kind,
+        pool_id as rule_id,
+        'match_source' as source_column,
+        match_source as source,
+        'match_value' as match_column,
+        match_value as match,
+        priority
+    from pools
+
+    union all
+
+    select
+        'seeds/allocation_tag_rules.csv' as seed_file,
+        'rule' as kind,
+        rule_id,
+        'source' as source_column,
+        source,
+        'match' as match_column,
+        match,
+        priority
+    from tag_rules
+
+),
+
+match_problems as (
+
+    select
+        'error' as severity,
+        seed_file,
+        kind || ' ' || rule_id as subject,
+        rule_id,
+        source_column as column_name,
+        source as bad_value,
+        source_column || ' ''' || coalesce(source, '') || ''' is not a match source, so the '
+        || kind || ' matches nothing' as problem,
+        cast(null as {{ dbt.type_string() }}) as example,
+        'use tag:<key> or one of ' || '{{ sources | join(", ") }}' || ' (docs/rules.md)' as fix
+    from match_rules
+    where
+        coalesce(source, '') not in (
+            '{{ sources | join("', '") }}'
+        )
+        and not (source like 'tag:_%')
+
     union all
 
     select
         'error' as severity,
-        'seeds/allocation_tag_rules.csv' as seed_file,
-        'rule ' || rule_id as subject,
+        seed_file,
+        kind || ' ' || rule_id as subject,
         rule_id,
-        'match' as column_name,
+        match_column as column_name,
         match as bad_value,
         case
-            when coalesce(match, '') = '' then 'match is empty, so the rule matches nothing'
-            else 'match ''' || match || ''' is not key=value'
+            when coalesce(match, '') = ''
+                then match_column || ' is empty, so the ' || kind || ' matches nothing'
+            else match_column || ' ''' || match || ''' is not key=value'
         end as problem,
         cast(null as {{ dbt.type_string() }}) as example,
         'write what to match (tag_equals takes key=value)' as fix
-    from tag_rules
+    from match_rules
     where
         (coalesce(match, '') = '' and coalesce(source, '') <> 'unused_commitment')
         or (source = 'tag_equals' and match not like '%_=%')
@@ -661,15 +587,15 @@ rule_problems as (
 
     select
         'error' as severity,
-        'seeds/allocation_tag_rules.csv' as seed_file,
-        'rule ' || rule_id as subject,
+        seed_file,
+        kind || ' ' || rule_id as subject,
         rule_id,
         'priority' as column_name,
         cast(null as {{ dbt.type_string() }}) as bad_value,
         'priority is empty' as problem,
         cast(null as {{ dbt.type_string() }}) as example,
-        'give the rule a priority (the lowest matching priority wins)' as fix
-    from tag_rules
+        'give the ' || kind || ' a priority (the lowest matching priority wins)' as fix
+    from match_rules
     where priority is null
 
 ),
@@ -1123,6 +1049,8 @@ problems as (
     select * from pool_tie_problems
     union all
     select * from rule_problems
+    union all
+    select * from match_problems
     union all
     select * from rule_conflict_problems
     union all
