@@ -6,6 +6,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f1)
 
+# uv installs the same pinned lock as pip would, about 30 times faster (pinned itself)
+UV_PIN := uv==0.13.9
+UV := $(VENV)/bin/uv
 SPARK_STAMP := $(VENV)/.spark-$(shell cat requirements-spark.lock | cksum | cut -d' ' -f1)
 
 .PHONY: setup setup-spark browser demo test lint clean
@@ -15,7 +18,8 @@ setup: $(STAMP)
 $(STAMP): requirements.lock
 	@echo "setting up $(VENV) with the pinned dependencies (log: $(VENV)/install.log)"
 	@$(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --disable-pip-version-check -r requirements.lock > $(VENV)/install.log 2>&1 \
+	@{ $(PY) -m pip install --disable-pip-version-check $(UV_PIN) \
+		&& $(UV) pip install --python $(PY) -r requirements.lock; } > $(VENV)/install.log 2>&1 \
 		|| { tail -30 $(VENV)/install.log; echo "dependency install failed"; exit 1; }
 	@rm -f $(VENV)/.installed-*; touch $@
 
@@ -25,7 +29,7 @@ setup-spark: $(SPARK_STAMP)
 
 $(SPARK_STAMP): $(STAMP) requirements-spark.lock
 	@echo "adding the Spark extra to $(VENV) (log: $(VENV)/install-spark.log)"
-	@$(PY) -m pip install --disable-pip-version-check --no-deps -r requirements-spark.lock \
+	@$(UV) pip install --python $(PY) --no-deps -r requirements-spark.lock \
 		> $(VENV)/install-spark.log 2>&1 \
 		|| { tail -30 $(VENV)/install-spark.log; echo "Spark extra install failed"; exit 1; }
 	@rm -f $(VENV)/.spark-*; touch $@
