@@ -12,7 +12,8 @@ and one CSV per table into ``--out``, default ``discover/`` beside the warehouse
 - ``untagged``, ``untagged_by_service`` / ``_by_account`` / ``_by_resource``: the cost no
   product tag reaches: lines carrying none of the keys a product tag rule reads (those of
   seeds/allocation_tag_rules.csv plus the product key suggested here), so the cost that stays
-  ``untagged`` once the starter rule is in;
+  ``untagged`` once the starter rule is in (unused Savings Plan / RI commitment, which no tag
+  can reach, is left out: the build reports it as ``unused_commitment``);
 - ``accounts``: the accounts with cost, and their untagged cost;
 - ``products.csv`` and ``allocation_tag_rules.csv``: starters with the headers of seeds/, one
   product per value of the best product-like key and one ``<dimension>_from_tag`` rule per
@@ -240,7 +241,8 @@ def _collect_lines(con: duckdb.DuckDBPyConnection) -> None:
             service_code as service,
             resource_id,
             effective_cost as cost,
-            tags
+            tags,
+            coalesce(is_unused_commitment, false) as is_unused_commitment
         from {LINE_TABLE}
         """
     )
@@ -394,7 +396,9 @@ def _untagged_tables(
         """
         create temp table untagged_lines as
         select * from lines
-        where not coalesce(list_has_any(map_keys(tags), $keys::varchar[]), false)
+        where
+            not is_unused_commitment
+            and not coalesce(list_has_any(map_keys(tags), $keys::varchar[]), false)
         """,
         {"keys": product_keys},
     )
