@@ -34,6 +34,7 @@ AWS workshop CUR); the full ``dbt build`` later finds it up to date. DuckDB does
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -191,6 +192,7 @@ def _build_line_table(db: Path) -> None:
     print(
         f"building {LINE_TABLE} for the loaded bill "
         "(dbt build --select +fct_cost_line_items, no tests) ...",
+        file=sys.stderr,
         flush=True,
     )
     result = run_dbt(
