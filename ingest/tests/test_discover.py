@@ -244,3 +244,29 @@ def test_new_user_flow_on_the_workshop_cur(tmp_path: Path) -> None:
     assert share < WORKSHOP_UNTAGGED_BELOW, f"untagged {share:.1%}"
     # discover predicted the build's untagged cost (to a few cents: a rounding of the pools)
     assert abs(untagged["untagged_cost"] - float(untagged_cost)) < 0.05
+
+
+def test_report_says_no_product_rule_matched_when_cost_is_loaded(tmp_path: Path) -> None:
+    """The workshop CUR with the shipped rules: cost is built but no product rule matches it."""
+    from ingest import report
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.fct_product_economics_monthly "
+        "(economics_month date, billing_currency varchar, total_cost decimal(38, 12))"
+    )
+    con.execute(
+        "create table marts.fct_cost_allocation as select * from (values "
+        "('USD', 'untagged', 7736.29), ('USD', 'unused_commitment', 92.23)) "
+        "as t(billing_currency, unallocated_reason, allocated_effective_cost)"
+    )
+    with pytest.raises(report.ReportError) as raised:
+        report.resolve_period(con, None, None)
+    message = str(raised.value)
+    assert message.startswith("no cost reached a product: all USD 7,828.52 of the bill")
+    assert "(mostly 'untagged')" in message and "python -m ingest discover" in message
+    con.execute("delete from marts.fct_cost_allocation")
+    with pytest.raises(report.ReportError, match="the product mart is empty: load cost"):
+        report.resolve_period(con, None, None)
+    con.close()
