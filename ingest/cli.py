@@ -247,6 +247,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--db", help=f"DuckDB file (default: ${DEFAULT_DB_ENV} or {DEFAULT_DB_PATH})"
     )
     check_rules.add_argument("--json", action="store_true", help="print JSON instead of text")
+    discover = sub.add_parser(
+        "discover",
+        help="after a load: the bill's tag keys, values, untagged cost, and starter seeds",
+        description="Read the loaded bill (building just its cost line table if needed) and "
+        "print the tag keys with their coverage of cost per currency, the values of the "
+        "product / team / customer / environment / feature -like keys with cost, the top "
+        "untagged cost by service, account and resource, the accounts, and a starter "
+        "products.csv and allocation_tag_rules.csv to edit and merge into seeds/. Writes "
+        "discover.md and one CSV per table into --out.",
+    )
+    discover.add_argument(
+        "--db", help=f"DuckDB file (default: ${DEFAULT_DB_ENV} or {DEFAULT_DB_PATH})"
+    )
+    discover.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="where to write discover.md and the CSVs (default: discover/ beside the DB)",
+    )
+    discover.add_argument(
+        "--top", type=_positive, default=10, metavar="N", help="rows per top list (default 10)"
+    )
+    discover.add_argument("--json", action="store_true", help="print JSON instead of text")
     assumptions = sub.add_parser(
         "assumptions",
         help="print every allocation assumption as Markdown (or write the dbt docs block)",
@@ -599,6 +622,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 return rules.run(args.db, as_json=args.json)
             except rules.RulesError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+        if args.command == "discover":
+            from ingest import discover
+
+            try:
+                return discover.run(args.db, args.out, args.top, as_json=args.json)
+            except discover.DiscoverError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
         if args.command in ("cost-explorer", "cost-explorer-file"):

@@ -264,6 +264,37 @@ def require_tables(con: duckdb.DuckDBPyConnection, db: Path, names: Iterable[str
         )
 
 
+def _empty_product_mart(con: duckdb.DuckDBPyConnection) -> str:
+    """Why the product mart is empty: nothing built, or cost that no product rule reached."""
+    unallocated = con.execute(
+        f"""
+        select billing_currency,
+               sum(allocated_effective_cost) as cost,
+               arg_max(unallocated_reason, allocated_effective_cost) as main_reason
+        from (
+            select billing_currency, unallocated_reason,
+                   sum(allocated_effective_cost) as allocated_effective_cost
+            from {SCHEMA}.fct_cost_allocation
+            group by all
+        )
+        group by billing_currency
+        having sum(abs(allocated_effective_cost)) > 0
+        order by cost desc
+        limit 1
+        """
+    ).fetchone()
+    if unallocated is None:
+        return "the product mart is empty: load cost and usage, then run `dbt build`"
+    currency, cost, reason = unallocated
+    return (
+        f"no cost reached a product: all {currency} {cost:,.2f} of the bill is unallocated "
+        f"(mostly '{reason}'): no product rule of seeds/allocation_tag_rules.csv matches it; "
+        "run `python -m ingest discover` for the bill's tag keys and a starter rule and "
+        "products, add them to seeds/allocation_tag_rules.csv and seeds/products.csv, then "
+        "`dbt build`"
+    )
+
+
 def resolve_period(
     con: duckdb.DuckDBPyConnection, month: date | None, currency: str | None
 ) -> tuple[date, str]:
@@ -283,7 +314,7 @@ def resolve_period(
         """
     ).fetchall()
     if not rows:
-        raise ReportError("the product mart is empty: load cost and usage, then run `dbt build`")
+        raise ReportError(_empty_product_mart(con))
     if currency is not None:
         currencies = sorted({c for _, c, _ in rows})
         if currency not in currencies:

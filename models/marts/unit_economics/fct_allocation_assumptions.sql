@@ -154,8 +154,12 @@ assumptions as (
         product as subject,
         'seeds/products.csv' as rule_source,
         0 as rule_order,
-        product || ' volume = Σ ' || unit_metric || ' (one ' || unit_name || ' each); requests = Σ '
-        || request_metric || '; shared cost shows back to '
+        {#- unit_name and request_metric are optional: a blank one leaves its clause out
+            (never the whole statement) -#}
+        product || ' volume = Σ ' || unit_metric
+        || coalesce(' (one ' || nullif(unit_name, '') || ' each)', '')
+        || coalesce('; requests = Σ ' || nullif(request_metric, ''), '')
+        || '; shared cost shows back to '
         || coalesce(owner_team, '(no owner)') as statement,
         description as rationale
     from products
