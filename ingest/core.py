@@ -305,8 +305,8 @@ def connect(
             if time.monotonic() >= deadline:
                 hint = "" if wait else " (or pass --wait SECONDS)"
                 raise LoadError(
-                    f"{db}: the database is in use by another process (a load or dbt build); "
-                    f"wait for it to finish and retry{hint}"
+                    f"{db}: the database is in use by another process{lock_holder(str(exc))} "
+                    f"(a load, a dbt build or a BI tool); wait for it to finish and retry{hint}"
                 ) from None
             if progress and not told:
                 progress(f"{db}: in use by another process; waiting up to {wait:.0f} s")
@@ -322,6 +322,15 @@ def connect(
     con.execute("SET enable_progress_bar = true")
     con.execute("SET enable_progress_bar_print = false")
     return con
+
+
+_LOCK_PID = re.compile(r"Conflicting lock is held in .*?\(PID (\d+)\)")
+
+
+def lock_holder(duckdb_message: str) -> str:
+    """`` (PID 123)`` from DuckDB's lock error, naming who holds the file; else empty."""
+    m = _LOCK_PID.search(duckdb_message)
+    return f" (PID {m.group(1)})" if m else ""
 
 
 def snake_name(header: str) -> str:
