@@ -11,7 +11,9 @@ import datetime as dt
 import json
 import sys
 import tempfile
+import tomllib
 from collections.abc import Callable, Sequence
+from importlib import metadata
 from pathlib import Path
 
 from ingest import (
@@ -65,7 +67,27 @@ SOURCES: dict[str, tuple[TableSpec, str]] = {
 }
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+# What `python -m ingest <source> --help` says the source is (a whole sentence after "Load").
+LOAD_DESCRIPTIONS: dict[str, str] = {
+    "focus": "a FOCUS 1.0-1.2 export (CSV or Parquet) from any cloud",
+    "azure": "an Azure EA/MCA cost details CSV, actual or amortized (native columns)",
+    "oci": "an Oracle Cloud cost report CSV (native columns)",
+    "query-log": "a ClickHouse system.query_log export (Parquet, TSVWithNames, CSVWithNames, "
+    "JSONEachRow)",
+    "usage": "usage driver metrics (columns date, metric, product, customer_id, ...)",
+    "revenue": "revenue (columns month, customer_id, product, amount, currency)",
+    "customers": "the customer list (columns customer_id, name, plan, status)",
+    "ai-requests": "an AI request log (columns timestamp, customer_id, feature_id, provider, "
+    "model, tokens, is_batch)",
+    "otel-spans": "OpenTelemetry spans as OTLP/JSON (collector file exporter JSON Lines, or "
+    "OTLP/HTTP bodies)",
+}
+
+
+def _common(p: argparse.ArgumentParser, spec: TableSpec) -> None:
+    """The options every file loader has, and those that mean something for ``spec`` only:
+    ``--allow-currency`` where the source carries a currency, ``--replace`` where a delivery
+    can hold a bill or a fact another export already holds."""
     p.add_argument("path", help="a file, a folder (searched recursively) or s3://bucket/prefix")
     p.add_argument(
         "--db",
@@ -75,19 +97,26 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--force", action="store_true", help="reload even if these exact files were loaded"
     )
-    p.add_argument(
-        "--allow-currency",
-        action="append",
-        default=[],
-        metavar="CODE",
-        help="accept a non-ISO billing currency (repeatable), e.g. CHC",
-    )
-    p.add_argument(
-        "--replace",
-        action="store_true",
-        help="make this delivery count for the bills (or usage days) it holds, replacing one "
-        "loaded before under another export name or format (default: refuse to count twice)",
-    )
+    if spec.currency_column:
+        p.add_argument(
+            "--allow-currency",
+            action="append",
+            default=[],
+            metavar="CODE",
+            help="accept a non-ISO billing currency (repeatable), e.g. CHC",
+        )
+    else:
+        p.set_defaults(allow_currency=[])
+    if spec.is_bill or (spec.natural_key and spec.period_grain != "all"):
+        p.add_argument(
+            "--replace",
+            action="store_true",
+            help="make this delivery count for the bills (or usage days) it holds, replacing "
+            "one loaded before under another export name or format (default: refuse to count "
+            "twice)",
+        )
+    else:
+        p.set_defaults(replace=False)
     p.add_argument(
         "--allow-shrink",
         action="store_true",
@@ -111,10 +140,50 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
+def version_text() -> str:
+    """``cost-to-serve 0.1.0 (dbt-core 1.11.16, dbt-duckdb 1.11.1, duckdb 2.0.0)``.
+
+    The project's name and version come from pyproject.toml (the one place they are written);
+    an installed copy without it reads the same from its package metadata.
+    """
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    try:
+        project = tomllib.loads(pyproject.read_text())["project"]
+        name, version = str(project["name"]), str(project["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        name = "cost-to-serve"
+        version = _installed(name)
+    tools = ", ".join(f"{dist} {_installed(dist)}" for dist in ("dbt-core", "dbt-duckdb", "duckdb"))
+    return f"{name} {version} ({tools})"
+
+
+def _installed(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``, computed only when asked (argparse's own takes the text up front)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        print(version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ingest",
         description="Load cloud bills and usage exports into the cost model's DuckDB.",
+    )
+    parser.add_argument(
+        "--version",
+        action=_VersionAction,
+        help="print the project's version and those of dbt and DuckDB, then exit",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cur = sub.add_parser(
@@ -124,15 +193,17 @@ def build_parser() -> argparse.ArgumentParser:
         "when present, decide which files are current. A delivery replaces the billing "
         "periods it contains; closed (invoiced) periods get correction rows instead.",
     )
-    _common(cur)
+    _common(cur, aws_cur.SPEC)
     cur.add_argument(
         "--header-file",
         type=Path,
         help="names for headerless text exports (one column name per line)",
     )
-    for name, (_, text) in SOURCES.items():
-        source_parser = sub.add_parser(name, help=text, description=f"Load a {text}.")
-        _common(source_parser)
+    for name, (spec, text) in SOURCES.items():
+        source_parser = sub.add_parser(
+            name, help=text, description=f"Load {LOAD_DESCRIPTIONS.get(name, text)}."
+        )
+        _common(source_parser, spec)
         if name == "azure":
             source_parser.add_argument(
                 "--cost-basis",
@@ -150,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         "own dollars are never added to the bill. A load replaces the (cluster, day) "
         "partitions it contains.",
     )
-    _common(oc)
+    _common(oc, opencost.SPEC)
     oc.add_argument(
         "--cluster",
         help="cluster name for CSV exports, which do not carry one (API responses do)",

@@ -305,8 +305,8 @@ def connect(
             if time.monotonic() >= deadline:
                 hint = "" if wait else " (or pass --wait SECONDS)"
                 raise LoadError(
-                    f"{db}: the database is in use by another process (a load or dbt build); "
-                    f"wait for it to finish and retry{hint}"
+                    f"{db}: the database is in use by another process{lock_holder(str(exc))} "
+                    f"(a load, a dbt build or a BI tool); wait for it to finish and retry{hint}"
                 ) from None
             if progress and not told:
                 progress(f"{db}: in use by another process; waiting up to {wait:.0f} s")
@@ -322,6 +322,15 @@ def connect(
     con.execute("SET enable_progress_bar = true")
     con.execute("SET enable_progress_bar_print = false")
     return con
+
+
+_LOCK_PID = re.compile(r"Conflicting lock is held in .*?\(PID (\d+)\)")
+
+
+def lock_holder(duckdb_message: str) -> str:
+    """`` (PID 123)`` from DuckDB's lock error, naming who holds the file; else empty."""
+    m = _LOCK_PID.search(duckdb_message)
+    return f" (PID {m.group(1)})" if m else ""
 
 
 def snake_name(header: str) -> str:
@@ -493,9 +502,35 @@ def walk_files(root: Path, progress: Callable[[str], None] | None = None) -> lis
     if not found:
         raise LoadError(
             f"{root}: no loadable files found (expected .parquet, .csv, .csv.gz, .tsv, .gz, "
-            ".zip or .jsonl)"
+            ".zip or .jsonl)" + _skipped(root)
         )
     return found
+
+
+def _skipped(root: Path, shown: int = 10) -> str:
+    """On the error path: what a folder holds that no loader reads, one line per file with why
+    (``.xlsx``: an Excel workbook, hidden, empty, its extension), at most ``shown`` of them."""
+    if not root.is_dir():
+        return ""
+    others = walk_tree(root, lambda _p: True, lambda _m: None)
+    if not others:
+        return "; the folder is empty"
+    lines = []
+    for path in others[:shown]:
+        name = path.name.lower()
+        if name.endswith((".xlsx", ".xlsm", ".xls")):
+            why = f"an Excel workbook: {EXCEL_TODO.removeprefix('open it and ')}"
+        elif path.name.startswith("."):
+            why = "a hidden file"
+        elif name.endswith("manifest.json"):
+            why = "a manifest (it lists data files; none were found)"
+        else:
+            suffix = path.suffix or "no extension"
+            empty = " (and empty)" if path.stat().st_size == 0 else ""
+            why = f"{suffix}: not a format the loaders read{empty}"
+        lines.append(f"\n  skipped {path.relative_to(root).as_posix()}: {why}")
+    more = f"\n  ... and {len(others) - shown} more" if len(others) > shown else ""
+    return f"; skipped {len(others)} file(s):" + "".join(lines) + more
 
 
 _GLOB_CHARS = frozenset("*?[]{}\\")
@@ -693,6 +728,9 @@ def _read_head(f: SourceFile) -> tuple[str, str]:
     return best, first
 
 
+EXCEL_TODO = "open it and save it as CSV (File → Save As → CSV UTF-8) and load the CSV"
+
+
 def _check_is_text(f: SourceFile) -> None:
     """Refuse, from its first bytes, a file with a text name that DuckDB would misread as
     ragged rows or a bad header: another format renamed, UTF-16, CR-only line endings."""
@@ -719,10 +757,12 @@ def _check_is_text(f: SourceFile) -> None:
         except (zipfile.BadZipFile, OSError):
             office = False
         what = (
-            "is an Excel workbook (.xlsx), not CSV: open it and save it as CSV (UTF-8)"
+            f"is an Excel workbook (.xlsx), not CSV: {EXCEL_TODO}"
             if office
             else "is a zip archive: rename it to end in .zip"
         )
+    elif magic == b"\xd0\xcf\x11\xe0":  # OLE2: an Excel 97-2003 workbook
+        what = f"is an Excel workbook (.xls), not CSV: {EXCEL_TODO}"
     elif start.startswith((b"\xff\xfe", b"\xfe\xff")):
         what = "is UTF-16 text: save it as UTF-8 CSV (e.g. iconv -f UTF-16 -t UTF-8 FILE > NEW.csv)"
     elif b"\r" in start and b"\n" not in start:
@@ -1224,7 +1264,10 @@ def build_select(
             # The currency column is not `required` (a cost-0 line may leave it blank) but a
             # file without it is still not a bill.
             if col.required or col.name == spec.currency_column:
-                raise LoadError(f"{f.display}: required column {col.name!r} is missing")
+                hint = wrong_file_hint(spec, f, sources, by_norm)
+                if hint and not hint.startswith(";"):
+                    raise LoadError(f"{f.display}: {hint}")
+                raise LoadError(f"{f.display}: required column {col.name!r} is missing{hint}")
             exprs.append(f"CAST(NULL AS {col.type})")
             continue
         alias = f"__ingest_parsed_{position}"
@@ -1247,6 +1290,89 @@ def build_select(
         None,
     )
     return exprs, inner, params, header_of, billed
+
+
+SOURCE_COMMANDS: dict[str, tuple[str, str]] = {
+    "aws_cur": ("cur", "an AWS Cost and Usage Report (CUR)"),
+    "focus": ("focus", "a FOCUS export"),
+    "azure": ("azure", "an Azure cost details export"),
+    "oci": ("oci", "an Oracle Cloud (OCI) cost report"),
+    "clickhouse_query_log": ("query-log", "a ClickHouse query_log export"),
+    "usage": ("usage", "a usage metrics file"),
+    "revenue": ("revenue", "a revenue file"),
+    "customers": ("customers", "a customer list"),
+    "ai_requests": ("ai-requests", "an AI request log"),
+    "opencost": ("opencost", "an OpenCost allocation export"),
+    "otel_spans": ("otel-spans", "an OpenTelemetry span export"),
+    "aws_cost_explorer": ("cost-explorer-file", "an AWS Cost Explorer response"),
+}
+"""Each source's sub-command of ``python -m ingest`` and what a user calls its files."""
+
+_DATA_LIKE = re.compile(
+    r"-?\$?\d[\d,]*(\.\d+)?([eE][-+]?\d+)?"  # 12, 1,234.50, 1e-05
+    r"|\d{4}-\d{2}-\d{2}([T ][\d:.]+)?Z?"  # 2026-08-01, 2026-08-01T00:00:00Z
+    r"|\d{1,2}/\d{1,2}/\d{2,4}"  # 8/1/2026
+)
+
+
+def _required(spec: TableSpec) -> list[Column]:
+    return [c for c in spec.columns if c.required or c.name == spec.currency_column]
+
+
+def _fits(spec: TableSpec, f: SourceFile, sources: list[tuple[str, str]]) -> int:
+    """How many required columns of ``spec`` the file has, when it has all of them; else 0."""
+    try:
+        by_norm = match_sources(spec, f, sources)
+    except LoadError:
+        return 0
+    needed = _required(spec)
+    has = [c for c in needed if any(n in by_norm for n in (c.name, *c.aliases))]
+    return len(has) if needed and len(has) == len(needed) else 0
+
+
+def wrong_file_hint(
+    spec: TableSpec,
+    f: SourceFile,
+    sources: list[tuple[str, str]],
+    by_norm: Mapping[str, tuple[str, str]],
+) -> str:
+    """On the missing-column error path: why the file may not be a ``spec`` file at all.
+
+    ``; this looks like a FOCUS export: load it with `python -m ingest focus``` when the header
+    holds every required column of another source (the most specific one wins); a whole
+    message saying the file has no header row when its first line reads as data (numbers,
+    dates) and names none of the spec's columns; else an empty string.
+    """
+    fits = [
+        (n, other.source)
+        for other in all_specs()
+        if other.source != spec.source and (n := _fits(other, f, sources))
+    ]
+    if fits:
+        command, label = SOURCE_COMMANDS.get(max(fits)[1], (max(fits)[1], "another export"))
+        return f"; this looks like {label}: load it with `python -m ingest {command}`"
+    named = any(n in by_norm for c in spec.columns for n in (c.name, *c.aliases))
+    if named or format_family(f.path) != "text" or f.header_names is not None:
+        return ""
+    delim, first = _head(f)
+    fields = [v.strip() for v in _split_header(first, delim) or []]
+    if not any(_DATA_LIKE.fullmatch(v) for v in fields):
+        return ""
+    shown = first if len(first) <= 60 else first[:57] + "..."
+    command = SOURCE_COMMANDS.get(spec.source, (spec.source, ""))[0]
+    if command == "cur":
+        todo = (
+            "pass the export's column names with --header-file FILE (one name per line, "
+            "e.g. the header file that came with the delivery)"
+        )
+    else:
+        names = spec.column_names if spec.narrow else [c.name for c in _required(spec)]
+        some = "" if spec.narrow else " (and any optional columns the export has)"
+        todo = (
+            f"add the header line `python -m ingest {command}` expects as its first line: "
+            f"{delim.join(names)}{some}"
+        )
+    return f"the file has no header row (its first line {shown!r} is data): {todo}"
 
 
 _CODED = re.compile("\x01(\\d+)\x01(\\d+)\x01(.*)", re.S)

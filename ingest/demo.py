@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -12,7 +13,14 @@ from pathlib import Path
 import duckdb
 
 from ingest import aws_cur, clickhouse_query_log, otel_spans, revenue, usage
-from ingest.core import connect, database_path, ensure_all_tables, load_path, stderr_progress
+from ingest.core import (
+    connect,
+    database_path,
+    ensure_all_tables,
+    load_path,
+    lock_holder,
+    stderr_progress,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -39,6 +47,70 @@ def run_dbt(
 def dbt_build(db: Path, *args: str) -> bool:
     """``dbt build`` against ``db``; True when every node passed."""
     return run_dbt(db, "build", *args).returncode == 0
+
+
+_STAMP = re.compile(r"^(\x1b\[[0-9;]*m)*\d\d:\d\d:\d\d\s\s")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def dbt_logged(db: Path, log: Path, *args: str) -> tuple[bool, list[str]]:
+    """``dbt <args>`` against ``db`` with its whole output in ``log`` (no colour codes); returns
+    whether it passed and the few lines a person reads on the console: the one-line reason when
+    the warehouse is locked or not set up, dbt's allocation summary and its result line, and on
+    failure dbt's own list of what failed."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        done = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "dbt"),
+                *args,
+                "--project-dir",
+                str(PROJECT_DIR),
+                "--profiles-dir",
+                str(PROJECT_DIR),
+            ],
+            cwd=PROJECT_DIR,
+            env={**os.environ, "COST_MODEL_DB": str(db.resolve()), "DBT_USE_COLORS": "false"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
+        )
+    text = log.read_text(errors="replace")
+    return done.returncode == 0, dbt_console_lines(db, text, passed=done.returncode == 0)
+
+
+def dbt_console_lines(db: Path, output: str, *, passed: bool) -> list[str]:
+    """What of dbt's output a person needs (see :func:`dbt_logged`)."""
+    lines = [_ANSI.sub("", _STAMP.sub("", line)).rstrip() for line in output.splitlines()]
+    if "Could not set lock on file" in output:
+        return [
+            f"the warehouse {db} is in use by another process{lock_holder(output)} (a load or "
+            "a BI tool): wait for it to finish, or close the tool, and run again"
+        ]
+    setup = next((line.strip() for line in lines if "python -m ingest init" in line), None)
+    if setup and not passed:
+        return [setup]
+    shown: list[str] = []
+    if "Cost allocation (effective cost):" in lines:
+        start = lines.index("Cost allocation (effective cost):")
+        block = [lines[start]]
+        for line in lines[start + 1 :]:
+            if not line.startswith("  "):
+                break
+            block.append(line)
+        shown += block
+    if not passed and "Finished running" in output:
+        start = max(i for i, line in enumerate(lines) if line.startswith("Finished running"))
+        failed = [line for line in lines[start + 1 :] if line.strip()]
+        shown += failed[:40] + (
+            [f"... ({len(failed) - 40} more lines)"] if len(failed) > 40 else []
+        )
+    elif not passed:
+        shown += [line for line in lines if line.strip()][-15:]
+    else:
+        shown += [line for line in lines if line.startswith("Done. PASS=")]
+    return shown
 
 
 # The sample's usage-side exports: (spec, folder under the sample directory).
@@ -81,10 +153,16 @@ def run(db_arg: str | None, sample_dir: Path, cur_lines: int) -> int:
             print(line)
     finally:
         con.close()
-    print("3/3 dbt build")
+    log = db.parent / "dbt-build.log"
+    print(f"3/3 dbt build (dbt's output: {log})")
     build_started = time.monotonic()
-    ok = dbt_build(db)
+    ok, lines = dbt_logged(db, log, "build")
     build_seconds = time.monotonic() - build_started
+    if not ok and len(lines) == 1:  # locked or not set up: nothing was built to summarise
+        print(f"error: {lines[0]}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(f"  {line}")
     con = connect(db)
     try:
         rows = con.execute(
