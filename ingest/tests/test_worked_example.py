@@ -1,4 +1,4 @@
-"""The README's worked example, reproduced on fixture data through the whole pipeline.
+"""The worked example of docs/allocation.md, reproduced on fixture data through the whole pipeline.
 
 Ingress load balancer: $100.00 on one day. Requests that day: replay 800, flags 200, so flags is
 20 % of traffic and gets 20 % of ingress ($20.00), replay $80.00. Flags' cost then follows flag
