@@ -131,6 +131,7 @@ def _common(p: argparse.ArgumentParser, spec: TableSpec) -> None:
         "period it replaces (default %(default)s)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--json", action="store_true", help="print what the load did as JSON")
     p.add_argument(
         "--wait",
         type=float,
@@ -414,6 +415,7 @@ def _cost_explorer_parsers(sub: argparse._SubParsersAction) -> None:  # type: ig
             help="accept a non-ISO currency (repeatable)",
         )
         p.add_argument("--quiet", action="store_true", help="no progress lines")
+        p.add_argument("--json", action="store_true", help="print what the load did as JSON")
         p.add_argument(
             "--wait",
             type=float,
@@ -629,6 +631,14 @@ def _loader_for(spec: TableSpec) -> Callable[..., list[LoadResult]]:
     return _load
 
 
+def _print_results(results: list[LoadResult], *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([r.as_dict() for r in results], indent=2))
+    else:
+        for result in results:
+            print(result.summary())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -704,7 +714,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
         if args.command in ("cost-explorer", "cost-explorer-file"):
-            print(_run_cost_explorer(args).summary())
+            _print_results([_run_cost_explorer(args)], as_json=args.json)
             return 0
         if args.command == "cur":
             loader = _load_cur
@@ -714,8 +724,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             loader = _load_azure
         else:
             loader = _loader_for(SOURCES[args.command][0])
-        for result in _run_source(args, loader):
-            print(result.summary())
+        _print_results(list(_run_source(args, loader)), as_json=args.json)
         return 0
     except LoadError as exc:
         print(f"error: {exc}", file=sys.stderr)

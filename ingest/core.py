@@ -233,6 +233,38 @@ class LoadResult:
     warnings: list[str] = field(default_factory=list)
     """What the load lands without, and what that costs (a usage file with no customer_id)."""
 
+    def as_dict(self) -> dict[str, object]:
+        """What ``--json`` prints: the summary's facts, dates as ISO strings."""
+        return {
+            "source": self.source,
+            "load_id": self.load_id,
+            "export_name": self.export_name,
+            "skipped": self.skipped,
+            "files": self.files,
+            "rows": self.rows,
+            "seconds": round(self.seconds, 3),
+            "partitions": [
+                {
+                    "billing_period": p.billing_period.isoformat(),
+                    self.key_label: p.billing_account_id,
+                    "action": p.action,
+                    "rows": p.rows,
+                }
+                for p in self.partitions
+            ],
+            "billed": [
+                {"billing_period": period.isoformat(), "currency": currency, "total": total}
+                for period, currency, total in self.totals
+                if currency
+            ],
+            "reconciled": [
+                {"file": file, "rows": rows, "cost": cost} for file, rows, cost in self.reconciled
+            ],
+            "superseded": self.superseded,
+            "warnings": self.warnings,
+            "notices": self.notices,
+        }
+
     def summary(self) -> str:
         if self.skipped:
             return f"{self.source}: unchanged since load {self.load_id}; nothing to do"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from decimal import Decimal
@@ -74,6 +75,22 @@ def test_successful_load_exits_0_and_reports(tmp_path: Path, capsys) -> None:
     assert main(["cur", str(f), "--db", str(tmp_path / "w.duckdb"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "loaded 1 rows" in out and "2026-08 billed EUR 1.25" in out
+
+
+def test_load_json_states_what_the_load_did_and_a_second_load_skips(tmp_path: Path, capsys) -> None:
+    f = eur_cur_csv(tmp_path, "1.25", "2.50")
+    db = str(tmp_path / "w.duckdb")
+    assert main(["cur", str(f), "--db", db, "--quiet", "--json"]) == 0
+    [loaded] = json.loads(capsys.readouterr().out)
+    assert loaded["source"] == "aws_cur" and loaded["rows"] == 2 and not loaded["skipped"]
+    assert loaded["partitions"] == [
+        {"billing_period": "2026-08-01", "account": "111122223333", "action": "inserted", "rows": 2}
+    ]
+    assert loaded["billed"] == [{"billing_period": "2026-08-01", "currency": "EUR", "total": 3.75}]
+    assert [r["rows"] for r in loaded["reconciled"]] == [2]
+    assert main(["cur", str(f), "--db", db, "--quiet", "--json"]) == 0
+    [again] = json.loads(capsys.readouterr().out)
+    assert again["skipped"] and again["load_id"] == loaded["load_id"]
 
 
 def test_export_parquet_writes_every_raw_table_and_counts_its_rows(tmp_path: Path, capsys) -> None:
