@@ -307,6 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--top", type=_positive, default=10, metavar="N", help="worst-margin customers (default 10)"
     )
+    report.add_argument(
+        "--json",
+        action="store_true",
+        help="print the review's data as JSON instead of the text (the HTML is still written)",
+    )
     check_rules = sub.add_parser(
         "check-rules",
         help="coverage, dead and shadowed rules, and every rule error (run after dbt build)",
@@ -691,7 +696,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 if args.command == "report":
                     return report.run_report(
-                        args.db, args.month, args.currency, args.html, args.top
+                        args.db, args.month, args.currency, args.html, args.top, as_json=args.json
                     )
                 return report.run_assumptions(args.db, args.write_docs)
             except report.ReportError as exc:

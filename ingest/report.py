@@ -22,7 +22,7 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -1345,8 +1345,11 @@ def run_report(
     currency: str | None,
     html_path: Path | None,
     top: int,
+    *,
+    as_json: bool = False,
 ) -> int:
-    """``python -m ingest report``: print the growth review and write the HTML report."""
+    """``python -m ingest report``: print the growth review (or its data as JSON) and write
+    the HTML report."""
     db = database_path(db_arg)
     data = collect(db, month, currency, top)
     target = html_path or default_html_path(db)
@@ -1359,8 +1362,28 @@ def run_report(
     except OSError as exc:
         raise ReportError(f"cannot write the HTML report {target}: {exc}") from None
     logger.info("wrote %s", target)
-    print(format_text(data, target))
+    print(report_json(data, target) if as_json else format_text(data, target))
     return 0
+
+
+def report_json(data: ReportData, html_path: Path) -> str:
+    """The review's data as JSON: money as exact decimal strings, dates as ISO."""
+
+    def plain(value: object) -> object:
+        if isinstance(value, Decimal | Path):
+            return str(value)
+        if isinstance(value, date):
+            return value.isoformat()
+        raise TypeError(f"not JSON: {type(value).__name__}")
+
+    doc = {
+        **asdict(data),
+        "product_cost": data.product_cost,
+        "revenue": data.revenue,
+        "unallocated_cost": data.unallocated_cost,
+        "html": html_path,
+    }
+    return json.dumps(doc, indent=2, default=plain)
 
 
 CSS = """

@@ -7,6 +7,7 @@ HTML must draw its charts in a real browser with no network, and the committed d
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -532,3 +533,19 @@ def test_docs_block_survives_dbt_jinja() -> None:
         if getattr(b, "block_type_name", None) == "docs"
     ]
     assert [b.block_name for b in committed] == [report.DOCS_BLOCK]
+
+
+def test_report_json_carries_the_marts_numbers_exactly(
+    built_sample: Path, marts: Marts, tmp_path: Path
+) -> None:
+    proc = run_cli(
+        "report", "--db", str(built_sample), "--json", "--html", str(tmp_path / "r.html")
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert (doc["month"], doc["currency"]) == (marts.month.isoformat(), marts.currency)
+    assert (tmp_path / "r.html").exists() and doc["html"] == str(tmp_path / "r.html")
+    products = {p["product"]: Decimal(p["total_cost"]) for p in doc["products"]}
+    assert products == {k: Decimal(v[2]) for k, v in marts.products.items()}
+    assert Decimal(doc["product_cost"]) == sum(products.values())
+    assert Decimal(doc["unallocated_cost"]) == Decimal(doc["total_cost"]) - sum(products.values())
