@@ -167,7 +167,7 @@ def test_every_seed_empty_builds_green_with_the_whole_bill_unallocated(
     assert _query(
         empty,
         "select table_name, column_name, data_type from information_schema.columns "
-        "where table_schema = 'main' and column_name in "
+        "where table_schema = 'seeds' and column_name in "
         "('owner_team', 'priority', 'monthly_budget', 'budget_month', 'avg_size_gb') "
         "order by all",
     ) == [
@@ -214,9 +214,9 @@ def test_refilling_seeds_loaded_empty_needs_no_full_refresh(
     empty_then_refilled: tuple[Path, Path], clean_db: Path
 ) -> None:
     _, refilled = empty_then_refilled
-    refilled_marts = _fingerprint(refilled, ("main", "intermediate", "marts"))
-    clean_marts = _fingerprint(clean_db, ("main", "intermediate", "marts"))
-    assert refilled_marts["main.products"][0] == 4
+    refilled_marts = _fingerprint(refilled, ("main", "seeds", "intermediate", "marts"))
+    clean_marts = _fingerprint(clean_db, ("main", "seeds", "intermediate", "marts"))
+    assert refilled_marts["seeds.products"][0] == 4
     assert refilled_marts["marts.fct_cost_allocation"][0] > 0
     assert refilled_marts.keys() == clean_marts.keys()
     for table, (rows, checksum, double_sums) in clean_marts.items():
