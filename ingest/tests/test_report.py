@@ -549,3 +549,15 @@ def test_report_json_carries_the_marts_numbers_exactly(
     assert products == {k: Decimal(v[2]) for k, v in marts.products.items()}
     assert Decimal(doc["product_cost"]) == sum(products.values())
     assert Decimal(doc["unallocated_cost"]) == Decimal(doc["total_cost"]) - sum(products.values())
+
+
+def test_the_report_exposure_lists_every_mart_the_report_reads() -> None:
+    """dbt's lineage (dbt ls --select +exposure:growth_review_report) shows what the report
+    needs: the exposure's refs are exactly the tables report.py reads."""
+    import yaml
+
+    [exposure] = yaml.safe_load((PROJECT_DIR / "models" / "marts" / "_exposures.yml").read_text())[
+        "exposures"
+    ]
+    refs = {re.fullmatch(r"ref\('(\w+)'\)", d).group(1) for d in exposure["depends_on"]}
+    assert refs == {*report.REQUIRED_TABLES, report.ANOMALY_TABLE}
