@@ -311,3 +311,26 @@ def test_config_resolves_relative_paths_and_options(tmp_path: Path) -> None:
     ]
     assert cfg.loads[0].options == {"export": "my-cur", "allow_currency": ["CHC"]}
     assert cfg.loads[1].options == {"shrink_limit": 0.2}
+
+
+def test_a_delivery_holding_a_closed_month_is_loaded_once(tmp_path: Path) -> None:
+    """A daily run sees the same CUR folder again and again: once its invoiced month is
+    closed, the folder must still count as loaded (it used to be re-diffed on every run)."""
+    from ingest import aws_cur
+    from ingest.tests.test_load_semantics import cur_csv, totals
+
+    folder = tmp_path / "cur"
+    cur_csv(folder / "2026-08.csv", [("a", "2026-08", "Usage", "10", "x")], invoice="INV-1")
+    con = connect(tmp_path / "w.duckdb")
+    try:
+        aws_cur.load(con, folder)
+        cur_csv(folder / "2026-09.csv", [("b", "2026-09", "Usage", "4", "x")])
+        (second,) = aws_cur.load(con, folder)
+        assert not second.skipped
+        assert [p.action for p in second.partitions] == ["closed: unchanged", "inserted"]
+        (third,) = aws_cur.load(con, folder)
+        assert third.skipped, third.summary()
+        assert third.summary() == f"aws_cur: unchanged since load {second.load_id}; nothing to do"
+        assert totals(con) == [("2026-08", 1, 10), ("2026-09", 1, 4)]
+    finally:
+        con.close()
