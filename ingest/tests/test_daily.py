@@ -48,6 +48,17 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+# another process holding the warehouse for writing (a load) until its stdin closes
+WRITER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("create or replace table main.touched as select 1 as x")
+print("writing", flush=True)
+sys.stdin.read()
+con.close()
+"""
+
+
 def totals(path: Path) -> list[tuple[str, str, Decimal]]:
     con = duckdb.connect(str(path), read_only=True)
     try:
@@ -204,13 +215,15 @@ def test_readers_choose_the_published_copy_while_it_is_current(
     proc = run_cli("check-rules", "--db", str(db))
     assert proc.stderr.startswith(f"reading the published copy {pub} (published ")
     # a writer holds the warehouse: readers read the copy and say the warehouse may be newer
-    writer = connect(db)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
     try:
-        writer.execute("create or replace table main.touched as select 1 as x")
+        assert writer.stdout is not None and writer.stdout.readline() == b"writing\n"
         assert publish.reader_path(db) == pub
         assert "is in use by a load or build and may hold newer numbers" in capsys.readouterr().err
     finally:
-        writer.close()
+        writer.communicate(b"", timeout=60)
     # the warehouse changed after the publish and nobody writes: readers read the warehouse
     assert publish.reader_path(db) == db
     err = capsys.readouterr().err
