@@ -347,3 +347,52 @@ def test_a_delivery_holding_a_closed_month_is_loaded_once(tmp_path: Path) -> Non
         assert totals(con) == [("2026-08", 1, 10), ("2026-09", 1, 4)]
     finally:
         con.close()
+
+
+def test_metricflow_reads_the_published_copy_beside_a_bi_reader(
+    setup: dict[str, Path], runs: dict, tmp_path: Path
+) -> None:
+    """``mf`` through the profile with COST_MODEL_ACCESS_MODE=read_only shares the copy with a
+    BI tool holding it open (read-write, it would fail on the BI tool's lock)."""
+    from ingest.demo import run_dbt
+
+    assert runs["fourth"].returncode == 0
+    pub = publish.published_path(setup["db"])
+    for name in ("dbt_project.yml", "profiles.yml"):
+        (tmp_path / name).symlink_to(PROJECT_DIR / name)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+        env.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+        parsed = run_dbt(pub, "parse", capture=True)
+    assert parsed.returncode == 0, parsed.stdout + parsed.stderr
+    env = {
+        **os.environ,
+        "COST_MODEL_DB": str(pub),
+        "COST_MODEL_ACCESS_MODE": "read_only",
+        "DBT_PROJECT_DIR": str(tmp_path),
+        "DBT_PROFILES_DIR": str(tmp_path),
+    }
+    query = [
+        str(Path(sys.executable).parent / "mf"),
+        "query",
+        "--metrics",
+        "total_cost",
+        "--group-by",
+        "metric_time__month",
+        "--where",
+        "{{ Dimension('product__billing_currency') }} = 'USD'",
+        "--csv",
+        str(tmp_path / "out.csv"),
+    ]
+    bi_tool = duckdb.connect(str(pub), read_only=True)
+    try:
+        done = subprocess.run(
+            query, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
+    finally:
+        bi_tool.close()
+    assert done.returncode == 0, done.stdout + done.stderr
+    months = sorted(
+        line.split(",")[0][:7] for line in (tmp_path / "out.csv").read_text().splitlines()[1:]
+    )
+    assert months == ["2026-08", "2026-09", "2026-10"]
