@@ -361,7 +361,62 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="write a dbt docs block file, e.g. models/marts/unit_economics/assumptions.md",
     )
+    _schedule_parsers(sub)
     return parser
+
+
+def _schedule_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``publish`` (the readers' copy) and ``daily`` (load, build, publish: for a scheduler)."""
+    pub = sub.add_parser(
+        "publish",
+        help="copy the warehouse to the read-only copy readers and BI tools open",
+        description="Checkpoint the warehouse and replace its published copy atomically "
+        "(default: published/<warehouse file> beside the warehouse, or $COST_MODEL_PUBLISHED_DB). "
+        "report, check-rules, discover and assumptions read the copy while it is current; a "
+        "BI tool reading it never blocks a load or a build. daily and demo publish after every "
+        "passing build.",
+    )
+    pub.add_argument("--db", help=f"DuckDB file (default: ${DEFAULT_DB_ENV} or {DEFAULT_DB_PATH})")
+    pub.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if a load or dbt build holds the warehouse, wait this long (default: fail)",
+    )
+    daily = sub.add_parser(
+        "daily",
+        help="for cron/Airflow/Dagster: load new deliveries, dbt build, publish",
+        description="Load every [[load]] of the configuration file (new deliveries only: one "
+        "loaded before is a no-op), run dbt build, and publish the readers' copy when it "
+        "passes. Exit code 0 built and published; 1 a load or the build failed, or a guardrail "
+        "of vars: unallocated_thresholds failed (nothing published); 2 the configuration is "
+        "wrong; 3 with --strict, published but a guardrail warned.",
+    )
+    daily.add_argument(
+        "--db", help=f"DuckDB file (default: ${DEFAULT_DB_ENV} or {DEFAULT_DB_PATH})"
+    )
+    daily.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="TOML file of [[load]] tables (default: cost_model.toml beside the warehouse)",
+    )
+    daily.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 3 when an unallocated guardrail warns (default: warn, exit 0)",
+    )
+    daily.add_argument("--vars", metavar="YAML", help="dbt --vars for the build")
+    daily.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another load, build or a reader of the warehouse holds it, wait this long",
+    )
+    daily.add_argument("--quiet", action="store_true", help="no progress lines")
+    daily.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
 def _cost_explorer_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -718,6 +773,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             except discover.DiscoverError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
+        if args.command == "publish":
+            from ingest.publish import PublishError, publish
+
+            try:
+                done = publish(args.db, wait=args.wait)
+            except PublishError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+            print(f"published {done.path} ({done.bytes / 1e6:.1f} MB in {done.seconds:.2f} s)")
+            return 0
+        if args.command == "daily":
+            from ingest import daily as daily_run
+
+            return daily_run.run(args)
         if args.command in ("cost-explorer", "cost-explorer-file"):
             _print_results([_run_cost_explorer(args)], as_json=args.json)
             return 0

@@ -1752,7 +1752,13 @@ def prior_load(
     landed = con.execute(
         f"SELECT count(*) FROM {spec.table} WHERE _load_id = ?", [prior[0]]
     ).fetchone()
-    return str(prior[0]) if landed and landed[0] == prior[1] else None
+    # A delivery holding a closed month lands only that month's corrections (none when it is
+    # unchanged), so the rows it landed are its partitions' rows, not the rows it read.
+    kept = con.execute(
+        "SELECT sum(row_count) FROM raw._load_partitions WHERE load_id = ?", [prior[0]]
+    ).fetchone()
+    expected = prior[1] if not kept or kept[0] is None else kept[0]
+    return str(prior[0]) if landed and landed[0] == expected else None
 
 
 def _validate(

@@ -181,6 +181,7 @@ def run(db_arg: str | None, sample_dir: Path, cur_lines: int) -> int:
             f"{period:%Y-%m}         {currency:<8} {n:>12,} {billed:>13,.2f} "
             f"{effective:>14,.2f} {unused:>14,.2f}"
         )
+    published = publish_after_build(db) if ok else True
     if ok:
         print_allocation(db)
         from ingest import report
@@ -191,7 +192,20 @@ def run(db_arg: str | None, sample_dir: Path, cur_lines: int) -> int:
         f"\ndbt build {'passed' if ok else 'FAILED'} in {build_seconds:.1f} s; "
         f"total {time.monotonic() - started:.1f} s. Warehouse: {db}"
     )
-    return 0 if ok else 1
+    return 0 if ok and published else 1
+
+
+def publish_after_build(db: Path) -> bool:
+    """Replace the readers' read-only copy after a passing build; False when it failed."""
+    from ingest.publish import PublishError, publish
+
+    try:
+        done = publish(db)
+    except PublishError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+    print(f"\nread-only copy for readers and BI tools: {done.path}")
+    return True
 
 
 def print_allocation(db: Path) -> None:

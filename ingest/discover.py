@@ -43,6 +43,7 @@ import duckdb
 
 from ingest.core import database_path
 from ingest.demo import PROJECT_DIR, run_dbt
+from ingest.publish import reader_path
 
 LINE_TABLE = "marts.fct_cost_line_items"
 # raw tables whose rows become cost lines (see macros/cost_staging_models.sql)
@@ -130,12 +131,13 @@ def discover(db: Path, out: Path | None, top: int, *, build: bool = True) -> Dis
     if not db.exists():
         raise DiscoverError(f"no warehouse at {db}: {LOAD_HINT.format(db=db)}")
     built = False
-    if _line_table_stale(db):
+    source = reader_path(db)  # the published copy when it holds what the warehouse holds
+    if _line_table_stale(source):
         if not build:
             raise DiscoverError(f"{LINE_TABLE} is missing or older than the last load in {db}")
         _build_line_table(db)
-        built = True
-    con = _read_only(db)
+        built, source = True, db
+    con = _read_only(source)
     try:
         rule_keys = _seed_product_keys(con)
         _collect_lines(con)

@@ -31,6 +31,7 @@ from typing import Any
 import duckdb
 
 from ingest.core import database_path
+from ingest.publish import reader_path
 
 logger = logging.getLogger(__name__)
 
@@ -906,7 +907,7 @@ def assumptions_docs_block(assumptions: Sequence[Assumption]) -> str:
 
 def run_assumptions(db_arg: str | None, write_docs: Path | None) -> int:
     """``python -m ingest assumptions``: print the Markdown, or write the docs block."""
-    db = database_path(db_arg)
+    db = reader_path(db_arg)
     con = open_marts(db)
     try:
         require_tables(con, db, ["fct_allocation_assumptions"])
@@ -1350,9 +1351,8 @@ def run_report(
 ) -> int:
     """``python -m ingest report``: print the growth review (or its data as JSON) and write
     the HTML report."""
-    db = database_path(db_arg)
-    data = collect(db, month, currency, top)
-    target = html_path or default_html_path(db)
+    data = collect(reader_path(db_arg), month, currency, top)
+    target = html_path or default_html_path(database_path(db_arg))
     # Write then rename: a browser refreshing the report never sees half a file.
     tmp = target.with_name(target.name + ".tmp")
     try:

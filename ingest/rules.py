@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.core import database_path
+from ingest.publish import reader_path
 
 log = logging.getLogger(__name__)
 
@@ -275,6 +275,6 @@ def render_json(report: RuleReport) -> str:
 
 def run(db_arg: str | None, *, as_json: bool = False) -> int:
     """Print the report; 1 when a rule has an error (or the warehouse is not built)."""
-    report = check(database_path(db_arg))
+    report = check(reader_path(db_arg))
     print(render_json(report) if as_json else render_text(report))
     return 1 if report.errors else 0
