@@ -158,10 +158,26 @@ def test_second_writer_with_wait_queues_behind_the_first(
     con.close()
 
 
-def test_dbt_build_during_a_load_says_why(big_cur: Path, seeded_db: Path) -> None:
-    load = start_load(big_cur, seeded_db, "--quiet")
-    wait_until_loading(load, seeded_db)
-    build = run_dbt(seeded_db, "build", capture=True)
-    load.wait(timeout=300)
+def test_dbt_build_during_a_load_says_why(seeded_db: Path) -> None:
+    """A load holds DuckDB's write lock for its whole run; a writer process that holds it until
+    told to stop stands in for it, so the build surely overlaps (a real load of a few seconds
+    could end before dbt, parsing, reaches the database on a busy machine)."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+            "sys.stdin.read()",
+            str(seeded_db),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        build = run_dbt(seeded_db, "build", capture=True)
+    finally:
+        holder.communicate(timeout=60)
     assert build.returncode != 0
     assert "Could not set lock on file" in build.stdout and "Conflicting lock" in build.stdout
