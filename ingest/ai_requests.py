@@ -5,7 +5,7 @@ One row per request as the gateway logged it. ``input_tokens`` counts every prom
 cached ones included (OpenAI's ``prompt_tokens`` convention); ``cached_input_tokens`` says how
 many of them were served from the prompt cache. ``tenant_id`` is accepted for ``customer_id``.
 Prices are not in the log: dbt prices each request from the rate card in
-``seeds/ai_model_rates.csv``. A load replaces the (provider, day) partitions it contains.
+``seeds/common/ai_model_rates.csv``. A load replaces the (provider, day) partitions it contains.
 """
 
 from __future__ import annotations

@@ -218,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="OpenCost Kubernetes allocations: daily CSV export or allocation API JSON",
         description="Load OpenCost allocations (the EXPORT_CSV_FILE export, or /allocation API "
         "responses saved as .json). They become the driver that splits each cluster's node "
-        "cost from the bill (one pool per cluster in seeds/allocation_pools.csv); OpenCost's "
+        "cost from the bill (one pool per cluster in seeds/rules/allocation_pools.csv); OpenCost's "
         "own dollars are never added to the bill. A load replaces the (cluster, day) "
         "partitions it contains.",
     )

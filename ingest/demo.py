@@ -23,37 +23,59 @@ from ingest.core import (
 )
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# dbt reads the company's rule seeds from seeds/rules unless this variable names another folder
+# (dbt_project.yml seed-paths); the demo builds the sample company with its own rules.
+RULES_ENV = "COST_MODEL_RULES"
+DEFAULT_RULES = "seeds/rules"
+SAMPLE_RULES = "seeds/examples/sample_company"
+
+
+def rules_folder() -> str:
+    """The rule-seed folder dbt builds with, relative to the project (as messages name it)."""
+    return os.environ.get(RULES_ENV, "").rstrip("/") or DEFAULT_RULES
+
+
+def _dbt_env(db: Path, rules: str | None) -> dict[str, str]:
+    env = {**os.environ, "COST_MODEL_DB": str(db.resolve())}
+    if rules:
+        env[RULES_ENV] = rules
+    return env
 
 
 def run_dbt(
-    db: Path, *args: str, capture: bool = False, project_dir: Path = PROJECT_DIR
+    db: Path,
+    *args: str,
+    capture: bool = False,
+    project_dir: Path = PROJECT_DIR,
+    rules: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``dbt <args>`` against ``db`` in a child process.
 
     A child process, because dbt-duckdb keeps its connection open for the life of the process,
-    which would lock the warehouse for whatever runs next.
+    which would lock the warehouse for whatever runs next. ``rules`` names the rule-seed folder
+    (default: COST_MODEL_RULES, else seeds/rules).
     """
     dbt = Path(sys.executable).parent / "dbt"
     return subprocess.run(
         [str(dbt), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)],
         cwd=project_dir,
-        env={**os.environ, "COST_MODEL_DB": str(db.resolve())},
+        env=_dbt_env(db, rules),
         capture_output=capture,
         text=True,
         check=False,
     )
 
 
-def dbt_build(db: Path, *args: str) -> bool:
+def dbt_build(db: Path, *args: str, rules: str | None = None) -> bool:
     """``dbt build`` against ``db``; True when every node passed."""
-    return run_dbt(db, "build", *args).returncode == 0
+    return run_dbt(db, "build", *args, rules=rules).returncode == 0
 
 
 _STAMP = re.compile(r"^(\x1b\[[0-9;]*m)*\d\d:\d\d:\d\d\s\s")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def dbt_logged(db: Path, log: Path, *args: str) -> tuple[bool, list[str]]:
+def dbt_logged(db: Path, log: Path, *args: str, rules: str | None = None) -> tuple[bool, list[str]]:
     """``dbt <args>`` against ``db`` with its whole output in ``log`` (no colour codes); returns
     whether it passed and the few lines a person reads on the console: the one-line reason when
     the warehouse is locked or not set up, dbt's allocation summary and its result line, and on
@@ -70,7 +92,7 @@ def dbt_logged(db: Path, log: Path, *args: str) -> tuple[bool, list[str]]:
                 str(PROJECT_DIR),
             ],
             cwd=PROJECT_DIR,
-            env={**os.environ, "COST_MODEL_DB": str(db.resolve()), "DBT_USE_COLORS": "false"},
+            env={**_dbt_env(db, rules), "DBT_USE_COLORS": "false"},
             stdout=out,
             stderr=subprocess.STDOUT,
             text=True,
@@ -154,9 +176,9 @@ def run(db_arg: str | None, sample_dir: Path, cur_lines: int) -> int:
     finally:
         con.close()
     log = db.parent / "dbt-build.log"
-    print(f"3/3 dbt build (dbt's output: {log})")
+    print(f"3/3 dbt build with the sample company's rules in {SAMPLE_RULES}/ (dbt's output: {log})")
     build_started = time.monotonic()
-    ok, lines = dbt_logged(db, log, "build")
+    ok, lines = dbt_logged(db, log, "build", rules=SAMPLE_RULES)
     build_seconds = time.monotonic() - build_started
     if not ok and len(lines) == 1:  # locked or not set up: nothing was built to summarise
         print(f"error: {lines[0]}", file=sys.stderr)

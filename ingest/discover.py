@@ -11,13 +11,13 @@ and one CSV per table into ``--out``, default ``discover/`` beside the warehouse
   with the highest coverage), top ``--top`` per key and currency, with their cost;
 - ``untagged``, ``untagged_by_service`` / ``_by_account`` / ``_by_resource``: the cost no
   product tag reaches: lines carrying none of the keys a product tag rule reads (those of
-  seeds/allocation_tag_rules.csv plus the product key suggested here), so the cost that stays
+  seeds/rules/allocation_tag_rules.csv plus the product key suggested here), so the cost that stays
   ``untagged`` once the starter rule is in (unused Savings Plan / RI commitment, which no tag
   can reach, is left out: the build reports it as ``unused_commitment``);
 - ``accounts``: the accounts with cost, and their untagged cost;
-- ``products.csv`` and ``allocation_tag_rules.csv``: starters with the headers of seeds/, one
+- ``products.csv`` and ``allocation_tag_rules.csv``: starters with the headers of seeds/rules/, one
   product per value of the best product-like key and one ``<dimension>_from_tag`` rule per
-  dimension found, for the user to edit and merge into seeds/.
+  dimension found, for the user to edit and merge into seeds/rules/ (or the folder COST_MODEL_RULES names).
 
 Money is rounded to the cent and always per billing currency (currencies are never added).
 
@@ -42,7 +42,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.core import database_path
-from ingest.demo import PROJECT_DIR, run_dbt
+from ingest.demo import PROJECT_DIR, rules_folder, run_dbt
 from ingest.publish import reader_path
 
 LINE_TABLE = "marts.fct_cost_line_items"
@@ -215,8 +215,8 @@ def _build_line_table(db: Path) -> None:
 
 
 def _seed_product_keys(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The tag keys the product rules of seeds/allocation_tag_rules.csv read."""
-    seed = PROJECT_DIR / "seeds" / "allocation_tag_rules.csv"
+    """The tag keys the product rules of the rule folder's allocation_tag_rules.csv read."""
+    seed = PROJECT_DIR / rules_folder() / "allocation_tag_rules.csv"
     if not seed.exists():
         return []
     rows = con.execute(
@@ -498,7 +498,8 @@ def _starter_tables(
     products = _fetch(
         con,
         "products",
-        "Starter seeds/products.csv (one product per value of the product key; edit it)",
+        f"Starter {rules_folder()}/products.csv (one product per value of the product key; "
+        "edit it)",
         f"""
         with product_lines as (
             select map_extract_value(tags, $key) as product, currency, cost, {team_value} as team
@@ -539,7 +540,8 @@ def _starter_tables(
     rules = _fetch(
         con,
         "allocation_tag_rules",
-        "Starter seeds/allocation_tag_rules.csv rows (merge them: same rule_id replaces)",
+        f"Starter {rules_folder()}/allocation_tag_rules.csv rows (merge them: same rule_id "
+        "replaces)",
         f"""
         with coverage as (
             select tag_key, string_agg(
@@ -591,7 +593,8 @@ def to_markdown(found: Discovery) -> str:
         "rules see them.",
         "",
         "Next: edit `products.csv` and `allocation_tag_rules.csv` here, merge them into "
-        "`seeds/` (a rule with the same rule_id replaces the shipped one), then `dbt build` "
+        f"`{rules_folder()}/` (a rule with the same rule_id replaces the shipped one), then "
+        "`dbt build` "
         "and `python -m ingest report`.",
     ]
     for table in found.tables:
@@ -626,7 +629,8 @@ def to_text(found: Discovery) -> str:
         parts += [
             "",
             "No product-like tag key on this bill: tag resources with product (or app, "
-            "service, workload), or write account / service rules in seeds/.",
+            "service, workload), or write account / service rules in "
+            f"{rules_folder()}/.",
         ]
     parts += ["", f"written: {found.out}/discover.md and one CSV per table"]
     return "\n".join(parts).lstrip("\n")

@@ -8,7 +8,7 @@ requested) is kept as its own row.
 
 These dollars are OpenCost's *estimate* of each workload's share of the nodes; they never enter
 the cost model as money. dbt uses them only as the driver that splits the cluster's real node
-lines from the bill (one pool per cluster in ``seeds/allocation_pools.csv``), so a node is
+lines from the bill (one pool per cluster in ``seeds/rules/allocation_pools.csv``), so a node is
 counted once, at its billed price.
 
 The CSV export has no cluster column, so ``--cluster`` names it; the API's allocations carry

@@ -289,9 +289,9 @@ def _empty_product_mart(con: duckdb.DuckDBPyConnection) -> str:
     currency, cost, reason = unallocated
     return (
         f"no cost reached a product: all {currency} {cost:,.2f} of the bill is unallocated "
-        f"(mostly '{reason}'): no product rule of seeds/allocation_tag_rules.csv matches it; "
+        f"(mostly '{reason}'): no product rule of seeds/rules/allocation_tag_rules.csv matches it; "
         "run `python -m ingest discover` for the bill's tag keys and a starter rule and "
-        "products, add them to seeds/allocation_tag_rules.csv and seeds/products.csv, then "
+        "products, add them to seeds/rules/allocation_tag_rules.csv and seeds/rules/products.csv, then "
         "`dbt build`"
     )
 
@@ -683,7 +683,7 @@ def format_significant(value: float, digits: int = 3) -> str:
 
 
 def plural(unit: str) -> str:
-    """recording → recordings (unit names in seeds/products.csv are simple nouns)."""
+    """recording → recordings (unit names in seeds/rules/products.csv are simple nouns)."""
     return unit if unit.endswith("s") else unit + "s"
 
 

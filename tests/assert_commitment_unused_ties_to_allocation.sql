@@ -3,7 +3,7 @@
     bucket, per month and currency, to the cent: the same money seen twice, never counted
     twice. (Would a product tag on a commitment fee line allocate it directly, this test names
     the month.) The bucket is the residual pool matching unused commitment; with no such pool
-    in seeds/allocation_pools.csv there is no bucket to tie to: unused commitment is untagged.
+    in seeds/rules/allocation_pools.csv there is no bucket to tie to: unused commitment is untagged.
 -#}
 with
 

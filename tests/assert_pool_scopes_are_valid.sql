@@ -1,5 +1,5 @@
 {#-
-    Every driver_scope of seeds/allocation_pools.csv parses and fits its pool's method
+    Every driver_scope of seeds/rules/allocation_pools.csv parses and fits its pool's method
     (int_allocation__pool_scopes). An invalid scope fails the build with one message naming
     every bad pool, its value and why: a silently unmatched scope would empty the driver and
     move the pool's cost to its fallback.
@@ -24,7 +24,7 @@ summary as (
 
     select
         count(*) as n_problems,
-        'seeds/allocation_pools.csv: invalid driver_scope: '
+        'seeds/rules/allocation_pools.csv: invalid driver_scope: '
         || {{ dbt.listagg('problem', "'; '", ordered_by) }}
         || '. Write key:pattern terms separated by | (hostname: for a query_log pool;'
         || ' provider:, account:, service: for a cost_proportional pool on'

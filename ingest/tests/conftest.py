@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -13,10 +14,20 @@ import pytest
 
 from ingest import aws_cur, azure, focus, oci
 from ingest.core import connect, load_path
-from ingest.demo import dbt_build, load_sample
+from ingest.demo import RULES_ENV, SAMPLE_RULES, dbt_build, load_sample
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"
+# Most tests build the bundled sample company: with its own rules, as `ingest demo` does. Tests of
+# the shipped defaults (seeds/rules) say so explicitly.
+os.environ[RULES_ENV] = SAMPLE_RULES
+
+
+def seed_file(project: Path, name: str, rules: str = SAMPLE_RULES) -> Path:
+    """A seed CSV of ``project``: the rule folder's copy, else the reference data every company
+    shares (seeds/common)."""
+    own = project / rules / name
+    return own if own.exists() else project / "seeds" / "common" / name
 
 
 def ingest_cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,7 +1,7 @@
 """AI request costs: the loader, and the rate card's arithmetic on a million real rows.
 
 The issue's seed numbers are reproduced end to end: request logs written as parquet, loaded by
-`python -m ingest ai-requests`' loader, priced by dbt from seeds/ai_model_rates.csv. Each
+`python -m ingest ai-requests`' loader, priced by dbt from seeds/common/ai_model_rates.csv. Each
 scenario is 1 M requests (one feature id each), so the sums are the issue's figures exactly.
 """
 

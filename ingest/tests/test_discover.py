@@ -2,10 +2,11 @@
 
 Two warehouses, one per case: the small bundled sample (figures cross-checked against an
 independent query of the staged lines, normalising the tag keys here in plain SQL), and the
-new user's flow on a real bill, the AWS workshop CUR of ../shared/data: load → discover →
-starter products and product rule into a copy of the seeds → dbt build → report.
+new user's flow on a real bill, the AWS workshop CUR of ../shared/data, with the shipped
+default rules (seeds/rules): load → build green with the defaults → discover → starter products
+and product rule into a copy of the default rules → dbt build → report.
 
-Measured on the workshop CUR (Oct + Nov 2018, USD 7,828.52 effective): the shipped rules leave
+Measured on the workshop CUR (Oct + Nov 2018, USD 7,828.52 effective): the default rules leave
 98.8 % untagged (the bill has no `product` tag); discover's starter rule (product = tag
 `workload`, from `user:workload`) brings it to 84.8 % (USD 6,637.47): only 14.0 % of the
 bill's cost carries a workload tag; the rest is untagged Glue, RDS and EC2 (see
@@ -22,7 +23,7 @@ import duckdb
 import pytest
 
 from ingest.core import connect, ensure_all_tables
-from ingest.demo import load_sample, run_dbt
+from ingest.demo import DEFAULT_RULES, RULES_ENV, SAMPLE_RULES, load_sample, run_dbt
 from ingest.tests.conftest import PROJECT_DIR, SHARED_DATA, copy_project, ingest_cli
 
 WORKSHOP = SHARED_DATA / "aws_cur/well_architected_labs/{}2018-WorkshopCUR-00001.snappy.parquet"
@@ -37,7 +38,7 @@ TABLES = (
     "products",
     "allocation_tag_rules",
 )
-WORKSHOP_UNTAGGED_BELOW = 0.85  # measured 84.8 % with the starter rule (98.8 % shipped)
+WORKSHOP_UNTAGGED_BELOW = 0.85  # measured 84.8 % with the starter rule (98.8 % with defaults)
 
 # the staged lines with their tag keys normalised here, independently of the models
 STAGED = """
@@ -100,10 +101,12 @@ def test_sample_json_and_files(sample: dict[str, object]) -> None:
     for name in TABLES:
         assert (out / f"{name}.csv").is_file(), name
     markdown = (out / "discover.md").read_text()
-    assert "## Tag keys" in markdown and "## Starter seeds/products.csv" in markdown
-    # the starters carry the seeds' headers, so they can be copied into seeds/
+    # the starters are named after the rule folder the build uses (here the sample's)
+    assert "## Tag keys" in markdown and f"## Starter {SAMPLE_RULES}/products.csv" in markdown
+    # the starters carry the seeds' headers, so they can be copied into the rule folder
     for name in ("products", "allocation_tag_rules"):
-        assert _header(out / f"{name}.csv") == _header(PROJECT_DIR / "seeds" / f"{name}.csv")
+        for folder in (DEFAULT_RULES, SAMPLE_RULES):
+            assert _header(out / f"{name}.csv") == _header(PROJECT_DIR / folder / f"{name}.csv")
     rules = _csv(out / "allocation_tag_rules.csv")
     product_rule = next(r for r in rules if r["dimension"] == "product")
     assert product_rule["rule_id"] == "product_from_tag"
@@ -201,34 +204,8 @@ def _merge_starters(discovered: Path, seeds: Path) -> list[str]:
     return [line.split(",")[0] for line in starter]
 
 
-def test_new_user_flow_on_the_workshop_cur(tmp_path: Path) -> None:
-    """Fresh warehouse → load the workshop CUR → discover → starters into seeds → build → report."""
-    if not WORKSHOP.parent.is_dir():
-        pytest.skip("../shared/data (the AWS workshop CUR) is not present")
-    db = tmp_path / "warehouse.duckdb"
-    for month in ("Oct", "Nov"):
-        done = ingest_cli(db, "cur", str(WORKSHOP).format(month))
-        assert done.returncode == 0, done.stderr
-    code, out, err = _discover(db, tmp_path / "discover", "--json")
-    assert code == 0, err
-    found = json.loads(out)
-    assert found["product_keys"] == ["product", "workload"]
-    keys = {r["tag_key"]: r for r in found["tables"]["tag_keys"]}
-    assert {"workload", "cost_center", "department", "environment"} <= set(keys)
-    assert "user_workload" not in keys  # normalised as the rules see it
-    [untagged] = found["tables"]["untagged"]
-    assert untagged["currency"] == "USD" and untagged["total_cost"] == 7828.52
-
-    project = copy_project(tmp_path / "project")
-    products = _merge_starters(tmp_path / "discover", project / "seeds")
-    assert sorted(products) == ["Base", "Base Load", "BaseLoad", "Daytime", "Peak"]
-    build = run_dbt(db, "build", capture=True, project_dir=project)
-    assert build.returncode == 0, build.stdout[-4000:]
-
-    report = ingest_cli(db, "report", "--html", str(tmp_path / "report.html"))
-    assert report.returncode == 0, report.stderr
-    for product in products:
-        assert product in report.stdout, product
+def _untagged_share(db: Path) -> tuple[float, float]:
+    """(untagged cost, its share of the allocation) in USD."""
     con = duckdb.connect(str(db), read_only=True)
     try:
         untagged_cost, total = con.execute(
@@ -240,7 +217,53 @@ def test_new_user_flow_on_the_workshop_cur(tmp_path: Path) -> None:
         ).fetchone()
     finally:
         con.close()
-    share = float(untagged_cost) / float(total)
+    return float(untagged_cost), float(untagged_cost) / float(total)
+
+
+def test_new_user_flow_on_the_workshop_cur(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fresh warehouse → load the workshop CUR → build with the default rules → discover →
+    starters into the default rules → build → report."""
+    if not WORKSHOP.parent.is_dir():
+        pytest.skip("../shared/data (the AWS workshop CUR) is not present")
+    monkeypatch.setenv(RULES_ENV, DEFAULT_RULES)  # a new checkout: the shipped defaults
+    db = tmp_path / "warehouse.duckdb"
+    for month in ("Oct", "Nov"):
+        done = ingest_cli(db, "cur", str(WORKSHOP).format(month))
+        assert done.returncode == 0, done.stderr
+    project = copy_project(tmp_path / "project")
+
+    # the defaults know nothing of this company and still build green: all cost is visible,
+    # the untagged part as its own bucket, and every message names the file to edit
+    build = run_dbt(db, "build", capture=True, project_dir=project)
+    assert build.returncode == 0, build.stdout[-4000:]
+    assert "USD untagged" in build.stdout
+    _, default_share = _untagged_share(db)
+    assert default_share > 0.95, f"untagged {default_share:.1%}"  # no product tag on this bill
+    checks = ingest_cli(db, "check-rules")
+    assert checks.returncode == 0, checks.stderr
+    assert f"{DEFAULT_RULES}/allocation_tag_rules.csv rule " in checks.stdout
+    assert SAMPLE_RULES not in checks.stdout + build.stdout
+
+    code, out, err = _discover(db, tmp_path / "discover", "--json")
+    assert code == 0, err
+    found = json.loads(out)
+    assert found["product_keys"] == ["app", "application", "product", "workload"]
+    keys = {r["tag_key"]: r for r in found["tables"]["tag_keys"]}
+    assert {"workload", "cost_center", "department", "environment"} <= set(keys)
+    assert "user_workload" not in keys  # normalised as the rules see it
+    [untagged] = found["tables"]["untagged"]
+    assert untagged["currency"] == "USD" and untagged["total_cost"] == 7828.52
+
+    products = _merge_starters(tmp_path / "discover", project / DEFAULT_RULES)
+    assert sorted(products) == ["Base", "Base Load", "BaseLoad", "Daytime", "Peak"]
+    build = run_dbt(db, "build", capture=True, project_dir=project)
+    assert build.returncode == 0, build.stdout[-4000:]
+
+    report = ingest_cli(db, "report", "--html", str(tmp_path / "report.html"))
+    assert report.returncode == 0, report.stderr
+    for product in products:
+        assert product in report.stdout, product
+    untagged_cost, share = _untagged_share(db)
     assert share < WORKSHOP_UNTAGGED_BELOW, f"untagged {share:.1%}"
     # discover predicted the build's untagged cost (to a few cents: a rounding of the pools)
     assert abs(untagged["untagged_cost"] - float(untagged_cost)) < 0.05

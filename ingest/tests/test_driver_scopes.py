@@ -36,7 +36,7 @@ import pytest
 
 from ingest.cli import main
 from ingest.demo import run_dbt
-from ingest.tests.conftest import copy_project
+from ingest.tests.conftest import copy_project, seed_file
 
 CUR_HEADER = (
     "bill/BillingPeriodStartDate",
@@ -152,9 +152,9 @@ def _write_csv(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> No
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("driver_scopes")
     project = copy_project(root / "project")
-    pools = project / "seeds" / "allocation_pools.csv"
+    pools = seed_file(project, "allocation_pools.csv")
     pools.write_text(pools.read_text() + EXTRA_POOLS)
-    rates = project / "seeds" / "ai_model_rates.csv"
+    rates = seed_file(project, "ai_model_rates.csv")
     rates.write_text(rates.read_text() + EXTRA_RATE)
 
     _write_csv(root / "cur.csv", CUR_HEADER, CUR_LINES)
@@ -271,7 +271,7 @@ def test_an_invalid_scope_fails_the_build_naming_pool_and_value(
 ) -> None:
     root = tmp_path_factory.mktemp("bad_scopes")
     project = copy_project(root / "project")
-    pools = project / "seeds" / "allocation_pools.csv"
+    pools = seed_file(project, "allocation_pools.csv")
     lines = pools.read_text().splitlines()
     fixed = [lines[0]]
     for line in lines[1:]:
@@ -292,7 +292,9 @@ def test_an_invalid_scope_fails_the_build_naming_pool_and_value(
     )
     assert proc.returncode != 0
     out = " ".join(proc.stdout.split())
-    assert "seeds/allocation_pools.csv: invalid driver_scope: " in out, out[-3000:]
+    assert "seeds/examples/sample_company/allocation_pools.csv: invalid driver_scope: " in out, out[
+        -3000:
+    ]
     for message in (
         'pool clickhouse driver_scope "hostnme:ch-%": term "hostnme:ch-%" is not hostname:, '
         "provider:, account: or service: followed by a value",

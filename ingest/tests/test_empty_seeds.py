@@ -23,9 +23,14 @@ import yaml
 from ingest import sample_data
 from ingest.core import connect
 from ingest.demo import load_sample, run_dbt
-from ingest.tests.conftest import PROJECT_DIR, copy_project
+from ingest.tests.conftest import PROJECT_DIR, copy_project, seed_file
 
-SEEDS = sorted(p.stem for p in (PROJECT_DIR / "seeds").glob("*.csv"))
+# every seed dbt builds for the sample: the shared reference data and the sample company's rules
+SEEDS = sorted(
+    p.stem
+    for folder in ("seeds/common", "seeds/examples/sample_company")
+    for p in (PROJECT_DIR / folder).glob("*.csv")
+)
 OBSERVED = (
     "clickhouse_user_products",
     "team_budgets",
@@ -37,7 +42,7 @@ OBSERVED = (
 def test_every_seed_column_has_a_declared_type() -> None:
     """A column left to inference loads as INTEGER from a header-only CSV: declare them all."""
     declared: dict[str, dict[str, str]] = {}
-    for path in (PROJECT_DIR / "seeds").glob("_*.yml"):
+    for path in (PROJECT_DIR / "seeds").rglob("_*.yml"):
         for seed in yaml.safe_load(path.read_text())["seeds"]:
             declared[seed["name"]] = seed.get("config", {}).get("column_types", {})
     for seed in SEEDS:
@@ -48,7 +53,7 @@ def test_every_seed_column_has_a_declared_type() -> None:
 
 
 def _header_only(seed: str) -> str:
-    return (PROJECT_DIR / "seeds" / f"{seed}.csv").read_text().splitlines()[0] + "\n"
+    return seed_file(PROJECT_DIR, f"{seed}.csv").read_text().splitlines()[0] + "\n"
 
 
 def _project(root: Path, seeds: dict[str, str]) -> Path:
@@ -60,7 +65,7 @@ def _project(root: Path, seeds: dict[str, str]) -> Path:
 
 def _write_seeds(project: Path, seeds: dict[str, str]) -> None:
     for seed, text in seeds.items():
-        (project / "seeds" / f"{seed}.csv").write_text(text)
+        seed_file(project, f"{seed}.csv").write_text(text)
 
 
 def _build(project: Path, db: Path, *, warns: frozenset[str] = frozenset()) -> None:
@@ -129,7 +134,7 @@ def empty_then_refilled(
     _build(project, db, warns=WHOLE_BILL_UNTAGGED)
     empty = root / "empty.duckdb"
     shutil.copy(db, empty)
-    _write_seeds(project, {s: (PROJECT_DIR / "seeds" / f"{s}.csv").read_text() for s in SEEDS})
+    _write_seeds(project, {s: seed_file(PROJECT_DIR, f"{s}.csv").read_text() for s in SEEDS})
     _build(project, db)
     return empty, db
 
@@ -258,7 +263,7 @@ def test_the_observed_empty_seeds_build_green_unit_tests_included(
 def test_a_product_without_owner_team_shows_its_shared_cost_under_no_owner(
     raw_db: Path, clean_db: Path, tmp_path: Path
 ) -> None:
-    products = (PROJECT_DIR / "seeds" / "products.csv").read_text()
+    products = seed_file(PROJECT_DIR, "products.csv").read_text()
     assert ",replay-team," in products
     db = _warehouse(raw_db, tmp_path)
     _build(

@@ -16,7 +16,7 @@ from ingest import focus, opencost
 from ingest.cli import main
 from ingest.core import LoadError, connect, ensure_all_tables, load_path
 from ingest.demo import run_dbt
-from ingest.tests.conftest import PROJECT_DIR, snapshot
+from ingest.tests.conftest import PROJECT_DIR, seed_file, snapshot
 
 CSV_HEADER = (
     "Date,Namespace,ControllerKind,ControllerName,Pod,Container,CPUCost,RAMCost,GPUCost,"
@@ -236,7 +236,7 @@ def cluster_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(PROJECT_DIR / name, project / name)
     for folder in ("models", "macros", "seeds", "tests"):
         shutil.copytree(PROJECT_DIR / folder, project / folder)
-    pools = project / "seeds" / "allocation_pools.csv"
+    pools = seed_file(project, "allocation_pools.csv")
     pools.write_text(pools.read_text() + POOL_ROW)
 
     db = root / "warehouse.duckdb"

@@ -24,7 +24,7 @@ import pytest
 from ingest import sample_data
 from ingest.core import connect
 from ingest.demo import load_sample, run_dbt
-from ingest.tests.conftest import copy_project, ingest_cli
+from ingest.tests.conftest import copy_project, ingest_cli, seed_file
 
 KNOWN = "active_tenants, ai_requests, events, flag_requests, gb_stored, recordings, requests"
 PRODUCTS = "ai_assistant, analytics, flags, replay"
@@ -78,7 +78,7 @@ def query(db: Path, sql: str) -> list[tuple[object, ...]]:
 
 
 def edit_seed(project: Path, name: str, change: Callable[[str], str]) -> None:
-    path = project / "seeds" / name
+    path = seed_file(project, name)
     before = path.read_text()
     after = change(before)
     assert after != before, f"the edit of {name} changed nothing"
@@ -130,7 +130,7 @@ def test_the_sample_rules_have_no_errors_no_warnings_and_known_notes(sample: Sam
     assert [m for s, m in rows if s == "warn"] == []
     warnings = [m for s, m in rows if s == "note"]
     assert (
-        "seeds/allocation_tag_rules.csv rule component_bedrock: matches no line in the loaded "
+        "seeds/examples/sample_company/allocation_tag_rules.csv rule component_bedrock: matches no line in the loaded "
         "bill — check the match, or delete the row if it is for data you do not have"
     ) in warnings
     (lines,) = query(
@@ -139,7 +139,7 @@ def test_the_sample_rules_have_no_errors_no_warnings_and_known_notes(sample: Sam
         "where rule_id = 'staging_account'",
     )[0]
     assert (
-        f"seeds/allocation_tag_rules.csv rule staging_account: matches {lines} line(s) but rule "
+        f"seeds/examples/sample_company/allocation_tag_rules.csv rule staging_account: matches {lines} line(s) but rule "
         "environment_from_tag wins environment on every one — lower its priority number, narrow "
         "the other, or delete it"
     ) in warnings
@@ -205,7 +205,7 @@ def test_misspelt_pool_driver_fails_the_build_naming_the_pool(
         },
     )
     assert (
-        "seeds/allocation_pools.csv pool shared_postgres: driver 'active_tenantz' is not a "
+        "seeds/examples/sample_company/allocation_pools.csv pool shared_postgres: driver 'active_tenantz' is not a "
         "loaded usage metric (did you mean 'active_tenants'? "
         f"known: {KNOWN}) — fix the driver or load the metric"
     ) in case.output
@@ -223,7 +223,7 @@ def test_misspelt_customer_driver_metric_fails_the_build(sample: Sample, tmp_pat
         {"customer_drivers.csv": replace("replay,recordings,", "replay,recordingz,")},
     )
     assert (
-        "seeds/customer_drivers.csv customer driver of replay: metric 'recordingz' is not a "
+        "seeds/examples/sample_company/customer_drivers.csv customer driver of replay: metric 'recordingz' is not a "
         f"loaded usage metric (did you mean 'recordings'? known: {KNOWN}) — fix the metric or load it"
     ) in case.output
     assert_failed_without_allocating(case, sample)
@@ -236,7 +236,7 @@ def test_misspelt_unit_metric_fails_the_build(sample: Sample, tmp_path: Path) ->
         {"products.csv": replace("analytics-team,events,", "analytics-team,eventz,")},
     )
     assert (
-        "seeds/products.csv product analytics: unit_metric 'eventz' is not a loaded usage "
+        "seeds/examples/sample_company/products.csv product analytics: unit_metric 'eventz' is not a loaded usage "
         f"metric (did you mean 'events'? known: {KNOWN}) — fix the metric or load it"
     ) in case.output
     assert_failed_without_allocating(case, sample)
@@ -259,7 +259,7 @@ def test_a_pool_tied_with_shared_postgres_names_both_pools(sample: Sample, tmp_p
         "from intermediate.int_allocation__rule_coverage where rule_id = 'shared_postgres'",
     )
     prefix = (
-        "seeds/allocation_pools.csv pools postgres_even and shared_postgres: both at priority 10 "
+        "seeds/examples/sample_company/allocation_pools.csv pools postgres_even and shared_postgres: both at priority 10 "
         f"match the same {n} signature(s) without a product ({Decimal(cost):.2f} of cost), and "
         "only the pool_id order would pick one (e.g. signature "
     )
@@ -301,7 +301,7 @@ def test_unknown_method_names_the_pool_and_value(sample: Sample, tmp_path: Path)
         {"allocation_pools.csv": replace("ingress-alb,driver,", "ingress-alb,drivers,")},
     )
     assert (
-        "seeds/allocation_pools.csv pool ingress_alb: method 'drivers' is not a method — use one "
+        "seeds/examples/sample_company/allocation_pools.csv pool ingress_alb: method 'drivers' is not a method — use one "
         "of driver, query_log, split_cost, cost_proportional, even, residual"
     ) in case.output
     assert "accepted_values_allocation_pools_method" not in case.output
@@ -356,9 +356,9 @@ def test_every_validation_rule_has_its_message(sample: Sample, tmp_path: Path) -
             ),
         },
     )
-    pools = "seeds/allocation_pools.csv pool "
-    rules = "seeds/allocation_tag_rules.csv rule "
-    not_product = f"is not a product of seeds/products.csv (known: {PRODUCTS}) — fix the product or add it to seeds/products.csv"
+    pools = "seeds/examples/sample_company/allocation_pools.csv pool "
+    rules = "seeds/examples/sample_company/allocation_tag_rules.csv rule "
+    not_product = f"is not a product of seeds/examples/sample_company/products.csv (known: {PRODUCTS}) — fix the product or add it to seeds/examples/sample_company/products.csv"
     errors = [
         f"{pools}clickhouse: method query_log splits by read_bytes, cpu_time_us, duration_ms, not by 'requests' — set driver to read_bytes, cpu_time_us, duration_ms, or use method driver",
         f"{pools}unused_commitment: method residual takes no driver, yet driver is 'requests' (it would be ignored) — clear the driver, or use method driver to split by it",
@@ -366,27 +366,27 @@ def test_every_validation_rule_has_its_message(sample: Sample, tmp_path: Path) -
         f"{pools}credits: zero_driver_fallback 'prev' is not a fallback — use one of previous_period, even, unallocated",
         f"{pools}support: match_source 'service_codes' is not a match source, so the pool matches nothing — use tag:<key> or one of {SOURCES} (docs/rules.md)",
         f"{pools}eks_cluster: method cost_proportional splits by direct_effective_cost, not by 'split_cost' — set driver to direct_effective_cost, or use method driver",
-        "seeds/allocation_pool_alternatives.csv alternative alb_by_tenants (pool ingress_alb): driver 'active_tenant' is not a loaded usage metric "
+        "seeds/examples/sample_company/allocation_pool_alternatives.csv alternative alb_by_tenants (pool ingress_alb): driver 'active_tenant' is not a loaded usage metric "
         f"(did you mean 'active_tenants'? known: {KNOWN}) — fix the driver or load the metric",
-        "seeds/allocation_pool_alternatives.csv alternative alt_x: pool_id 'no_such_pool' is not a pool of seeds/allocation_pools.csv — fix the pool_id or add the pool",
+        "seeds/examples/sample_company/allocation_pool_alternatives.csv alternative alt_x: pool_id 'no_such_pool' is not a pool of seeds/examples/sample_company/allocation_pools.csv — fix the pool_id or add the pool",
         f"{rules}ai_gpu_usage: output_value 'ai_asistant' {not_product}",
         f"{rules}staging_account: source 'acount' is not a match source, so the rule matches nothing — use tag:<key> or one of {SOURCES} (docs/rules.md)",
         f"{rules}component_clickhouse: match 'service:clickhouse' is not key=value — write what to match (tag_equals takes key=value)",
         f"{rules}component_tax: dimension 'components' is not a dimension — use one of product, team, customer_id, environment, feature_id, component",
         f"{rules}component_ec2: output_value is empty, and only source tag copies a value, so the rule sets nothing — write the value the rule gives",
-        f"seeds/clickhouse_user_products.csv user flags_svc: product 'flag' {not_product}",
-        f"seeds/storage_cost_parameters.csv product flagz: product 'flagz' {not_product}",
-        f"seeds/customer_drivers.csv customer driver of flagz: product 'flagz' {not_product}",
-        f"seeds/products.csv product replay: request_metric 'requestz' is not a loaded usage metric (did you mean 'requests'? known: {KNOWN}) — fix the metric or load it",
+        f"seeds/examples/sample_company/clickhouse_user_products.csv user flags_svc: product 'flag' {not_product}",
+        f"seeds/examples/sample_company/storage_cost_parameters.csv product flagz: product 'flagz' {not_product}",
+        f"seeds/examples/sample_company/customer_drivers.csv customer driver of flagz: product 'flagz' {not_product}",
+        f"seeds/examples/sample_company/products.csv product replay: request_metric 'requestz' is not a loaded usage metric (did you mean 'requests'? known: {KNOWN}) — fix the metric or load it",
     ]
     for message in errors:
         assert message in case.output, message
     assert f"{len(errors)} error(s) in the rule seeds; nothing was allocated:" in case.output
     warnings = [
-        "seeds/allocation_pool_alternatives.csv alternative postgres_by_tenants (pool shared_postgres): driver 'seats' has no usage loaded "
+        "seeds/examples/sample_company/allocation_pool_alternatives.csv alternative postgres_by_tenants (pool shared_postgres): driver 'seats' has no usage loaded "
         f"(known: {KNOWN}), so the alternative splits nothing — load the metric, or fix the name if it is a typo",
         f"{pools}k8s_prod: driver 'opencost:prod-eks' has no data: no OpenCost export is loaded, so the pool falls back to its zero_driver_fallback — fix the cluster name or load its OpenCost export",
-        "seeds/customer_drivers.csv customer driver of flagz: metric 'flag_requests' has no usage rows for product flagz, so the product's cost reaches no customer — load the metric with product flagz, or pick a metric that has it",
+        "seeds/examples/sample_company/customer_drivers.csv customer driver of flagz: metric 'flag_requests' has no usage rows for product flagz, so the product's cost reaches no customer — load the metric with product flagz, or pick a metric that has it",
         f"{pools}k8s_prod: matches no line without a product in the loaded bill — check the match, or delete the row if it is for data you do not have",
     ]
     for message in warnings:

@@ -4,7 +4,7 @@ to the cent); thresholds per reason warn or fail the build with the reason and t
 the build summary lists every reason with its threshold status.
 
 One warehouse for the module: the bundled sample (small) built on a copy of the project where
-  - `flags` has no row in seeds/customer_drivers.csv          → its cost reaches no customer,
+  - `flags` has no row in seeds/examples/sample_company/customer_drivers.csv       → its cost reaches no customer,
   - the `ai_requests` usage rows carry no customer_id          → neither does ai_assistant's,
   - the `requests` usage of October is missing and ingress_alb falls back to `unallocated`
                                                                → October's ALB cost is no_driver.
@@ -23,7 +23,7 @@ import pytest
 from ingest import report, sample_data
 from ingest.core import connect
 from ingest.demo import load_sample, run_dbt
-from ingest.tests.conftest import copy_project
+from ingest.tests.conftest import copy_project, seed_file
 
 REASONS = (
     "no_driver",
@@ -39,11 +39,11 @@ THRESHOLD_TEST = ("--select", "assert_unallocated_within_thresholds")
 
 def _project_copy(root: Path) -> Path:
     project = copy_project(root / "project")
-    drivers = project / "seeds" / "customer_drivers.csv"
+    drivers = seed_file(project, "customer_drivers.csv")
     drivers.write_text(
         "".join(line for line in drivers.read_text().splitlines(True) if "flags," not in line)
     )
-    pools = project / "seeds" / "allocation_pools.csv"
+    pools = seed_file(project, "allocation_pools.csv")
     pools.write_text(
         pools.read_text().replace(
             "ingress_alb,10,tag:service,ingress-alb,driver,requests,day,previous_period,",
@@ -214,7 +214,7 @@ def test_above_warn_the_build_warns_with_reason_and_numbers(
     )
     assert f"USD {amount:,.2f} = {pct:.1f} % of the USD cost" in warning
     assert "warn above 1 %, fail above 50 %" in warning
-    assert "seeds/allocation_pools.csv" in warning
+    assert "seeds/examples/sample_company/allocation_pools.csv" in warning
     # no_customer (flags + ai_assistant, above its 5 %) warns too; untagged is quiet
     assert re.search(r"above its warning threshold: reason 'no_customer': USD [\d,.]+ = ", output)
     assert "WARN 2 assert_unallocated_within_thresholds" in output

@@ -1,5 +1,5 @@
 {#-
-    Scoped drivers (seeds/allocation_pools.csv driver_scope, docs/drivers.md): a scope is up to
+    Scoped drivers (seeds/rules/allocation_pools.csv driver_scope, docs/drivers.md): a scope is up to
     driver_scope_max_terms() `key:pattern` terms separated by `|`; a driver row counts when it
     matches any term. Which drivers a scope key restricts:
       hostname                  → the ClickHouse work drivers (read_bytes, cpu_time_us, duration_ms)

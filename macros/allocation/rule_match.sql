@@ -1,6 +1,6 @@
 {#-
-    The one matching vocabulary of seeds/allocation_tag_rules.csv (source, match) and
-    seeds/allocation_pools.csv (match_source, match_value); docs/rules.md has the table.
+    The one matching vocabulary of seeds/rules/allocation_tag_rules.csv (source, match) and
+    seeds/rules/allocation_pools.csv (match_source, match_value); docs/rules.md has the table.
 
       tag              match is a tag key: the signature carries that tag (a tag rule with an
                        empty output_value copies the tag's value)

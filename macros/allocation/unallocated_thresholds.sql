@@ -20,11 +20,11 @@
 {#- What to do about a reason, for the warning and error messages. #}
 {% macro unallocated_hint(reason) %}
     {%- set hints = {
-        'no_driver': "A pool's driver found no usage: check the driver names in seeds/allocation_pools.csv against the usage metrics, and that usage is loaded for those days",
-        'no_customer': "Product cost no customer driver reached (the '(unallocated)' customer): check seeds/customer_drivers.csv and that the usage files carry customer_id",
-        'untagged': "Bill lines no tag rule matched: add product rules to seeds/allocation_tag_rules.csv",
+        'no_driver': "A pool's driver found no usage: check the driver names in " ~ rules_file("allocation_pools") ~ " against the usage metrics, and that usage is loaded for those days",
+        'no_customer': "Product cost no customer driver reached (the '(unallocated)' customer): check " ~ rules_file("customer_drivers") ~ " and that the usage files carry customer_id",
+        'untagged': "Bill lines no tag rule matched: add product rules to " ~ rules_file("allocation_tag_rules"),
         'unused_commitment': "Savings Plan / reservation commitment nobody used",
-        'unattributed_queries': "ClickHouse work of no product: map its users in seeds/clickhouse_user_products.csv",
+        'unattributed_queries': "ClickHouse work of no product: map its users in " ~ rules_file("clickhouse_user_products"),
         'unattributed_workloads': "Kubernetes workloads without a product label",
         'idle_capacity': "Idle Kubernetes node capacity",
     } -%}

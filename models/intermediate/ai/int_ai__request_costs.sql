@@ -1,5 +1,5 @@
 {#-
-    The cost of every AI request, priced from the rate card (seeds/ai_model_rates.csv) in force
+    The cost of every AI request, priced from the rate card (seeds/common/ai_model_rates.csv) in force
     on the request's day:
 
         cost = ( (input − cached input) × input price

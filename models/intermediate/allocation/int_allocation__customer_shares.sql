@@ -1,5 +1,5 @@
 {#- Per product and period, each customer's share of that product's customer driver
-    (seeds/customer_drivers.csv, e.g. replay → recordings), at day and month grain; these apply
+    (seeds/rules/customer_drivers.csv, e.g. replay → recordings), at day and month grain; these apply
     to every pool (pool_driver '*').
 
     A Kubernetes cluster split by OpenCost (pool driver opencost:<cluster>) splits each product's

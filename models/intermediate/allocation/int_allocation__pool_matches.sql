@@ -1,5 +1,5 @@
 {#-
-    Which pool of seeds/allocation_pools.csv matches which resource signature, ranked: per
+    Which pool of seeds/rules/allocation_pools.csv matches which resource signature, ranked: per
     signature the pool with the lowest priority, then pool_id, is rank 1 (the one
     int_allocation__signature_paths gives a line without a product). Pools match with the same
     vocabulary as tag rules (macros/allocation/rule_match.sql, docs/rules.md). Two pools at the

@@ -1,5 +1,5 @@
 {#-
-    The driver scopes of seeds/allocation_pools.csv, one row per pool and scope term
+    The driver scopes of seeds/rules/allocation_pools.csv, one row per pool and scope term
     (docs/drivers.md). driver_scope = `key:pattern` terms separated by `|`; a driver row is in
     scope when it matches any term (pattern: SQL LIKE, `%` any text):
       hostname:<pattern>  a query_log pool counts only the queries run on matching hosts;

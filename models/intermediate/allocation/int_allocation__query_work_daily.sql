@@ -1,7 +1,7 @@
 {#-
     ClickHouse work per product and day, within each delivered query_log partition (hostname ×
     event date). Product from the query's log_comment, else the user → product seed
-    (seeds/clickhouse_user_products.csv), else '(unattributed)': an explicit target that ends up
+    (seeds/rules/clickhouse_user_products.csv), else '(unattributed)': an explicit target that ends up
     as an `unattributed_queries` residual. Applied to the incremental per-user sums at every
     build, so a changed (or refilled) user map takes effect without a full refresh.
 -#}

@@ -238,19 +238,19 @@ signature_words as (
 pool_problems as (
 
     {{ rule_vocabulary_problems(
-        'pools', 'seeds/allocation_pools.csv', 'pool', 'pool_id', 'method', methods, 'method'
+        'pools', rules_file('allocation_pools'), 'pool', 'pool_id', 'method', methods, 'method'
     ) }}
 
     union all
 
     {{ rule_vocabulary_problems(
-        'pools', 'seeds/allocation_pools.csv', 'pool', 'pool_id', 'share_grain', grains, 'grain'
+        'pools', rules_file('allocation_pools'), 'pool', 'pool_id', 'share_grain', grains, 'grain'
     ) }}
 
     union all
 
     {{ rule_vocabulary_problems(
-        'pools', 'seeds/allocation_pools.csv', 'pool', 'pool_id', 'zero_driver_fallback',
+        'pools', rules_file('allocation_pools'), 'pool', 'pool_id', 'zero_driver_fallback',
         fallbacks, 'fallback',
         allow_when="coalesce(zero_driver_fallback, '') = '' and method in ('"
             ~ driverless_methods | join("', '") ~ "')"
@@ -260,7 +260,7 @@ pool_problems as (
 
     select
         'error' as severity,
-        'seeds/allocation_pools.csv' as seed_file,
+        '{{ rules_file("allocation_pools") }}' as seed_file,
         'pool ' || pool_id as subject,
         pool_id as rule_id,
         'driver' as column_name,
@@ -308,7 +308,7 @@ pool_problems as (
 
         select
             'error' as severity,
-            'seeds/allocation_pools.csv' as seed_file,
+            '{{ rules_file("allocation_pools") }}' as seed_file,
             'pool ' || pool_id as subject,
             pool_id as rule_id,
             'driver' as column_name,
@@ -333,7 +333,7 @@ pool_problems as (
 declared_drivers as (
 
     select
-        'seeds/allocation_pools.csv' as seed_file,
+        '{{ rules_file("allocation_pools") }}' as seed_file,
         'pool ' || pool_id as subject,
         pool_id as rule_id,
         driver
@@ -343,7 +343,7 @@ declared_drivers as (
     union all
 
     select
-        'seeds/allocation_pool_alternatives.csv' as seed_file,
+        '{{ rules_file("allocation_pool_alternatives") }}' as seed_file,
         'alternative ' || alternative_id || ' (pool ' || coalesce(pool_id, '') || ')' as subject,
         alternative_id as rule_id,
         driver
@@ -392,13 +392,13 @@ alternative_problems as (
 
     select
         'error' as severity,
-        'seeds/allocation_pool_alternatives.csv' as seed_file,
+        '{{ rules_file("allocation_pool_alternatives") }}' as seed_file,
         'alternative ' || alternatives.alternative_id as subject,
         alternatives.alternative_id as rule_id,
         'pool_id' as column_name,
         alternatives.pool_id as bad_value,
         'pool_id ''' || coalesce(alternatives.pool_id, '')
-        || ''' is not a pool of seeds/allocation_pools.csv' as problem,
+        || ''' is not a pool of {{ rules_file("allocation_pools") }}' as problem,
         cast(null as {{ dbt.type_string() }}) as example,
         'fix the pool_id or add the pool' as fix
     from alternatives
@@ -468,7 +468,7 @@ pool_tie_problems as (
 
     select
         'error' as severity,
-        'seeds/allocation_pools.csv' as seed_file,
+        '{{ rules_file("allocation_pools") }}' as seed_file,
         'pools ' || first_pool_id || ' and ' || second_pool_id as subject,
         first_pool_id || ', ' || second_pool_id as rule_id,
         'priority' as column_name,
@@ -490,7 +490,7 @@ pool_tie_problems as (
 rule_problems as (
 
     {{ rule_vocabulary_problems(
-        'tag_rules', 'seeds/allocation_tag_rules.csv', 'rule', 'rule_id', 'dimension',
+        'tag_rules', rules_file('allocation_tag_rules'), 'rule', 'rule_id', 'dimension',
         dimensions, 'dimension'
     ) }}
 
@@ -498,7 +498,7 @@ rule_problems as (
 
     select
         'error' as severity,
-        'seeds/allocation_tag_rules.csv' as seed_file,
+        '{{ rules_file("allocation_tag_rules") }}' as seed_file,
         'rule ' || rule_id as subject,
         rule_id,
         'output_value' as column_name,
@@ -517,7 +517,7 @@ rule_problems as (
 match_rules as (
 
     select
-        'seeds/allocation_pools.csv' as seed_file,
+        '{{ rules_file("allocation_pools") }}' as seed_file,
         'pool' as kind,
         pool_id as rule_id,
         'match_source' as source_column,
@@ -530,7 +530,7 @@ match_rules as (
     union all
 
     select
-        'seeds/allocation_tag_rules.csv' as seed_file,
+        '{{ rules_file("allocation_tag_rules") }}' as seed_file,
         'rule' as kind,
         rule_id,
         'source' as source_column,
@@ -673,7 +673,7 @@ rule_conflict_problems as (
 
     select
         'error' as severity,
-        'seeds/allocation_tag_rules.csv' as seed_file,
+        '{{ rules_file("allocation_tag_rules") }}' as seed_file,
         'rules ' || first_rule_id || ' and ' || second_rule_id as subject,
         first_rule_id || ', ' || second_rule_id as rule_id,
         'priority' as column_name,
@@ -703,7 +703,7 @@ metric_references as (
         'driver' as column_name,
         driver as metric,
         case
-            when seed_file = 'seeds/allocation_pools.csv'
+            when seed_file = '{{ rules_file("allocation_pools") }}'
                 then 'the pool falls back to its zero_driver_fallback'
             else 'the alternative splits nothing'
         end as consequence,
@@ -716,7 +716,7 @@ metric_references as (
     union all
 
     select
-        'seeds/customer_drivers.csv' as seed_file,
+        '{{ rules_file("customer_drivers") }}' as seed_file,
         'customer driver of ' || product as subject,
         product as rule_id,
         product,
@@ -729,7 +729,7 @@ metric_references as (
     union all
 
     select
-        'seeds/products.csv' as seed_file,
+        '{{ rules_file("products") }}' as seed_file,
         'product ' || product as subject,
         product as rule_id,
         product,
@@ -743,7 +743,7 @@ metric_references as (
     union all
 
     select
-        'seeds/products.csv' as seed_file,
+        '{{ rules_file("products") }}' as seed_file,
         'product ' || product as subject,
         product as rule_id,
         product,
@@ -848,7 +848,7 @@ metric_problems as (
 product_references as (
 
     select
-        'seeds/allocation_tag_rules.csv' as seed_file,
+        '{{ rules_file("allocation_tag_rules") }}' as seed_file,
         'rule ' || rule_id as subject,
         rule_id,
         'output_value' as column_name,
@@ -859,7 +859,7 @@ product_references as (
     union all
 
     select
-        'seeds/customer_drivers.csv' as seed_file,
+        '{{ rules_file("customer_drivers") }}' as seed_file,
         'customer driver of ' || product as subject,
         product as rule_id,
         'product' as column_name,
@@ -869,7 +869,7 @@ product_references as (
     union all
 
     select
-        'seeds/clickhouse_user_products.csv' as seed_file,
+        '{{ rules_file("clickhouse_user_products") }}' as seed_file,
         'user ' || clickhouse_user as subject,
         clickhouse_user as rule_id,
         'product' as column_name,
@@ -879,7 +879,7 @@ product_references as (
     union all
 
     select
-        'seeds/storage_cost_parameters.csv' as seed_file,
+        '{{ rules_file("storage_cost_parameters") }}' as seed_file,
         'product ' || product as subject,
         product as rule_id,
         'product' as column_name,
@@ -898,10 +898,10 @@ product_problems as (
         product_references.column_name,
         product_references.product as bad_value,
         product_references.column_name || ' ''' || coalesce(product_references.product, '')
-        || ''' is not a product of seeds/products.csv (known: ' || loaded.known_products || ')'
+        || ''' is not a product of {{ rules_file("products") }} (known: ' || loaded.known_products || ')'
             as problem,
         cast(null as {{ dbt.type_string() }}) as example,
-        'fix the product or add it to seeds/products.csv' as fix
+        'fix the product or add it to {{ rules_file("products") }}' as fix
     from product_references
     cross join loaded
     left join products
@@ -1024,7 +1024,7 @@ no_usage as (
 
     select
         'warn' as severity,
-        'seeds/allocation_pools.csv' as seed_file,
+        '{{ rules_file("allocation_pools") }}' as seed_file,
         'usage' as subject,
         cast(null as {{ dbt.type_string() }}) as rule_id,
         cast(null as {{ dbt.type_string() }}) as column_name,

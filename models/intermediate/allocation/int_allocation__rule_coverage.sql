@@ -127,7 +127,7 @@ catalogue as (
     select
         'tag_rule' as rule_kind,
         rule_id,
-        'seeds/allocation_tag_rules.csv' as seed_file,
+        '{{ rules_file("allocation_tag_rules") }}' as seed_file,
         dimension,
         priority
     from tag_rules
@@ -137,7 +137,7 @@ catalogue as (
     select
         'pool' as rule_kind,
         pool_id as rule_id,
-        'seeds/allocation_pools.csv' as seed_file,
+        '{{ rules_file("allocation_pools") }}' as seed_file,
         cast(null as {{ dbt.type_string() }}) as dimension,
         priority
     from pools

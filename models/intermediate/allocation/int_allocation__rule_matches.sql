@@ -1,5 +1,5 @@
 {#-
-    Which rule of seeds/allocation_tag_rules.csv matches which resource signature, with the
+    Which rule of seeds/rules/allocation_tag_rules.csv matches which resource signature, with the
     value it gives. Sources are the vocabulary pools use too (macros/allocation/rule_match.sql,
     docs/rules.md): tag, tag:<key>, tag_equals key=value, account, service, usage_type,
     resource_id, charge_category, unused_commitment. Evaluated once per distinct signature

@@ -2,10 +2,10 @@
     Every resource signature with its dimensions and its allocation path.
 
     Dimensions (product, team, customer_id, environment, feature_id, component) come from the
-    ordered rules in seeds/allocation_tag_rules.csv: per signature and dimension, the matching
+    ordered rules in seeds/rules/allocation_tag_rules.csv: per signature and dimension, the matching
     rule with the lowest priority wins; a signature no component rule matches is `other`.
     Path: a signature with a product is `direct`; otherwise it joins the first pool of
-    seeds/allocation_pools.csv it matches (`pool`, int_allocation__pool_matches); otherwise
+    seeds/rules/allocation_pools.csv it matches (`pool`, int_allocation__pool_matches); otherwise
     it is `untagged`. Exactly one path per signature, and every bill line has one signature,
     so no line can be allocated twice.
 -#}

@@ -1,7 +1,7 @@
 {#-
     Cost Explorer rows as bill lines of the unified cost model: the rows no CUR / FOCUS line
     supersedes (int_aws_ce__superseded_costs), with the Cost Explorer service name mapped to
-    the CUR product code (seeds/aws_ce_service_codes.csv) so the service and component rules
+    the CUR product code (seeds/common/aws_ce_service_codes.csv) so the service and component rules
     apply; an unmapped name stays as its own service_code (component other). Tags arrive as a
     map (team$platform → team=platform, team$ → no tag), so the tag rules allocate the rows
     like CUR lines. Grain: daily or monthly × the query's groups, never finer.

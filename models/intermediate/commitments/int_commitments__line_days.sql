@@ -10,7 +10,7 @@
                        RIFee (their effective cost is the unused part), FOCUS Unused rows,
                        Azure UnusedReservation / UnusedSavingsPlan (staged as status Unused)
       on_demand_usage  usage at the on-demand rate; whether a commitment could have covered it
-                       is decided later, from seeds/commitment_eligibility.csv
+                       is decided later, from seeds/common/commitment_eligibility.csv
                        (int_commitments__lines), so changing that seed needs no full refresh
 
     A line's role is one CASE, so it lands in one group only. Commitment money is spread over

@@ -1,6 +1,6 @@
 {#-
     Commitment line groups (int_commitments__line_days) with their on-demand eligibility from
-    seeds/commitment_eligibility.csv: an on-demand group stays only when a Savings Plan or a
+    seeds/common/commitment_eligibility.csv: an on-demand group stays only when a Savings Plan or a
     reservation could have covered it (Spot and data transfer never). One row per line group;
     every bill line is in exactly one group (one role). A table: the three commitment marts
     read it. Small (groups, not lines), so rebuilt on every run: a seed change applies at once.

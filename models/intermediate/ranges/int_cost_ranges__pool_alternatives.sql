@@ -1,6 +1,6 @@
 {#-
     Each shared pool group re-split under every alternative driver declared for its pool
-    (seeds/allocation_pool_alternatives.csv), next to what the real rule gave each product.
+    (seeds/rules/allocation_pool_alternatives.csv), next to what the real rule gave each product.
     alternative share = product's quantity of the alternative driver / Σ over products, same
     grain and period as the pool's own split. A group whose alternative driver is zero in the
     period gets no alternative (the rule's answer stands). These are estimates for a range,

@@ -1,5 +1,5 @@
 {#-
-    Volume per product and month, counted the way seeds/products.csv says: unit_volume = Σ of
+    Volume per product and month, counted the way seeds/rules/products.csv says: unit_volume = Σ of
     the product's unit metric (recordings, events, ...), requests = Σ of its request metric,
     active_tenants = customers with any usage quantity > 0 in the month. Usage rows carry no
     currency, so this is joined to cost per currency downstream.

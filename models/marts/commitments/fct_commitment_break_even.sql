@@ -1,5 +1,5 @@
 {#-
-    When a commitment pays for itself, per scenario of seeds/commitment_scenarios.csv.
+    When a commitment pays for itself, per scenario of seeds/common/commitment_scenarios.csv.
     Two lines cross: on demand costs on_demand_monthly_cost every month; the commitment costs
     the upfront payment once, then reserved_monthly_cost every month. They cross after
       break_even_months = upfront_cost / (on_demand_monthly_cost − reserved_monthly_cost)

@@ -4,7 +4,7 @@
       coverage = covered usage / (covered usage + eligible on-demand usage)
     Covered usage: SavingsPlanCoveredUsage (savings_plan), DiscountedUsage (reserved_instance),
     FOCUS Used rows (by CommitmentDiscountType). Eligible on-demand usage: on-demand Usage lines
-    that seeds/commitment_eligibility.csv lists for the type (EC2 instance hours, Fargate and
+    that seeds/common/commitment_eligibility.csv lists for the type (EC2 instance hours, Fargate and
     Lambda for Savings Plans; EC2, RDS, ElastiCache, Redshift, OpenSearch instance hours for
     reservations; never Spot or data transfer). Usage covered by the other commitment type is
     neither covered nor on demand for this one (AWS: Savings Plans coverage leaves RI-covered

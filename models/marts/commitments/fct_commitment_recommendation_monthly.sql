@@ -1,6 +1,6 @@
 {#-
     Reserve the steady baseline, keep the bursty part on demand: per billing account × charge
-    month × currency × scenario (seeds/commitment_scenarios.csv, matched on commitment type and
+    month × currency × scenario (seeds/common/commitment_scenarios.csv, matched on commitment type and
     currency), from the on-demand spend a commitment of that type could cover
     (int_commitments__lines, role on_demand_usage, at the price actually billed).
       daily spend        every day from the account's first to last charge day in the month

@@ -3,7 +3,7 @@
     from them: what is direct (tag rules), how each line gets its component, which proxy each
     shared pool uses and why, how product cost is split to customers, how volume is counted,
     which other drivers the ranges consider, and the conventions and exclusions of the model
-    (seeds/model_conventions.csv). `python -m ingest assumptions` prints it as Markdown.
+    (seeds/common/model_conventions.csv). `python -m ingest assumptions` prints it as Markdown.
 -#}
 {%- set text = dbt.type_string() -%}
 with
@@ -75,7 +75,7 @@ assumptions as (
         1 as topic_order,
         'direct' as topic,
         rule_id as subject,
-        'seeds/allocation_tag_rules.csv' as rule_source,
+        '{{ rules_file("allocation_tag_rules") }}' as rule_source,
         priority as rule_order,
         'When ' || condition_text || ', the line is 100 % ' || value_text
         || ' (direct; priority ' || cast(priority as {{ text }}) || ')' as statement,
@@ -89,7 +89,7 @@ assumptions as (
         2 as topic_order,
         'dimension' as topic,
         rule_id as subject,
-        'seeds/allocation_tag_rules.csv' as rule_source,
+        '{{ rules_file("allocation_tag_rules") }}' as rule_source,
         priority as rule_order,
         'When ' || condition_text || ', ' || dimension || ' is ' || value_text
         || ' (priority ' || cast(priority as {{ text }}) || ')' as statement,
@@ -103,7 +103,7 @@ assumptions as (
         3 as topic_order,
         'component' as topic,
         rule_id as subject,
-        'seeds/allocation_tag_rules.csv' as rule_source,
+        '{{ rules_file("allocation_tag_rules") }}' as rule_source,
         priority as rule_order,
         'When ' || condition_text || ', the cost is ' || value_text
         || ' (priority ' || cast(priority as {{ text }}) || '; no match = other)' as statement,
@@ -117,7 +117,7 @@ assumptions as (
         4 as topic_order,
         'shared_pool' as topic,
         pool_id as subject,
-        'seeds/allocation_pools.csv' as rule_source,
+        '{{ rules_file("allocation_pools") }}' as rule_source,
         priority as rule_order,
         'Untagged lines where ' || match_source || ' matches ' || match_value
         || ' form the pool ' || pool_id || ', '
@@ -139,7 +139,7 @@ assumptions as (
         5 as topic_order,
         'customer_split' as topic,
         product as subject,
-        'seeds/customer_drivers.csv' as rule_source,
+        '{{ rules_file("customer_drivers") }}' as rule_source,
         0 as rule_order,
         product || ' cost without a customer tag is split to customers by their share of '
         || metric || ' in the same period' as statement,
@@ -152,7 +152,7 @@ assumptions as (
         6 as topic_order,
         'volume' as topic,
         product as subject,
-        'seeds/products.csv' as rule_source,
+        '{{ rules_file("products") }}' as rule_source,
         0 as rule_order,
         {#- unit_name and request_metric are optional: a blank one leaves its clause out
             (never the whole statement) -#}
@@ -170,7 +170,7 @@ assumptions as (
         7 as topic_order,
         'range' as topic,
         alternative_id as subject,
-        'seeds/allocation_pool_alternatives.csv' as rule_source,
+        '{{ rules_file("allocation_pool_alternatives") }}' as rule_source,
         0 as rule_order,
         'The range for pool ' || pool_id || ' also splits it by ' || driver as statement,
         description as rationale
@@ -182,7 +182,7 @@ assumptions as (
         8 as topic_order,
         'storage_model' as topic,
         product as subject,
-        'seeds/storage_cost_parameters.csv' as rule_source,
+        '{{ rules_file("storage_cost_parameters") }}' as rule_source,
         0 as rule_order,
         product || ' stores '
         || case
@@ -204,7 +204,7 @@ assumptions as (
         case when topic = 'exclusion' then 10 else 9 end as topic_order,
         topic,
         convention_id as subject,
-        'seeds/model_conventions.csv' as rule_source,
+        'seeds/common/model_conventions.csv' as rule_source,
         0 as rule_order,
         statement,
         rationale

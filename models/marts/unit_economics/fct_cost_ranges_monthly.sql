@@ -1,6 +1,6 @@
 {#-
     Ranges, not false precision. For every pool with more than one plausible driver
-    (seeds/allocation_pool_alternatives.csv), the product's and customer's cost is recomputed
+    (seeds/rules/allocation_pool_alternatives.csv), the product's and customer's cost is recomputed
     under each driver. Per pool and month the cheapest and the dearest driver for the target
     are taken, and the differences to the rule's answer are added up over pools:
         low_cost  = cost + Σ_pools min(0, min over alternatives of (alternative − rule))

@@ -4,7 +4,7 @@
         modeled cost per unit = compute_cost / volume + storage_rate × avg_size × retention
     compute_cost is every non-storage component of the product's cost (compute, network,
     database, ClickHouse, AI, other); the storage parameters are reviewable config
-    (seeds/storage_cost_parameters.csv). The actual cost per unit is beside it for comparison.
+    (seeds/rules/storage_cost_parameters.csv). The actual cost per unit is beside it for comparison.
 -#}
 with
 

@@ -1,8 +1,8 @@
 {#-
     Showback: cost per team and month, against an optional budget. A row's team is the team tag
     its rule gave it; shared-pool rows (no tag) go to the product's owner team
-    (seeds/products.csv); unallocated money is its own '(unallocated)' team, so the teams sum to
-    the whole allocation. Budgets (seeds/team_budgets.csv): a row for a month overrides the
+    (seeds/rules/products.csv); unallocated money is its own '(unallocated)' team, so the teams sum to
+    the whole allocation. Budgets (seeds/rules/team_budgets.csv): a row for a month overrides the
     team's default row (blank budget_month).
 -#}
 with

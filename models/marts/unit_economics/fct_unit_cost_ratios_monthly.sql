@@ -4,7 +4,7 @@
     allocation, unallocated buckets included: serving tenants is what the whole bill pays for.
     For a product it is the product's allocated cost. Active tenant = a customer with any usage
     quantity > 0 in the month (counted once company-wide even if they use several products);
-    requests = Σ of each product's request metric (seeds/products.csv).
+    requests = Σ of each product's request metric (seeds/rules/products.csv).
 -#}
 with
 
