@@ -21,18 +21,11 @@ from ingest.core import (
     lock_holder,
     stderr_progress,
 )
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-# dbt reads the company's rule seeds from seeds/rules unless this variable names another folder
-# (dbt_project.yml seed-paths); the demo builds the sample company with its own rules.
-RULES_ENV = "COST_MODEL_RULES"
-DEFAULT_RULES = "seeds/rules"
-SAMPLE_RULES = "seeds/examples/sample_company"
-
-
-def rules_folder() -> str:
-    """The rule-seed folder dbt builds with, relative to the project (as messages name it)."""
-    return os.environ.get(RULES_ENV, "").rstrip("/") or DEFAULT_RULES
+from ingest.project import (
+    PROJECT_DIR,
+    RULES_ENV,
+    SAMPLE_RULES,
+)
 
 
 def _dbt_env(db: Path, rules: str | None) -> dict[str, str]:

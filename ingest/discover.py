@@ -42,7 +42,8 @@ from pathlib import Path
 import duckdb
 
 from ingest.core import database_path
-from ingest.demo import PROJECT_DIR, rules_folder, run_dbt
+from ingest.demo import run_dbt
+from ingest.project import PROJECT_DIR, rules_folder
 from ingest.publish import reader_path
 
 LINE_TABLE = "marts.fct_cost_line_items"

@@ -31,6 +31,7 @@ from typing import Any
 import duckdb
 
 from ingest.core import database_path
+from ingest.project import rules_folder
 from ingest.publish import reader_path
 
 logger = logging.getLogger(__name__)
@@ -289,10 +290,10 @@ def _empty_product_mart(con: duckdb.DuckDBPyConnection) -> str:
     currency, cost, reason = unallocated
     return (
         f"no cost reached a product: all {currency} {cost:,.2f} of the bill is unallocated "
-        f"(mostly '{reason}'): no product rule of seeds/rules/allocation_tag_rules.csv matches it; "
-        "run `python -m ingest discover` for the bill's tag keys and a starter rule and "
-        "products, add them to seeds/rules/allocation_tag_rules.csv and seeds/rules/products.csv, then "
-        "`dbt build`"
+        f"(mostly '{reason}'): no product rule of {rules_folder()}/allocation_tag_rules.csv "
+        "matches it; run `python -m ingest discover` for the bill's tag keys and a starter rule "
+        f"and products, add them to {rules_folder()}/allocation_tag_rules.csv and "
+        f"{rules_folder()}/products.csv, then `dbt build`"
     )
 
 

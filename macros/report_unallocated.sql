@@ -17,5 +17,7 @@
                 row.currency, row.reason, row.amount, row.pct, status) -%}
             {{ log(line.rstrip(), info=True) }}
         {%- endfor -%}
+        {#- which rules made these figures: the demo's example company or the user's own -#}
+        {{ log("  rules: " ~ rules_folder() ~ "/ (COST_MODEL_RULES names the folder)", info=True) }}
     {%- endif -%}
 {% endmacro %}

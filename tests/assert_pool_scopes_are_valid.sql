@@ -24,7 +24,7 @@ summary as (
 
     select
         count(*) as n_problems,
-        'seeds/rules/allocation_pools.csv: invalid driver_scope: '
+        '{{ rules_file("allocation_pools") }}: invalid driver_scope: '
         || {{ dbt.listagg('problem', "'; '", ordered_by) }}
         || '. Write key:pattern terms separated by | (hostname: for a query_log pool;'
         || ' provider:, account:, service: for a cost_proportional pool on'

@@ -14,7 +14,8 @@ import pytest
 
 from ingest import aws_cur, azure, focus, oci
 from ingest.core import connect, load_path
-from ingest.demo import RULES_ENV, SAMPLE_RULES, dbt_build, load_sample
+from ingest.demo import dbt_build, load_sample
+from ingest.project import RULES_ENV, SAMPLE_RULES
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"

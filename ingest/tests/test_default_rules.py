@@ -11,12 +11,16 @@ folder is test_rule_checks. These checks keep the two folders interchangeable.
 from __future__ import annotations
 
 import csv
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import duckdb
 import yaml
 
-from ingest.demo import DEFAULT_RULES, RULES_ENV, SAMPLE_RULES
+from ingest.project import DEFAULT_RULES, RULES_ENV, SAMPLE_RULES
 from ingest.tests.conftest import PROJECT_DIR
 
 COMMON = PROJECT_DIR / "seeds" / "common"
@@ -44,7 +48,9 @@ def test_dbt_reads_the_rule_folder_the_cli_and_the_messages_name() -> None:
     assert f"env_var('{RULES_ENV}', '{DEFAULT_RULES}')" in macro
     # no model or macro names a rule file by a fixed path in a message: rules_file() does
     # (the shared reference data has one place, seeds/common)
-    for path in [*PROJECT_DIR.glob("models/**/*.sql"), *PROJECT_DIR.glob("macros/**/*.sql")]:
+    for path in [
+        p for d in ("models", "macros", "tests") for p in PROJECT_DIR.glob(f"{d}/**/*.sql")
+    ]:
         literals = re.findall(r"'seeds/(?!common/)[a-z_/]+\.csv", path.read_text())
         assert literals == [], f"{path}: {literals} (use rules_file())"
 
@@ -109,3 +115,30 @@ def test_the_defaults_read_the_common_tag_keys_and_pool_the_common_charges() -> 
     assert pools[("charge_category", "Credit")]["method"] == "cost_proportional"
     for plan in ("AWSSupportBusiness", "AWSSupportEnterprise", "AWSDeveloperSupport"):
         assert pools[("service_code", plan)]["method"] == "cost_proportional", plan
+
+
+def test_the_demo_builds_the_sample_company_with_its_own_rules(tmp_path: Path) -> None:
+    """Whatever the environment says, the demo is the sample company with its example rules."""
+    env = {k: v for k, v in os.environ.items() if k != RULES_ENV}
+    done = subprocess.run(
+        [sys.executable, "-m", "ingest", "demo", "--db", str(tmp_path / "w.duckdb")]
+        + ["--sample-dir", str(tmp_path / "sample"), "--cur-lines", "3000"],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert f"rules: {SAMPLE_RULES}/ " in done.stdout
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    try:
+        products = {p for (p,) in con.execute("select product from seeds.products").fetchall()}
+        built = con.execute(
+            "select distinct product from marts.fct_product_economics_monthly order by 1"
+        ).fetchall()
+    finally:
+        con.close()
+    assert products == {r["product"] for r in _rows(SAMPLE / "products.csv")}
+    assert [p for (p,) in built] == sorted(products)

@@ -23,7 +23,8 @@ import duckdb
 import pytest
 
 from ingest.core import connect, ensure_all_tables
-from ingest.demo import DEFAULT_RULES, RULES_ENV, SAMPLE_RULES, load_sample, run_dbt
+from ingest.demo import load_sample, run_dbt
+from ingest.project import DEFAULT_RULES, RULES_ENV, SAMPLE_RULES
 from ingest.tests.conftest import PROJECT_DIR, SHARED_DATA, copy_project, ingest_cli
 
 WORKSHOP = SHARED_DATA / "aws_cur/well_architected_labs/{}2018-WorkshopCUR-00001.snappy.parquet"
@@ -236,7 +237,7 @@ def test_new_user_flow_on_the_workshop_cur(tmp_path: Path, monkeypatch: pytest.M
     # the untagged part as its own bucket, and every message names the file to edit
     build = run_dbt(db, "build", capture=True, project_dir=project)
     assert build.returncode == 0, build.stdout[-4000:]
-    assert "USD untagged" in build.stdout
+    assert "USD untagged" in build.stdout and f"rules: {DEFAULT_RULES}/ " in build.stdout
     _, default_share = _untagged_share(db)
     assert default_share > 0.95, f"untagged {default_share:.1%}"  # no product tag on this bill
     checks = ingest_cli(db, "check-rules")

@@ -283,7 +283,7 @@ def test_conflicting_tag_rules_are_named(sample: Sample, tmp_path: Path) -> None
     )
     assert "configured to fail if != 0" not in case.output
     match = re.search(
-        r"seeds/allocation_tag_rules\.csv rules ec2_is_flags and product_from_tag: both at "
+        r"seeds/examples/sample_company/allocation_tag_rules\.csv rules ec2_is_flags and product_from_tag: both at "
         r"priority 10 give product different values on \d+ signature\(s\) \([\d.]+ of cost\), "
         r"so the rule_id order would pick one \(e\.g\. 'flags' from ec2_is_flags vs "
         r"'(replay|analytics|ai_assistant)' from product_from_tag on signature \d+: service "
