@@ -2,10 +2,13 @@
 
 ``python -m ingest report`` reads the marts that ``dbt build`` wrote (read-only, plain DuckDB
 queries) and prints, for one month and one billing currency: cost per product with cost per
-unit, gross margin, the month-over-month trend and the cost range; the worst-margin customers;
+unit, gross margin, the month-over-month trend and the cost range; every loss-making customer
+(free tenants as one row); the biggest movers (product, customer, service); the worst-margin
+customers; tag coverage and unallocated cost by reason; commitment utilisation and coverage;
 the anomalies of the last 14 days; the team budgets. The same call writes a self-contained HTML
-file (inline CSS, a small vanilla script drawing SVG charts from an embedded JSON blob, no
-network) for people who read reports rather than terminals.
+file (inline CSS, a small vanilla script drawing SVG charts from an embedded JSON blob and
+adding a CSV download to every table, no network) for people who read reports rather than
+terminals. Each section's SQL is one ``*_query`` function.
 
 ``python -m ingest assumptions`` prints every allocation assumption as Markdown and can write
 it as the dbt docs block of ``fct_allocation_assumptions``.
