@@ -2,10 +2,13 @@
 
 ``python -m ingest report`` reads the marts that ``dbt build`` wrote (read-only, plain DuckDB
 queries) and prints, for one month and one billing currency: cost per product with cost per
-unit, gross margin, the month-over-month trend and the cost range; the worst-margin customers;
+unit, gross margin, the month-over-month trend and the cost range; every loss-making customer
+(free tenants as one row); the biggest movers (product, customer, service); the worst-margin
+customers; tag coverage and unallocated cost by reason; commitment utilisation and coverage;
 the anomalies of the last 14 days; the team budgets. The same call writes a self-contained HTML
-file (inline CSS, a small vanilla script drawing SVG charts from an embedded JSON blob, no
-network) for people who read reports rather than terminals.
+file (inline CSS, a small vanilla script drawing SVG charts from an embedded JSON blob and
+adding a CSV download to every table, no network) for people who read reports rather than
+terminals. Each section's SQL is one ``*_query`` function.
 
 ``python -m ingest assumptions`` prints every allocation assumption as Markdown and can write
 it as the dbt docs block of ``fct_allocation_assumptions``.
@@ -45,10 +48,16 @@ REQUIRED_TABLES = (
     "fct_cost_ranges_monthly",
     "fct_team_showback_monthly",
     "fct_allocation_assumptions",
+    "fct_cost_allocation",
 )
 # Optional: the monitoring marts are newer than the economics ones, and a warehouse built
 # before them should still get its growth review.
 ANOMALY_TABLE = "fct_cost_anomalies"
+COMMITMENT_TABLES = ("fct_commitment_utilization_monthly", "fct_commitment_coverage_monthly")
+OPTIONAL_TABLES = (ANOMALY_TABLE, *COMMITMENT_TABLES)
+# The loss-making customers' row standing for every free tenant (no revenue) together.
+FREE_TENANTS = "(free tenants)"
+MOVER_KINDS = ("product", "customer", "service")
 ANOMALY_WINDOW_DAYS = 14
 DOCS_PATH = "models/marts/unit_economics/assumptions.md"
 DOCS_BLOCK = "allocation_assumptions"
@@ -148,6 +157,88 @@ class AnomalyRow:
 
 
 @dataclass(frozen=True)
+class AnomalyLabel:
+    """An anomaly's scope and description with display names instead of product ids."""
+
+    anomaly_id: str
+    scope_label: str
+    description: str
+
+
+@dataclass(frozen=True)
+class LossRow:
+    """A loss-making paying customer, or every free tenant together (``FREE_TENANTS``)."""
+
+    customer_id: str
+    label: str
+    plan: str | None
+    customers: int
+    mrr: Decimal
+    cost: Decimal
+    gross_profit: Decimal
+
+
+@dataclass(frozen=True)
+class MoverRow:
+    """A product, customer or service whose cost moved most since the previous month."""
+
+    kind: str
+    item: str
+    label: str
+    previous_cost: Decimal
+    current_cost: Decimal
+    change: Decimal
+
+
+@dataclass(frozen=True)
+class ReasonRow:
+    """Cost of the month with an unallocated reason (no_customer: the product keeps it)."""
+
+    reason: str
+    is_unallocated: bool
+    cost: Decimal
+
+
+@dataclass(frozen=True)
+class TagCoverage:
+    """How much of the month's allocated cost reached a product, and why the rest did not."""
+
+    total_cost: Decimal
+    product_cost: Decimal
+    reasons: tuple[ReasonRow, ...]
+
+    @property
+    def share(self) -> float | None:
+        """product cost / total cost."""
+        return float(self.product_cost / self.total_cost) if self.total_cost else None
+
+
+@dataclass(frozen=True)
+class UtilizationRow:
+    """One row of fct_commitment_utilization_monthly in the report month."""
+
+    billing_account_id: str
+    commitment_type: str
+    n_commitments: int
+    total_commitment_cost: Decimal
+    used_commitment_cost: Decimal
+    unused_commitment_cost: Decimal
+    utilization: float | None
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    """One row of fct_commitment_coverage_monthly in the report month."""
+
+    billing_account_id: str
+    commitment_type: str
+    covered_list_cost: Decimal
+    eligible_list_cost: Decimal
+    commitment_savings: Decimal
+    coverage: float | None
+
+
+@dataclass(frozen=True)
 class TeamRow:
     """One team in the report month (fct_team_showback_monthly)."""
 
@@ -206,6 +297,18 @@ class ReportData:
     assumptions: tuple[Assumption, ...]
     # Product cost of the month no customer driver reached (the '(unallocated)' customer).
     unassigned_customer_cost: Decimal = Decimal(0)
+    loss_makers: tuple[LossRow, ...] = ()
+    movers: tuple[MoverRow, ...] = ()
+    tag_coverage: TagCoverage | None = None
+    # None: the commitment marts are not built.
+    utilization: tuple[UtilizationRow, ...] | None = None
+    coverage: tuple[CoverageRow, ...] | None = None
+    anomaly_labels: tuple[AnomalyLabel, ...] = ()
+
+    @property
+    def previous_month(self) -> date:
+        """The month before the report month (the movers' baseline)."""
+        return (self.month - timedelta(days=1)).replace(day=1)
 
     @property
     def product_cost(self) -> Decimal:
@@ -542,6 +645,174 @@ def _teams(con: duckdb.DuckDBPyConnection, month: date, currency: str) -> list[T
     return [TeamRow(*r) for r in rows]
 
 
+def loss_makers_query(con: duckdb.DuckDBPyConnection, month: date, currency: str) -> list[LossRow]:
+    """Every paying customer with gross_profit < 0, worst loss first; free tenants (no
+    revenue) as one row with their count, cost and loss, placed by that loss."""
+    rows = con.execute(
+        f"""
+        with month_customers as (
+            select * from {SCHEMA}.fct_customer_economics_monthly
+            where economics_month = ? and billing_currency = ? and customer_id <> ?
+        ),
+        losses as (
+            select customer_id, coalesce(customer_name, customer_id) as label, plan,
+                   1 as customers, mrr, allocated_cost as cost, gross_profit
+            from month_customers
+            where gross_profit < 0 and coalesce(mrr, 0) > 0
+            union all
+            select ?, 'Free tenants', string_agg(distinct plan, ', ' order by plan),
+                   count(*), 0, sum(allocated_cost), sum(gross_profit)
+            from month_customers
+            where gross_profit < 0 and coalesce(mrr, 0) = 0
+            having count(*) > 0
+        )
+        select * from losses order by gross_profit, customer_id
+        """,
+        [month, currency, UNALLOCATED_CUSTOMER, FREE_TENANTS],
+    ).fetchall()
+    return [LossRow(*r) for r in rows]
+
+
+def movers_query(
+    con: duckdb.DuckDBPyConnection, month: date, previous: date, currency: str, top: int
+) -> list[MoverRow]:
+    """The ``top`` products, customers and services (service_code) by absolute cost change
+    from ``previous`` to ``month``; an item missing in one month counts 0 there."""
+    rows = con.execute(
+        f"""
+        with costs as (
+            select 'product' as kind, product as item, coalesce(product_name, product) as label,
+                   economics_month as cost_month, total_cost as cost
+            from {SCHEMA}.fct_product_economics_monthly where billing_currency = $currency
+            union all
+            select 'customer', customer_id, coalesce(customer_name, customer_id),
+                   economics_month, allocated_cost
+            from {SCHEMA}.fct_customer_economics_monthly
+            where billing_currency = $currency and customer_id <> $unallocated
+            union all
+            select 'service', service_code, service_code, allocation_month,
+                   allocated_effective_cost
+            from {SCHEMA}.fct_cost_allocation where billing_currency = $currency
+        ),
+        pairs as (
+            select kind, item, max(label) as label,
+                   coalesce(sum(cost) filter (where cost_month = $previous), 0) as previous_cost,
+                   coalesce(sum(cost) filter (where cost_month = $month), 0) as current_cost
+            from costs where cost_month in ($previous, $month)
+            group by kind, item
+        ),
+        ranked as (
+            select *, current_cost - previous_cost as change,
+                   row_number() over (
+                       partition by kind order by abs(current_cost - previous_cost) desc, item
+                   ) as position
+            from pairs
+        )
+        select kind, item, label, previous_cost, current_cost, change from ranked
+        where position <= $top and change <> 0
+        order by kind, position
+        """,
+        {
+            "currency": currency,
+            "unallocated": UNALLOCATED_CUSTOMER,
+            "previous": previous,
+            "month": month,
+            "top": top,
+        },
+    ).fetchall()
+    return [MoverRow(*r) for r in rows]
+
+
+def tag_coverage_query(con: duckdb.DuckDBPyConnection, month: date, currency: str) -> TagCoverage:
+    """The month's allocated cost, the part that reached a product, and cost by unallocated
+    reason (fct_cost_allocation)."""
+    where = "allocation_month = ? and billing_currency = ?"
+    total, product = con.execute(
+        f"""
+        select coalesce(sum(allocated_effective_cost), 0),
+               coalesce(sum(allocated_effective_cost) filter (where not is_unallocated), 0)
+        from {SCHEMA}.fct_cost_allocation where {where}
+        """,
+        [month, currency],
+    ).fetchone() or (Decimal(0), Decimal(0))
+    reasons = con.execute(
+        f"""
+        select unallocated_reason, bool_or(is_unallocated), sum(allocated_effective_cost)
+        from {SCHEMA}.fct_cost_allocation
+        where {where} and unallocated_reason is not null
+        group by unallocated_reason
+        order by sum(allocated_effective_cost) desc, unallocated_reason
+        """,
+        [month, currency],
+    ).fetchall()
+    return TagCoverage(Decimal(total), Decimal(product), tuple(ReasonRow(*r) for r in reasons))
+
+
+def utilization_query(
+    con: duckdb.DuckDBPyConnection, month: date, currency: str
+) -> list[UtilizationRow]:
+    """Commitments of the month with something committed, per account and type."""
+    rows = con.execute(
+        f"""
+        select billing_account_id, commitment_type, n_commitments, total_commitment_cost,
+               used_commitment_cost, unused_commitment_cost, utilization
+        from {SCHEMA}.fct_commitment_utilization_monthly
+        where charge_month = ? and billing_currency = ? and total_commitment_cost <> 0
+        order by total_commitment_cost desc, billing_account_id, commitment_type
+        """,
+        [month, currency],
+    ).fetchall()
+    return [UtilizationRow(*r) for r in rows]
+
+
+def coverage_query(con: duckdb.DuckDBPyConnection, month: date, currency: str) -> list[CoverageRow]:
+    """Usage a commitment could cover in the month, per account and type, and how much was."""
+    rows = con.execute(
+        f"""
+        select billing_account_id, commitment_type, covered_list_cost, eligible_list_cost,
+               commitment_savings, coverage
+        from {SCHEMA}.fct_commitment_coverage_monthly
+        where charge_month = ? and billing_currency = ? and eligible_list_cost <> 0
+        order by eligible_list_cost desc, billing_account_id, commitment_type
+        """,
+        [month, currency],
+    ).fetchall()
+    return [CoverageRow(*r) for r in rows]
+
+
+def anomaly_labels_query(
+    con: duckdb.DuckDBPyConnection, window: tuple[date, date], currency: str
+) -> list[AnomalyLabel]:
+    """Each anomaly's scope and description with the product's display name for its id
+    ('replay' → 'Session Replay', 'replay/compute' → 'Session Replay / compute')."""
+    rows = con.execute(
+        f"""
+        with names as (
+            select product, max(product_name) as product_name
+            from {SCHEMA}.fct_product_economics_monthly group by product
+        ),
+        labelled as (
+            select a.anomaly_id, a.scope, a.description,
+                   case
+                       when a.scope_type = 'all' then 'All cost'
+                       when n.product_name is null then a.scope
+                       when a.scope_type = 'component'
+                           then n.product_name || ' / ' || split_part(a.scope, '/', 2)
+                       else n.product_name
+                   end as scope_label
+            from {SCHEMA}.{ANOMALY_TABLE} as a
+            left join names as n on n.product = split_part(a.scope, '/', 1)
+            where a.billing_currency = ? and a.period_start between ? and ?
+        )
+        select anomaly_id, scope_label,
+               replace(description, ' ' || scope || ' ', ' ' || scope_label || ' ')
+        from labelled
+        """,
+        [currency, window[0], window[1]],
+    ).fetchall()
+    return [AnomalyLabel(*r) for r in rows]
+
+
 def load_assumptions(con: duckdb.DuckDBPyConnection) -> list[Assumption]:
     """Every row of fct_allocation_assumptions, by topic and rule order."""
     rows = con.execute(
@@ -579,7 +850,15 @@ def collect(
         ).fetchall()
         window = _anomaly_window(con, have, month, currency)
         anomalies = _anomalies(con, window, currency) if ANOMALY_TABLE in have else None
+        labels = anomaly_labels_query(con, window, currency) if anomalies else []
         assumptions = load_assumptions(con)
+        previous = (month - timedelta(days=1)).replace(day=1)
+        loss_makers = loss_makers_query(con, month, currency)
+        movers = movers_query(con, month, previous, currency, top)
+        tag_coverage = tag_coverage_query(con, month, currency)
+        commitments = all(t in have for t in COMMITMENT_TABLES)
+        utilization = utilization_query(con, month, currency) if commitments else None
+        coverage = coverage_query(con, month, currency) if commitments else None
     except duckdb.Error as exc:
         # A mart rebuilt by a newer or older model version: say so instead of a traceback.
         raise ReportError(
@@ -612,6 +891,12 @@ def collect(
         teams=tuple(teams),
         trend=tuple(trend),
         assumptions=tuple(assumptions),
+        loss_makers=tuple(loss_makers),
+        movers=tuple(movers),
+        tag_coverage=tag_coverage,
+        utilization=None if utilization is None else tuple(utilization),
+        coverage=None if coverage is None else tuple(coverage),
+        anomaly_labels=tuple(labels),
     )
 
 
@@ -630,6 +915,11 @@ def money(value: Decimal | float | None) -> str:
     if value is None:
         return "—"
     return f"{Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP):,.2f}".replace("-", "−")
+
+
+def signed_money(value: Decimal) -> str:
+    """+1,020.08 / −50.33: a change, with its sign either way."""
+    return ("+" if value > 0 else "") + money(value)
 
 
 def symbol_money(value: Decimal | float | None, currency: str, decimals: int = 2) -> str:
@@ -736,6 +1026,71 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]
     return [line(header), *(line(r) for r in rows)]
 
 
+def anomaly_text(data: ReportData, anomaly: AnomalyRow) -> tuple[str, str]:
+    """The anomaly's scope and description with display names (raw when unlabelled)."""
+    label = next((x for x in data.anomaly_labels if x.anomaly_id == anomaly.anomaly_id), None)
+    if label is None:
+        return anomaly.scope, anomaly.description
+    return label.scope_label, label.description
+
+
+def _text_extra_sections(data: ReportData) -> list[str]:
+    """Loss-making customers, movers, tag coverage and commitments for the console."""
+    cur = data.currency
+    out = ["", f"customers who lose money, {data.month:%Y-%m} ({cur}), biggest loss first"]
+    rows = [
+        [
+            f"{c.label} ({c.customers})" if c.customer_id == FREE_TENANTS else c.label,
+            c.plan or "",
+            money(c.mrr),
+            money(c.cost),
+            money(c.gross_profit),
+        ]
+        for c in data.loss_makers
+    ]
+    header = ["customer", "plan", "MRR", "cost", "gross profit"]
+    out.extend("  " + line for line in _table(header, rows, {2, 3, 4}) if rows)
+    if not rows:
+        out.append("  none")
+    for kind in MOVER_KINDS:
+        out.append("")
+        out.append(f"biggest {kind} movers, {data.previous_month:%Y-%m} → {data.month:%Y-%m}")
+        rows = [
+            [m.label, money(m.previous_cost), money(m.current_cost), signed_money(m.change)]
+            for m in data.movers
+            if m.kind == kind
+        ]
+        header = [kind, f"{data.previous_month:%Y-%m}", f"{data.month:%Y-%m}", "change"]
+        out.extend("  " + line for line in _table(header, rows, {1, 2, 3}) if rows)
+        if not rows:
+            out.append("  none")
+    cov = data.tag_coverage
+    if cov is not None:
+        out.append("")
+        out.append(
+            f"tag coverage: {pct(cov.share)} of {money(cov.total_cost)} {cur} reached a product"
+        )
+        for r in cov.reasons:
+            effect = "" if r.is_unallocated else " (product keeps it, no customer)"
+            out.append(f"  {r.reason:<24} {money(r.cost):>14}{effect}")
+    out.append("")
+    if data.utilization is None:
+        out.append("commitments: commitment marts not built")
+    elif not data.utilization:
+        out.append(f"commitments: no commitments in this bill for {data.month:%Y-%m} ({cur})")
+    else:
+        out.append(f"commitments, {data.month:%Y-%m} ({cur})")
+        coverage = {(c.billing_account_id, c.commitment_type): c for c in data.coverage or ()}
+        for u in data.utilization:
+            c = coverage.get((u.billing_account_id, u.commitment_type))
+            out.append(
+                f"  {u.billing_account_id}  {u.commitment_type:<18} utilisation "
+                f"{pct(u.utilization)}, unused {money(u.unused_commitment_cost)}, coverage "
+                f"{pct(c.coverage if c else None)}"
+            )
+    return out
+
+
 def format_text(data: ReportData, html_path: Path | None = None, max_anomalies: int = 20) -> str:
     """The console report: products, worst customers, anomalies, team budgets."""
     cur = data.currency
@@ -804,6 +1159,8 @@ def format_text(data: ReportData, html_path: Path | None = None, max_anomalies: 
     if data.unassigned_customer_cost:
         out.append(f"  {_unassigned_note(data)}")
 
+    out.extend(_text_extra_sections(data))
+
     out.append("")
     start, end = data.anomaly_window
     if data.anomalies is None:
@@ -818,7 +1175,8 @@ def format_text(data: ReportData, html_path: Path | None = None, max_anomalies: 
         )
         for a in data.anomalies[:max_anomalies]:
             when = f"{a.period_start:%Y-%m-%d}" + (" wk" if a.period_grain == "week" else "   ")
-            out.append(f"  {a.severity:<8}  {when}  {a.rule:<24}  {a.description}")
+            _, description = anomaly_text(data, a)
+            out.append(f"  {a.severity:<8}  {when}  {a.rule:<24}  {description}")
         if len(data.anomalies) > max_anomalies:
             out.append(f"  … and {len(data.anomalies) - max_anomalies} more in the HTML report")
 
@@ -1207,6 +1565,7 @@ def _anomaly_section(data: ReportData) -> str:
         return f'<p class="empty" data-anomalies="none">No anomalies from {_e(window)}.</p>'
     rows = []
     for a in data.anomalies:
+        scope, description = anomaly_text(data, a)
         when = (
             f"{a.period_start:%Y-%m-%d}"
             if a.period_grain == "day"
@@ -1215,7 +1574,8 @@ def _anomaly_section(data: ReportData) -> str:
         rows.append(
             f'<tr data-anomaly="{_e(a.anomaly_id)}" data-severity="{_e(a.severity)}">'
             f'<td><span class="badge {_e(a.severity)}">{_e(a.severity)}</span></td>'
-            f"<td>{_e(when)}</td><td>{_e(a.rule.replace('_', ' '))}</td><td>{_e(a.scope)}</td>"
+            f"<td>{_e(when)}</td><td>{_e(a.rule.replace('_', ' '))}</td>"
+            f'<td title="{_e(a.scope)}">{_e(scope)}</td>'
             + _num_td(a.value, "—" if a.value is None else f"{a.value:,.2f}", "value")
             + _num_td(a.baseline, "—" if a.baseline is None else f"{a.baseline:,.2f}", "baseline")
             + _num_td(
@@ -1223,7 +1583,7 @@ def _anomaly_section(data: ReportData) -> str:
                 "—" if a.change is None else f"{a.change * 100:+.1f} %".replace("-", "−"),
                 "change",
             )
-            + f'<td class="desc">{_e(a.description)}</td></tr>'
+            + f'<td class="desc">{_e(description)}</td></tr>'
         )
     critical = sum(a.severity == "critical" for a in data.anomalies)
     return (
@@ -1235,6 +1595,159 @@ def _anomaly_section(data: ReportData) -> str:
         + "".join(rows)
         + "</tbody></table>"
     )
+
+
+def _data_table(name: str, header: str, rows: Sequence[str]) -> str:
+    """A ``table.data``; the page script adds its CSV download link."""
+    return (
+        f'<table class="data" data-table="{_e(name)}"><thead><tr>{header}</tr></thead><tbody>'
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
+def _loss_section(data: ReportData) -> str:
+    cur = data.currency
+    if not data.loss_makers:
+        return f'<p class="empty" data-loss-makers="none">No customer lost money in {_e(cur)}.</p>'
+    rows = []
+    for c in data.loss_makers:
+        who = f"{c.label} ({c.customers})" if c.customer_id == FREE_TENANTS else c.label
+        rows.append(
+            f'<tr data-row="{_e(c.customer_id)}"><th scope="row" title="{_e(c.customer_id)}">'
+            f"{_e(who)}</th><td>{_e(c.plan or '')}</td>"
+            + _num_td(c.customers, str(c.customers), "customers")
+            + _num_td(c.mrr, money(c.mrr), "mrr")
+            + _num_td(c.cost, money(c.cost), "cost")
+            + _num_td(c.gross_profit, money(c.gross_profit), "gross_profit", "neg")
+            + "</tr>"
+        )
+    lost = sum((c.gross_profit for c in data.loss_makers), Decimal(0))
+    header = (
+        "<th>Customer</th><th>Plan</th><th class=num>Customers</th>"
+        f"<th class=num>MRR ({_e(cur)})</th><th class=num>Cost ({_e(cur)})</th>"
+        f"<th class=num>Gross profit ({_e(cur)})</th>"
+    )
+    return (
+        f'<p class="note" data-lost="{_e(lost)}">{_e(symbol_money(-lost, cur))} lost in all on '
+        f"{sum(c.customers for c in data.loss_makers)} customers.</p>"
+        + _data_table("loss-makers", header, rows)
+    )
+
+
+def _movers_section(data: ReportData) -> str:
+    cur = data.currency
+    prev = _month_label(data.previous_month)
+    now = _month_label(data.month)
+    titles = {"product": "Products", "customer": "Customers", "service": "Services"}
+    out = []
+    for kind in MOVER_KINDS:
+        movers = [m for m in data.movers if m.kind == kind]
+        out.append(f'<div class="mover"><h3>{titles[kind]}</h3>')
+        if not movers:
+            out.append(f'<p class="empty">No {kind} cost changed from {_e(prev)}.</p></div>')
+            continue
+        rows = [
+            f'<tr data-row="{_e(m.item)}"><th scope="row" title="{_e(m.item)}">{_e(m.label)}</th>'
+            + _num_td(m.previous_cost, money(m.previous_cost), "previous_cost")
+            + _num_td(m.current_cost, money(m.current_cost), "current_cost")
+            + _num_td(m.change, signed_money(m.change), "change")
+            + "</tr>"
+            for m in movers
+        ]
+        header = (
+            f"<th>{_e(kind.capitalize())}</th><th class=num>{_e(prev)} ({_e(cur)})</th>"
+            f"<th class=num>{_e(now)} ({_e(cur)})</th><th class=num>Change</th>"
+        )
+        out.append(_data_table(f"movers-{kind}", header, rows) + "</div>")
+    return '<div class="movers">' + "".join(out) + "</div>"
+
+
+def _coverage_section(data: ReportData) -> str:
+    cov = data.tag_coverage
+    if cov is None:
+        return ""
+    cur = data.currency
+    rows = [
+        f'<tr data-row="{_e(r.reason)}"><th scope="row">{_e(r.reason.replace("_", " "))}</th>'
+        + _num_td(r.cost, money(r.cost), "cost")
+        + _num_td(
+            float(r.cost / cov.total_cost) if cov.total_cost else None,
+            pct(float(r.cost / cov.total_cost) if cov.total_cost else None),
+            "share",
+        )
+        + f"<td>{'no product' if r.is_unallocated else 'product keeps it, no customer'}</td></tr>"
+        for r in cov.reasons
+    ]
+    header = (
+        f"<th>Reason</th><th class=num>Cost ({_e(cur)})</th><th class=num>Share of cost</th>"
+        "<th>Effect</th>"
+    )
+    table = (
+        _data_table("unallocated", header, rows)
+        if rows
+        else '<p class="empty">No unallocated cost this month.</p>'
+    )
+    return (
+        f'<p class="note" data-coverage="{_e(_raw(cov.share))}" '
+        f'data-total="{_e(cov.total_cost)}" data-product-cost="{_e(cov.product_cost)}">'
+        f"<strong>{_e(pct(cov.share))}</strong> of {_e(symbol_money(cov.total_cost, cur))} "
+        f"reached a product ({_e(symbol_money(cov.product_cost, cur))}); "
+        f"{_e(symbol_money(cov.total_cost - cov.product_cost, cur))} did not.</p>" + table
+    )
+
+
+def _commitment_section(data: ReportData) -> str:
+    cur = data.currency
+    if data.utilization is None or data.coverage is None:
+        return (
+            '<p class="empty" data-commitments="not-built">Commitment marts not built '
+            f"({_e(', '.join(COMMITMENT_TABLES))}).</p>"
+        )
+    out = []
+    if not data.utilization:
+        out.append(
+            '<p class="empty" data-commitments="none">No commitments in this bill for '
+            f"{_e(f'{data.month:%B %Y}')} ({_e(cur)}): no Savings Plan or reservation.</p>"
+        )
+    else:
+        rows = [
+            f'<tr data-row="{_e(u.billing_account_id)}/{_e(u.commitment_type)}">'
+            f'<th scope="row">{_e(u.billing_account_id)}</th>'
+            f"<td>{_e(u.commitment_type.replace('_', ' '))}</td>"
+            + _num_td(u.n_commitments, str(u.n_commitments), "n_commitments")
+            + _num_td(u.total_commitment_cost, money(u.total_commitment_cost), "total")
+            + _num_td(u.used_commitment_cost, money(u.used_commitment_cost), "used")
+            + _num_td(u.unused_commitment_cost, money(u.unused_commitment_cost), "unused")
+            + _num_td(u.utilization, pct(u.utilization), "utilization")
+            + "</tr>"
+            for u in data.utilization
+        ]
+        header = (
+            "<th>Account</th><th>Type</th><th class=num>Commitments</th>"
+            f"<th class=num>Committed ({_e(cur)})</th><th class=num>Used</th>"
+            "<th class=num>Unused</th><th class=num>Utilisation</th>"
+        )
+        out.append("<h3>Utilisation</h3>" + _data_table("commitment-utilization", header, rows))
+    if data.coverage:
+        rows = [
+            f'<tr data-row="{_e(c.billing_account_id)}/{_e(c.commitment_type)}">'
+            f'<th scope="row">{_e(c.billing_account_id)}</th>'
+            f"<td>{_e(c.commitment_type.replace('_', ' '))}</td>"
+            + _num_td(c.covered_list_cost, money(c.covered_list_cost), "covered")
+            + _num_td(c.eligible_list_cost, money(c.eligible_list_cost), "eligible")
+            + _num_td(c.coverage, pct(c.coverage), "coverage")
+            + _num_td(c.commitment_savings, money(c.commitment_savings), "savings")
+            + "</tr>"
+            for c in data.coverage
+        ]
+        header = (
+            "<th>Account</th><th>Type</th>"
+            f"<th class=num>Covered, list ({_e(cur)})</th><th class=num>Eligible, list</th>"
+            "<th class=num>Coverage</th><th class=num>Saved vs on demand</th>"
+        )
+        out.append("<h3>Coverage</h3>" + _data_table("commitment-coverage", header, rows))
+    return "".join(out)
 
 
 def _team_table(data: ReportData) -> str:
@@ -1327,6 +1840,11 @@ def render_html(data: ReportData, generated_at: datetime | None = None) -> str:
         ),
         unit_table=_unit_table(data),
         anomalies=_anomaly_section(data),
+        losses=_loss_section(data),
+        movers=_movers_section(data),
+        prev_month=_e(f"{data.previous_month:%B %Y}"),
+        coverage=_coverage_section(data),
+        commitments=_commitment_section(data),
         teams=_team_table(data),
         assumptions=_assumption_section(data),
         n_assumptions=len(data.assumptions),
@@ -1406,8 +1924,9 @@ h3{font-size:14px;margin:18px 0 6px;font-weight:650}
 .kpi-value{font-size:22px;font-weight:650;font-variant-numeric:tabular-nums;margin:2px 0}
 .kpi-sub{font-size:12px;color:var(--muted)}
 .lead{color:var(--muted);margin:0 0 12px;max-width:900px}
-.pair{display:grid;grid-template-columns:minmax(0,1fr) auto;gap:24px;align-items:start}
-.pair>table.data{width:auto;min-width:420px}
+.pair{display:grid;grid-template-columns:minmax(0,1fr);gap:16px;align-items:start}
+.movers table.data{width:auto;min-width:640px}
+a.csv{display:inline-block;font-size:12px;margin:4px 0 10px;color:var(--accent)}
 figure{margin:0;border:1px solid var(--line);border-radius:6px;padding:10px 12px 6px}
 figcaption{font-size:12px;color:var(--muted);margin-top:2px}
 svg{display:block;width:100%;height:auto;font-family:inherit}
@@ -1450,7 +1969,7 @@ p.empty{color:var(--muted);font-style:italic}
 footer{margin-top:36px;color:var(--muted);font-size:12px;border-top:1px solid var(--line);
 padding-top:10px}
 .chart-error{color:var(--neg);font-size:12px}
-@media (max-width:1000px){.pair{grid-template-columns:1fr}.pair>table.data{width:100%}.kpis{grid-template-columns:repeat(2,1fr)}
+@media (max-width:1000px){.kpis{grid-template-columns:repeat(2,1fr)}
 .topics{columns:1}}
 @media print{main{padding:0}.pair{break-inside:avoid}h2{break-after:avoid}}
 """
@@ -1505,11 +2024,16 @@ SCRIPT = r"""
   }
   function clear(svg) { while (svg.firstChild) svg.removeChild(svg.firstChild); }
   function textWidth(s, size) { return s.length * size * 0.56; }
+  // One viewBox unit = one CSS pixel: a 12 px label is 12 px on screen at any window width.
+  function width(svg, fallback) {
+    var w = svg.getBoundingClientRect().width;
+    return w > 0 ? Math.round(w) : fallback;
+  }
 
   // (a) cost by product per month: stacked bars, one colour per product.
   function costTrend(svg) {
     clear(svg);
-    var W = 500, H = 340, m = {l: 60, r: 12, t: 46, b: 46};
+    var W = width(svg, 640), H = 340, m = {l: 60, r: 12, t: 46, b: 46};
     var months = D.months, series = D.costTrend;
     var pos = months.map(function () { return 0; }), neg = pos.slice();
     series.forEach(function (s) { s.values.forEach(function (v, i) {
@@ -1570,7 +2094,7 @@ SCRIPT = r"""
   function customerMargin(svg) {
     clear(svg);
     var rows = D.customerMargin.filter(function (c) { return c.margin !== null; });
-    var W = 560, row = 24, m = {l: 150, r: 64, t: 30, b: 42};
+    var W = width(svg, 640), row = 24, m = {l: 150, r: 64, t: 30, b: 42};
     var H = m.t + m.b + Math.max(1, rows.length) * row;
     svg.setAttribute("viewBox", "0 0 " + W + " " + H);
     var vals = rows.map(function (c) { return c.margin; });
@@ -1611,7 +2135,7 @@ SCRIPT = r"""
   // (c) cost per unit per product: small multiples, each on its own scale (units differ).
   function costPerUnit(svg) {
     clear(svg);
-    var list = D.costPerUnit, cols = list.length > 1 ? 2 : 1, W = 640;
+    var W = width(svg, 640), list = D.costPerUnit, cols = list.length > 1 && W >= 560 ? 2 : 1;
     var cw = W / cols, ch = 170, m = {l: 56, r: 30, t: 40, b: 28};
     var nrows = Math.ceil(list.length / cols), H = Math.max(1, nrows) * ch;
     svg.setAttribute("viewBox", "0 0 " + W + " " + H);
@@ -1663,19 +2187,58 @@ SCRIPT = r"""
     });
   }
 
-  var ok = true;
-  [["cost-trend", costTrend], ["customer-margin", customerMargin], ["cost-per-unit", costPerUnit]]
-    .forEach(function (c) {
-      var svg = document.querySelector('svg[data-chart="' + c[0] + '"]');
-      try { c[1](svg); } catch (err) {
-        ok = false;
-        if (window.console) console.error(err);
-        var p = document.createElement("p");
-        p.className = "chart-error";
-        p.textContent = "Chart could not be drawn: " + err + ". The table beside it has the numbers.";
-        svg.parentNode.appendChild(p);
-      }
+  function drawAll() {
+    var ok = true;
+    [["cost-trend", costTrend], ["customer-margin", customerMargin], ["cost-per-unit", costPerUnit]]
+      .forEach(function (c) {
+        var svg = document.querySelector('svg[data-chart="' + c[0] + '"]');
+        try { c[1](svg); } catch (err) {
+          ok = false;
+          if (window.console) console.error(err);
+          var p = document.createElement("p");
+          p.className = "chart-error";
+          p.textContent = "Chart could not be drawn: " + err + ". The table below it has the numbers.";
+          svg.parentNode.appendChild(p);
+        }
+      });
+    return ok;
+  }
+
+  // CSV of a table: the mart's exact number where a cell carries one (data-value), else the
+  // cell's text without its unit note.
+  function csvCell(cell) {
+    var v;
+    if (cell.hasAttribute("data-value")) { v = cell.getAttribute("data-value"); }
+    else {
+      var copy = cell.cloneNode(true);
+      Array.prototype.forEach.call(copy.querySelectorAll(".unit"), function (u) {
+        u.parentNode.removeChild(u); });
+      v = copy.textContent.trim();
+    }
+    return /[",\r\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v;
+  }
+  function csvLinks() {
+    Array.prototype.forEach.call(document.querySelectorAll("table.data"), function (t) {
+      var lines = Array.prototype.map.call(t.querySelectorAll("tr"), function (tr) {
+        return Array.prototype.map.call(tr.children, csvCell).join(",");
+      });
+      var a = document.createElement("a");
+      a.className = "csv";
+      a.setAttribute("data-csv-for", t.getAttribute("data-table"));
+      a.download = D.month + "-" + t.getAttribute("data-table") + ".csv";
+      a.href = "data:text/csv;charset=utf-8," + encodeURIComponent(lines.join("\r\n") + "\r\n");
+      a.textContent = "Download CSV";
+      t.parentNode.insertBefore(a, t.nextSibling);
     });
+  }
+
+  var ok = drawAll();
+  csvLinks();
+  var pending = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(pending);
+    pending = setTimeout(drawAll, 150);
+  });
   document.body.dataset.rendered = ok ? "true" : "error";
 })();
 """
@@ -1715,6 +2278,17 @@ shown.</figcaption></figure>
 {product_table}
 </div>
 
+<h2>Customers who lose money</h2>
+<p class="lead">Every customer whose cost to serve exceeded their revenue in {month_long}, by
+dollars lost (gross profit = MRR − cost). Free tenants (no revenue) are one row with their count
+and cost.</p>
+{losses}
+
+<h2>Biggest movers since {prev_month}</h2>
+<p class="lead">The {top} products, customers and services (cloud service code) whose cost
+changed most from {prev_month} to {month_long}, by absolute change.</p>
+{movers}
+
 <h2>Customers with the worst gross margin</h2>
 <p class="lead">The {top} paying customers with the lowest gross margins of {month_long}, worst
 first (margin rank 1 = worst of all customers). {free_note}</p>
@@ -1734,6 +2308,16 @@ viewBox="0 0 640 340"></svg>
 <figcaption>Filled point: report month.</figcaption></figure>
 {unit_table}
 </div>
+
+<h2>Tag coverage and unallocated cost</h2>
+<p class="lead">How much of {month_long}'s cost the tag rules and pools brought to a product,
+and why the rest stayed unallocated (<code>marts.fct_cost_allocation</code>).</p>
+{coverage}
+
+<h2>Commitments (Savings Plans and reservations)</h2>
+<p class="lead">Utilisation: the share of what was committed that covered usage. Coverage: the
+share of eligible usage (at on-demand prices) a commitment covered, {month_long}.</p>
+{commitments}
 
 <h2>Open anomalies</h2>
 {anomalies}

@@ -7,6 +7,8 @@ HTML must draw its charts in a real browser with no network, and the committed d
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -15,6 +17,7 @@ import struct
 import subprocess
 import sys
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -255,18 +258,24 @@ def test_unknown_month_or_currency_exit_1(built_sample: Path, tmp_path: Path) ->
     assert run_cli("report", "--db", str(built_sample), "--month", "2026-13").returncode == 2
 
 
-def test_report_without_anomaly_monitoring(built_sample: Path, tmp_path: Path) -> None:
-    # A warehouse built before the monitoring marts existed: the report still works.
+def test_report_without_anomaly_monitoring_or_commitments(built_sample: Path, tmp_path: Path):
+    # A warehouse built before the monitoring marts existed: the report still works. And a
+    # bill without Savings Plans or reservations says so in one line.
     db = tmp_path / "no_monitoring.duckdb"
     shutil.copyfile(built_sample, db)
     con = duckdb.connect(str(db))
     con.execute(f"drop table if exists marts.{report.ANOMALY_TABLE}")
+    for table in report.COMMITMENT_TABLES:
+        con.execute(f"delete from marts.{table}")
     con.close()
     proc = run_cli("report", "--db", str(db))
     assert proc.returncode == 0, proc.stderr
     assert "anomaly monitoring not built" in proc.stdout
+    assert re.search(r"^commitments: no commitments in this bill for \d{4}-\d\d", proc.stdout, re.M)
     written = (tmp_path / "report.html").read_text()
     assert "Anomaly monitoring not built" in written
+    assert 'data-commitments="none">No commitments in this bill for' in written
+    assert 'data-table="commitment-utilization"' not in written
 
 
 # --------------------------------------------------------------------------- HTML
@@ -278,6 +287,21 @@ class Node:
     attrs: dict[str, str]
     parent: Node | None
     text: list[str] = field(default_factory=list)
+    # Text and child elements in document order.
+    parts: list[Node | str] = field(default_factory=list)
+
+    def children(self) -> list[Node]:
+        return [p for p in self.parts if isinstance(p, Node)]
+
+    def text_content(self, skip_class: str | None = None) -> str:
+        """The DOM's textContent, leaving out elements of class ``skip_class``."""
+        out = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+            elif skip_class is None or skip_class not in part.attrs.get("class", "").split():
+                out.append(part.text_content(skip_class))
+        return "".join(out)
 
     def ancestor(self, key: str) -> Node | None:
         node = self.parent
@@ -300,6 +324,8 @@ class DomIndex(HTMLParser):
         parent = self.stack[-1] if self.stack else None
         node = Node(tag, {k: v or "" for k, v in attrs}, parent)
         self.nodes.append(node)
+        if parent is not None:
+            parent.parts.append(node)
         if tag not in self.VOID:
             self.stack.append(node)
 
@@ -312,6 +338,7 @@ class DomIndex(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.stack:
             self.stack[-1].text.append(data)
+            self.stack[-1].parts.append(data)
 
     def select(self, **attrs: str) -> list[Node]:
         return [n for n in self.nodes if all(n.attrs.get(k) == v for k, v in attrs.items())]
@@ -482,6 +509,274 @@ def test_screenshot(report_run: Report, tmp_path: Path) -> None:
         shutil.copyfile(png, keep)
 
 
+# --------------------------------------------------------------------------- CFO sections
+
+
+@dataclass
+class CfoMarts:
+    """The CFO sections' figures, each read straight from its mart for the report month."""
+
+    losses: list[tuple[str, Decimal, Decimal]]  # customer_id, cost, gross_profit (paying)
+    free_count: int
+    free_cost: Decimal
+    movers: dict[str, list[tuple[str, Decimal, Decimal]]]  # kind -> (item, previous, current)
+    allocation_total: Decimal
+    product_cost: Decimal
+    reasons: dict[str, Decimal]
+    utilization: dict[str, tuple[Decimal, Decimal, float | None]]
+    coverage: dict[str, tuple[Decimal, float | None]]
+    product_names: dict[str, str]
+
+
+def _month_costs(con: duckdb.DuckDBPyConnection, sql: str, month: date, currency: str):
+    return dict(con.execute(sql, [month, currency]).fetchall())
+
+
+@pytest.fixture(scope="module")
+def cfo(built_sample: Path, marts: Marts) -> CfoMarts:
+    month, currency = marts.month, marts.currency
+    previous = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+    con = duckdb.connect(str(built_sample), read_only=True)
+    try:
+        customers = "from marts.fct_customer_economics_monthly where economics_month = ? "
+        customers += "and billing_currency = ? and customer_id <> '(unallocated)'"
+        losses = con.execute(
+            f"select customer_id, allocated_cost, gross_profit {customers} "
+            "and mrr > 0 and gross_profit < 0",
+            [month, currency],
+        ).fetchall()
+        free_count, free_cost = con.execute(
+            f"select count(*), sum(allocated_cost) {customers} and mrr = 0 and allocated_cost > 0",
+            [month, currency],
+        ).fetchone()
+        sources = {
+            "product": "select product, total_cost from marts.fct_product_economics_monthly "
+            "where economics_month = ? and billing_currency = ?",
+            "customer": f"select customer_id, allocated_cost {customers}",
+            "service": "select service_code, sum(allocated_effective_cost) "
+            "from marts.fct_cost_allocation where allocation_month = ? and billing_currency = ? "
+            "group by service_code",
+        }
+        movers = {}
+        for kind, sql in sources.items():
+            now = _month_costs(con, sql, month, currency)
+            before = _month_costs(con, sql, previous, currency)
+            changed = [
+                (item, before.get(item, Decimal(0)), now.get(item, Decimal(0)))
+                for item in now.keys() | before.keys()
+                if now.get(item, 0) != before.get(item, 0)
+            ]
+            changed.sort(key=lambda r: (-abs(r[2] - r[1]), r[0]))
+            movers[kind] = changed[:TOP]
+        allocation = "from marts.fct_cost_allocation where allocation_month = ? "
+        allocation += "and billing_currency = ?"
+        total, product = con.execute(
+            f"select sum(allocated_effective_cost), "
+            f"sum(allocated_effective_cost) filter (where not is_unallocated) {allocation}",
+            [month, currency],
+        ).fetchone()
+        reasons = _month_costs(
+            con,
+            f"select unallocated_reason, sum(allocated_effective_cost) {allocation} "
+            "and unallocated_reason is not null group by all",
+            month,
+            currency,
+        )
+        utilization = {
+            f"{a}/{t}": (c, u, r)
+            for a, t, c, u, r in con.execute(
+                "select billing_account_id, commitment_type, total_commitment_cost, "
+                "unused_commitment_cost, utilization from marts.fct_commitment_utilization_monthly "
+                "where charge_month = ? and billing_currency = ? and total_commitment_cost <> 0",
+                [month, currency],
+            ).fetchall()
+        }
+        coverage = {
+            f"{a}/{t}": (e, c)
+            for a, t, e, c in con.execute(
+                "select billing_account_id, commitment_type, eligible_list_cost, coverage "
+                "from marts.fct_commitment_coverage_monthly "
+                "where charge_month = ? and billing_currency = ? and eligible_list_cost <> 0",
+                [month, currency],
+            ).fetchall()
+        }
+        names = dict(
+            con.execute(
+                "select distinct product, product_name from marts.fct_product_economics_monthly"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    return CfoMarts(
+        losses=losses,
+        free_count=free_count,
+        free_cost=free_cost or Decimal(0),
+        movers=movers,
+        allocation_total=total,
+        product_cost=product,
+        reasons=reasons,
+        utilization=utilization,
+        coverage=coverage,
+        product_names=names,
+    )
+
+
+def _rows(dom: DomIndex, table: str) -> dict[str, dict[str, str]]:
+    return _table_values(dom, table, "data-row")
+
+
+def test_every_loss_making_customer_by_dollars_lost(
+    rendered: DomIndex, report_run: Report, cfo: CfoMarts
+) -> None:
+    rows = _rows(rendered, "loss-makers")
+    expected = {c: (cost, gp) for c, cost, gp in cfo.losses}
+    if cfo.free_count:
+        expected[report.FREE_TENANTS] = (cfo.free_cost, -cfo.free_cost)
+        assert int(rows[report.FREE_TENANTS]["customers"]) == cfo.free_count
+    assert expected, "the sample has loss-making customers"
+    assert {k: (Decimal(v["cost"]), Decimal(v["gross_profit"])) for k, v in rows.items()} == (
+        expected
+    )
+    losses = [Decimal(v["gross_profit"]) for v in rows.values()]
+    assert losses == sorted(losses), "biggest loss first"
+
+    lines = section(report_run.proc.stdout, "customers who lose money")
+    assert len(lines) == 1 + len(expected)
+    assert lines[1].split()[:3] == ["Free", "tenants", f"({cfo.free_count})"]
+
+
+def test_biggest_movers_per_product_customer_and_service(
+    rendered: DomIndex, report_run: Report, cfo: CfoMarts
+) -> None:
+    for kind in report.MOVER_KINDS:
+        rows = _rows(rendered, f"movers-{kind}")
+        shown = [
+            (item, Decimal(v["previous_cost"]), Decimal(v["current_cost"]))
+            for item, v in rows.items()
+        ]
+        assert shown == cfo.movers[kind], kind
+        for v in rows.values():
+            assert Decimal(v["change"]) == Decimal(v["current_cost"]) - Decimal(v["previous_cost"])
+        assert section(report_run.proc.stdout, f"biggest {kind} movers")
+    # Movers show display names, with the id in the tooltip.
+    product_rows = [n for n in rendered.nodes if n.attrs.get("title") in cfo.product_names]
+    assert {n.text_content() for n in product_rows} <= set(cfo.product_names.values())
+
+
+def test_tag_coverage_and_unallocated_by_reason(rendered: DomIndex, cfo: CfoMarts) -> None:
+    [note] = [n for n in rendered.nodes if "data-coverage" in n.attrs]
+    assert Decimal(note.attrs["data-total"]) == cfo.allocation_total
+    assert Decimal(note.attrs["data-product-cost"]) == cfo.product_cost
+    assert float(note.attrs["data-coverage"]) == pytest.approx(
+        float(cfo.product_cost / cfo.allocation_total)
+    )
+    rows = _rows(rendered, "unallocated")
+    assert {k: Decimal(v["cost"]) for k, v in rows.items()} == cfo.reasons
+    assert cfo.reasons, "the sample has untagged cost"
+
+
+def test_commitment_utilisation_and_coverage(rendered: DomIndex, cfo: CfoMarts) -> None:
+    assert cfo.utilization, "the sample has Savings Plans and reservations"
+    rows = _rows(rendered, "commitment-utilization")
+    shown = {
+        k: (
+            Decimal(v["total"]),
+            Decimal(v["unused"]),
+            float(v["utilization"]) if v["utilization"] else None,
+        )
+        for k, v in rows.items()
+    }
+    assert shown == cfo.utilization
+    rows = _rows(rendered, "commitment-coverage")
+    shown_coverage = {
+        k: (Decimal(v["eligible"]), float(v["coverage"]) if v["coverage"] else None)
+        for k, v in rows.items()
+    }
+    assert shown_coverage == cfo.coverage
+    assert not rendered.select(**{"data-commitments": "none"})
+
+
+def test_anomalies_show_display_names(rendered: DomIndex, cfo: CfoMarts) -> None:
+    rows = [n for n in rendered.nodes if "data-anomaly" in n.attrs]
+    assert rows, "the sample raises anomalies in the report window"
+    for row in rows:
+        scope_cell = next(c for c in row.children() if "title" in c.attrs)
+        scope = scope_cell.attrs["title"]
+        product, _, component = scope.partition("/")
+        if product in cfo.product_names:
+            name = cfo.product_names[product]
+            label = f"{name} / {component}" if component else name
+            assert scope_cell.text_content() == label
+            description = next(c for c in row.children() if c.attrs.get("class") == "desc")
+            assert f" {scope} " not in description.text_content()
+            assert f" {label} " in description.text_content()
+
+
+def _csv_cell(cell: Node) -> str:
+    if "data-value" in cell.attrs:
+        return cell.attrs["data-value"]
+    return cell.text_content(skip_class="unit").strip()
+
+
+def test_every_table_has_a_csv_download_equal_to_it(
+    rendered: DomIndex, cfo: CfoMarts, marts: Marts
+) -> None:
+    tables = [n for n in rendered.nodes if n.tag == "table" and "data-table" in n.attrs]
+    names = [t.attrs["data-table"] for t in tables]
+    assert {"products", "loss-makers", "movers-service", "unallocated", "teams"} <= set(names)
+    links = {n.attrs["data-csv-for"]: n for n in rendered.nodes if "data-csv-for" in n.attrs}
+    assert sorted(links) == sorted(names), "one download link per table"
+    for table in tables:
+        link = links[table.attrs["data-table"]]
+        assert link.tag == "a" and link.attrs["download"].endswith(".csv")
+        prefix, _, payload = link.attrs["href"].partition(",")
+        assert prefix == "data:text/csv;charset=utf-8", "self-contained: a data: URI"
+        parsed = list(csv.reader(io.StringIO(urllib.parse.unquote(payload), newline="")))
+        expected = [
+            [_csv_cell(c) for c in tr.children() if c.tag in ("th", "td")]
+            for tr in rendered.nodes
+            if tr.tag == "tr" and _in(tr, table)
+        ]
+        assert parsed == expected, table.attrs["data-table"]
+    # And the figures are the marts' own: the loss-makers CSV against a direct query.
+    link = links["loss-makers"]
+    parsed = list(
+        csv.DictReader(io.StringIO(urllib.parse.unquote(link.attrs["href"].partition(",")[2])))
+    )
+    paying = {c: gp for c, _, gp in cfo.losses}
+    for row in parsed:
+        if row["Customer"].startswith("Free tenants"):
+            assert Decimal(row[f"Cost ({marts.currency})"]) == cfo.free_cost
+        else:
+            assert Decimal(row[f"Gross profit ({marts.currency})"]) in paying.values()
+
+
+FONT_PROBE = """<script>
+(function () {
+  var sizes = Array.prototype.map.call(document.querySelectorAll("svg text"), function (t) {
+    var m = t.getScreenCTM();  // rotated labels too: the scale is the length of (a, b)
+    return parseFloat(getComputedStyle(t).fontSize) * Math.sqrt(m.a * m.a + m.b * m.b);
+  });
+  document.body.setAttribute("data-text-count", String(sizes.length));
+  document.body.setAttribute("data-min-font-px", String(Math.min.apply(null, sizes)));
+})();
+</script></body>"""
+
+
+def test_chart_text_is_readable_at_1280_px(report_run: Report, tmp_path: Path) -> None:
+    """Every chart label (legend, axes, values) is at least 12 CSS px on screen at a
+    1280-px-wide window: the font size times the SVG's viewBox scale, as Chromium lays it out."""
+    probe = tmp_path / "probe.html"
+    probe.write_text(report_run.html.read_text().replace("</body>", FONT_PROBE))
+    proc = headless(probe, tmp_path / "profile", "--window-size=1280,2400", "--dump-dom")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = DomIndex()
+    dom.feed(proc.stdout)
+    body = next(n for n in dom.nodes if n.tag == "body")
+    assert int(body.attrs["data-text-count"]) > 20
+    assert float(body.attrs["data-min-font-px"]) >= 12 - 1e-6, body.attrs["data-min-font-px"]
+
+
 # --------------------------------------------------------------------------- assumptions
 
 
@@ -560,4 +855,4 @@ def test_the_report_exposure_lists_every_mart_the_report_reads() -> None:
         "exposures"
     ]
     refs = {re.fullmatch(r"ref\('(\w+)'\)", d).group(1) for d in exposure["depends_on"]}
-    assert refs == {*report.REQUIRED_TABLES, report.ANOMALY_TABLE}
+    assert refs == {*report.REQUIRED_TABLES, *report.OPTIONAL_TABLES}
