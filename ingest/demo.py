@@ -213,7 +213,7 @@ def print_allocation(db: Path) -> None:
     con = connect(db)
     try:
         month = con.execute(
-            "select max(allocation_month) from marts.fct_cost_allocation"
+            "select max(cost_month) from marts.fct_cost_allocation"
         ).fetchone()
         rows = con.execute(
             """
@@ -222,7 +222,7 @@ def print_allocation(db: Path) -> None:
                    sum(allocated_effective_cost) as cost,
                    count(distinct customer_id) as customers
             from marts.fct_cost_allocation
-            where allocation_month = ?
+            where cost_month = ?
             group by all order by cost desc
             """,
             [month[0] if month else None],

@@ -30,7 +30,7 @@ NEW_MONTH = "BILLING_PERIOD=2026-10"
 WARN_ONLY = "{unallocated_thresholds: {default: {warn_pct: 0, error_pct: null}}}"
 FAIL_ALL = "{unallocated_thresholds: {default: {warn_pct: 0, error_pct: 0}}}"
 TOTALS = """
-    select cast(allocation_month as varchar), billing_currency,
+    select cast(cost_month as varchar), billing_currency,
            sum(allocated_effective_cost)
     from marts.fct_cost_allocation group by all order by all
 """

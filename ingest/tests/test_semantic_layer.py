@@ -190,10 +190,10 @@ def test_product_metrics_match_the_mart(
         for *key, cost, revenue in warehouse(
             built_sample,
             """
-            select economics_month, product, sum(total_cost), sum(revenue)
+            select cost_month, product, sum(total_cost), sum(revenue)
             from marts.fct_product_economics_monthly
             where billing_currency = 'USD'
-            group by economics_month, product
+            group by cost_month, product
             """,
         )
     }
@@ -213,7 +213,7 @@ def test_product_metrics_match_the_mart(
 @pytest.mark.parametrize(
     ("group_by", "key_sql"),
     [
-        (["metric_time__month", "product"], "economics_month, product"),
+        (["metric_time__month", "product"], "cost_month, product"),
         # Over all months: a ratio of sums, not the mean of the monthly cost_per_unit.
         (["product"], "product"),
     ],
@@ -253,8 +253,8 @@ def test_cost_per_unit_is_a_ratio_of_sums(
 @pytest.mark.parametrize(
     ("group_by", "key_sql"),
     [
-        (["metric_time__month", "customer"], "economics_month, customer_id"),
-        (["metric_time__month"], "economics_month"),
+        (["metric_time__month", "customer"], "cost_month, customer_id"),
+        (["metric_time__month"], "cost_month"),
     ],
     ids=["customer-month", "month"],
 )
@@ -275,7 +275,7 @@ def test_customer_metrics_match_the_mart(
         for *key, mrr, cost in warehouse(
             built_sample,
             f"""
-            select {key_sql}, sum(mrr), sum(allocated_cost)
+            select {key_sql}, sum(mrr), sum(total_cost)
             from marts.fct_customer_economics_monthly
             where billing_currency = 'USD'
             group by {key_sql}
