@@ -212,9 +212,7 @@ def print_allocation(db: Path) -> None:
     """Where the last month's cost went: per product, and what stayed unallocated and why."""
     con = connect(db)
     try:
-        month = con.execute(
-            "select max(cost_month) from marts.fct_cost_allocation"
-        ).fetchone()
+        month = con.execute("select max(cost_month) from marts.fct_cost_allocation").fetchone()
         rows = con.execute(
             """
             select coalesce(product, '(unallocated: ' || unallocated_reason || ')') as target,

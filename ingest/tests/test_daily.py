@@ -376,11 +376,9 @@ def test_metricflow_reads_the_published_copy_beside_a_bi_reader(
         str(Path(sys.executable).parent / "mf"),
         "query",
         "--metrics",
-        "total_cost",
+        "total_cost_usd",
         "--group-by",
         "metric_time__month",
-        "--where",
-        "{{ Dimension('product__billing_currency') }} = 'USD'",
         "--csv",
         str(tmp_path / "out.csv"),
     ]

@@ -146,9 +146,9 @@ final as (
         base_costs.scope,
         base_costs.billing_currency,
         cast(base_costs.total_cost as decimal(38, 12)) as total_cost,
-        cast(round(base_costs.total_cost + coalesce(extremes.low_delta, 0), 2) as decimal(38, 2))
+        {{ money('round(base_costs.total_cost + coalesce(extremes.low_delta, 0), 2)') }}
             as low_cost,
-        cast(round(base_costs.total_cost + coalesce(extremes.high_delta, 0), 2) as decimal(38, 2))
+        {{ money('round(base_costs.total_cost + coalesce(extremes.high_delta, 0), 2)') }}
             as high_cost,
         cast(coalesce(extremes.pools_with_alternatives, 0) as integer) as pools_with_alternatives
     from base_costs

@@ -82,7 +82,7 @@ final as (
         cast(total_cost as decimal(38, 12)) as total_cost,
         cast(direct_cost as decimal(38, 12)) as direct_cost,
         cast(total_cost - direct_cost as decimal(38, 12)) as shared_cost,
-        cast(budget as decimal(38, 12)) as budget,
+        {{ money('budget') }} as budget,
         cast(budget - total_cost as decimal(38, 12)) as budget_remaining,
         {{ safe_ratio('total_cost', 'budget') }} as budget_used,
         coalesce(total_cost > budget, false) as is_over_budget
