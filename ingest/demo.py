@@ -227,9 +227,7 @@ def print_allocation(db: Path) -> None:
     """Where the last month's cost went: per product, and what stayed unallocated and why."""
     con = connect(db)
     try:
-        month = con.execute(
-            "select max(allocation_month) from marts.fct_cost_allocation"
-        ).fetchone()
+        month = con.execute("select max(cost_month) from marts.fct_cost_allocation").fetchone()
         rows = con.execute(
             """
             select coalesce(product, '(unallocated: ' || unallocated_reason || ')') as target,
@@ -237,7 +235,7 @@ def print_allocation(db: Path) -> None:
                    sum(allocated_effective_cost) as cost,
                    count(distinct customer_id) as customers
             from marts.fct_cost_allocation
-            where allocation_month = ?
+            where cost_month = ?
             group by all order by cost desc
             """,
             [month[0] if month else None],

@@ -411,11 +411,11 @@ def resolve_period(
     """
     rows = con.execute(
         f"""
-        select economics_month, billing_currency, sum(total_cost) as cost
+        select cost_month, billing_currency, sum(total_cost) as cost
         from {SCHEMA}.fct_product_economics_monthly
-        group by economics_month, billing_currency
+        group by cost_month, billing_currency
         having sum(abs(total_cost)) > 0
-        order by economics_month, billing_currency
+        order by cost_month, billing_currency
         """
     ).fetchall()
     if not rows:
@@ -458,10 +458,10 @@ def _products(
 ) -> tuple[list[ProductRow], list[TrendPoint]]:
     trend_rows = con.execute(
         f"""
-        select economics_month, product, total_cost, cost_per_unit
+        select cost_month, product, total_cost, cost_per_unit
         from {SCHEMA}.fct_product_economics_monthly
         where billing_currency = ?
-        order by economics_month, product
+        order by cost_month, product
         """,
         [currency],
     ).fetchall()
@@ -492,9 +492,9 @@ def _products(
             on
                 r.scope_type = 'product'
                 and r.scope = e.product
-                and r.economics_month = e.economics_month
+                and r.cost_month = e.cost_month
                 and r.billing_currency = e.billing_currency
-        where e.economics_month = ? and e.billing_currency = ?
+        where e.cost_month = ? and e.billing_currency = ?
         order by e.total_cost desc, e.product
         """,
         [month, currency],
@@ -535,7 +535,7 @@ def _customers(
             c.customer_name,
             c.plan,
             coalesce(c.mrr, 0),
-            coalesce(c.allocated_cost, 0),
+            coalesce(c.total_cost, 0),
             c.gross_margin,
             c.margin_rank,
             r.low_cost,
@@ -545,9 +545,9 @@ def _customers(
             on
                 r.scope_type = 'customer'
                 and r.scope = c.customer_id
-                and r.economics_month = c.economics_month
+                and r.cost_month = c.cost_month
                 and r.billing_currency = c.billing_currency
-        where c.economics_month = ? and c.billing_currency = ? and c.mrr > 0
+        where c.cost_month = ? and c.billing_currency = ? and c.mrr > 0
         order by c.margin_rank nulls last, c.gross_margin nulls last, c.customer_id
         limit ?
         """,
@@ -559,11 +559,11 @@ def _customers(
         select
             count(*) filter (where {real}),
             count(*) filter (where is_negative_margin and {real}),
-            count(*) filter (where mrr = 0 and allocated_cost > 0 and {real}),
-            coalesce(sum(allocated_cost) filter (where mrr = 0 and {real}), 0),
-            coalesce(sum(allocated_cost) filter (where not {real}), 0)
+            count(*) filter (where mrr = 0 and total_cost > 0 and {real}),
+            coalesce(sum(total_cost) filter (where mrr = 0 and {real}), 0),
+            coalesce(sum(total_cost) filter (where not {real}), 0)
         from {SCHEMA}.fct_customer_economics_monthly
-        where economics_month = ? and billing_currency = ?
+        where cost_month = ? and billing_currency = ?
         """,
         [month, currency],
     ).fetchone() or (0, 0, 0, Decimal(0), Decimal(0))
@@ -596,7 +596,7 @@ def _anomaly_window(
         row = con.execute(
             f"""
             select max(period_start) from {SCHEMA}.fct_cost_allocation
-            where period_grain = 'day' and allocation_month = ? and billing_currency = ?
+            where period_grain = 'day' and cost_month = ? and billing_currency = ?
             """,
             [month, currency],
         ).fetchone()
@@ -629,15 +629,15 @@ def _anomalies(
 def _teams(con: duckdb.DuckDBPyConnection, month: date, currency: str) -> list[TeamRow]:
     rows = con.execute(
         f"""
-        select team, team_cost, budget, budget_remaining, budget_used,
+        select team, total_cost, budget, budget_remaining, budget_used,
                coalesce(is_over_budget, false)
         from {SCHEMA}.fct_team_showback_monthly
-        where showback_month = ? and billing_currency = ?
+        where cost_month = ? and billing_currency = ?
         order by
             coalesce(is_over_budget, false) desc,
             budget is null,
             budget_used desc nulls last,
-            team_cost desc,
+            total_cost desc,
             team
         """,
         [month, currency],

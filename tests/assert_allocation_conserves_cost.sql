@@ -42,7 +42,7 @@ pool_lines as (
     select
         lines.pool_id,
         case
-            when pools.share_grain = 'month' then lines.charge_month else lines.charge_date
+            when pools.share_grain = 'month' then lines.cost_month else lines.charge_date
         end as period_start,
         lines.billing_currency,
         sum(lines.effective_cost) as effective_cost,
@@ -53,7 +53,7 @@ pool_lines as (
     group by
         lines.pool_id,
         case
-            when pools.share_grain = 'month' then lines.charge_month else lines.charge_date
+            when pools.share_grain = 'month' then lines.cost_month else lines.charge_date
         end,
         lines.billing_currency
 
@@ -98,24 +98,24 @@ per_pool as (
 line_months as (
 
     select
-        charge_month,
+        cost_month,
         billing_currency,
         sum(effective_cost) as effective_cost,
         sum(billed_cost) as billed_cost
     from lines
-    group by charge_month, billing_currency
+    group by cost_month, billing_currency
 
 ),
 
 allocation_months as (
 
     select
-        allocation_month,
+        cost_month,
         billing_currency,
         sum(allocated_effective_cost) as effective_cost,
         sum(allocated_billed_cost) as billed_cost
     from allocation
-    group by allocation_month, billing_currency
+    group by cost_month, billing_currency
 
 ),
 
@@ -123,7 +123,7 @@ per_month as (
 
     select
         'month' as level,
-        cast(coalesce(l.charge_month, a.allocation_month) as {{ dbt.type_string() }})
+        cast(coalesce(l.cost_month, a.cost_month) as {{ dbt.type_string() }})
         || ' ' || coalesce(l.billing_currency, a.billing_currency) as scope,
         coalesce(l.effective_cost, 0) - coalesce(a.effective_cost, 0) as effective_gap,
         coalesce(l.billed_cost, 0) - coalesce(a.billed_cost, 0) as billed_gap,
@@ -131,7 +131,7 @@ per_month as (
     from line_months as l
     full outer join allocation_months as a
         on
-            l.charge_month = a.allocation_month
+            l.cost_month = a.cost_month
             and l.billing_currency = a.billing_currency
     where
         coalesce(l.effective_cost, 0) <> coalesce(a.effective_cost, 0)

@@ -14,7 +14,7 @@ cost_lines as (
 
     select
         *,
-        {{ month_start('charge_date') }} as charge_month
+        {{ month_start('charge_date') }} as cost_month
     from {{ ref('fct_cost_line_items') }}
     where not is_split_cost_line
 
@@ -36,7 +36,7 @@ expected as (
 
     select
         billing_account_id,
-        charge_month,
+        cost_month,
         billing_currency,
         sum(case when is_unused_commitment then effective_cost else 0 end) as unused_cost,
         sum(
@@ -62,7 +62,7 @@ expected as (
             end
         ) as covered_effective_cost
     from cost_lines
-    group by billing_account_id, charge_month, billing_currency
+    group by billing_account_id, cost_month, billing_currency
 
 ),
 
@@ -70,7 +70,7 @@ marts as (
 
     select
         billing_account_id,
-        charge_month,
+        cost_month,
         billing_currency,
         sum(unused_cost) as unused_cost,
         sum(covered_list_cost) as covered_list_cost,
@@ -78,7 +78,7 @@ marts as (
     from (
         select
             billing_account_id,
-            charge_month,
+            cost_month,
             billing_currency,
             unused_commitment_cost as unused_cost,
             0 as covered_list_cost,
@@ -87,14 +87,14 @@ marts as (
         union all
         select
             billing_account_id,
-            charge_month,
+            cost_month,
             billing_currency,
             0 as unused_cost,
             covered_list_cost,
             covered_effective_cost
         from coverage
     ) as mart_rows
-    group by billing_account_id, charge_month, billing_currency
+    group by billing_account_id, cost_month, billing_currency
 
 ),
 
@@ -102,7 +102,7 @@ compared as (
 
     select
         coalesce(expected.billing_account_id, marts.billing_account_id) as billing_account_id,
-        coalesce(expected.charge_month, marts.charge_month) as charge_month,
+        coalesce(expected.cost_month, marts.cost_month) as cost_month,
         coalesce(expected.billing_currency, marts.billing_currency) as billing_currency,
         coalesce(expected.unused_cost, 0) as expected_unused,
         coalesce(marts.unused_cost, 0) as mart_unused,
@@ -114,7 +114,7 @@ compared as (
     full outer join marts
         on
             expected.billing_account_id is not distinct from marts.billing_account_id
-            and expected.charge_month = marts.charge_month
+            and expected.cost_month = marts.cost_month
             and expected.billing_currency = marts.billing_currency
 
 ),

@@ -18,38 +18,38 @@ unused_pools as (
 utilization as (
 
     select
-        charge_month,
+        cost_month,
         billing_currency,
         sum(unused_commitment_cost) as unused_cost
     from {{ ref('fct_commitment_utilization_monthly') }}
     where exists (select 1 from unused_pools)
-    group by charge_month, billing_currency
+    group by cost_month, billing_currency
 
 ),
 
 allocation as (
 
     select
-        allocation_month as charge_month,
+        cost_month,
         billing_currency,
         sum(allocated_effective_cost) as unused_cost
     from {{ ref('fct_cost_allocation') }}
     where unallocated_reason in (select unused_pools.pool_id from unused_pools)
-    group by allocation_month, billing_currency
+    group by cost_month, billing_currency
 
 ),
 
 compared as (
 
     select
-        coalesce(utilization.charge_month, allocation.charge_month) as charge_month,
+        coalesce(utilization.cost_month, allocation.cost_month) as cost_month,
         coalesce(utilization.billing_currency, allocation.billing_currency) as billing_currency,
         coalesce(utilization.unused_cost, 0) as mart_unused_cost,
         coalesce(allocation.unused_cost, 0) as allocation_unused_cost
     from utilization
     full outer join allocation
         on
-            utilization.charge_month = allocation.charge_month
+            utilization.cost_month = allocation.cost_month
             and utilization.billing_currency = allocation.billing_currency
 
 ),

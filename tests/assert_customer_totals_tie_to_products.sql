@@ -2,9 +2,9 @@
     Customer totals tie to product totals: no product cost may vanish between the product and
     the customer marts. Cost no customer driver reached is the '(unallocated)' customer, so,
     per month, currency and product (exact decimal equality):
-      Σ fct_customer_cost_breakdown_monthly.allocated_cost = fct_product_economics_monthly.total_cost
+      Σ fct_customer_cost_breakdown_monthly.total_cost = fct_product_economics_monthly.total_cost
     and per month and currency, the customer mart less the customer-tagged money no product took:
-      Σ fct_customer_economics_monthly.allocated_cost − Σ fact (customer, no product)
+      Σ fct_customer_economics_monthly.total_cost − Σ fact (customer, no product)
         = Σ fct_product_economics_monthly.total_cost
     Returns one row per product (or '(all products)') and month that differs.
 -#}
@@ -37,33 +37,33 @@ allocation as (
 product_costs as (
 
     select
-        economics_month,
+        cost_month,
         billing_currency,
         product,
         sum(total_cost) as amount
     from product_mart
-    group by economics_month, billing_currency, product
+    group by cost_month, billing_currency, product
 
 ),
 
 breakdown_costs as (
 
     select
-        economics_month,
+        cost_month,
         billing_currency,
         product,
-        sum(allocated_cost) as amount
+        sum(total_cost) as amount
     from breakdown_mart
     where product is not null
-    group by economics_month, billing_currency, product
+    group by cost_month, billing_currency, product
 
 ),
 
 by_product as (
 
     select
-        coalesce(product_costs.economics_month, breakdown_costs.economics_month)
-            as economics_month,
+        coalesce(product_costs.cost_month, breakdown_costs.cost_month)
+            as cost_month,
         coalesce(product_costs.billing_currency, breakdown_costs.billing_currency)
             as billing_currency,
         coalesce(product_costs.product, breakdown_costs.product) as product,
@@ -72,7 +72,7 @@ by_product as (
     from product_costs
     full outer join breakdown_costs
         on
-            product_costs.economics_month = breakdown_costs.economics_month
+            product_costs.cost_month = breakdown_costs.cost_month
             and product_costs.billing_currency = breakdown_costs.billing_currency
             and product_costs.product = breakdown_costs.product
 
@@ -81,51 +81,51 @@ by_product as (
 customer_totals as (
 
     select
-        economics_month,
+        cost_month,
         billing_currency,
-        sum(allocated_cost) as amount
+        sum(total_cost) as amount
     from customer_mart
-    group by economics_month, billing_currency
+    group by cost_month, billing_currency
 
     union all
 
     select
-        allocation_month as economics_month,
+        cost_month,
         billing_currency,
         -sum(allocated_effective_cost) as amount
     from allocation
     where customer_id is not null and product is null
-    group by allocation_month, billing_currency
+    group by cost_month, billing_currency
 
 ),
 
 product_totals as (
 
     select
-        economics_month,
+        cost_month,
         billing_currency,
         sum(amount) as amount
     from product_costs
-    group by economics_month, billing_currency
+    group by cost_month, billing_currency
 
 ),
 
 customer_product_cost as (
 
     select
-        economics_month,
+        cost_month,
         billing_currency,
         sum(amount) as amount
     from customer_totals
-    group by economics_month, billing_currency
+    group by cost_month, billing_currency
 
 ),
 
 overall as (
 
     select
-        coalesce(product_totals.economics_month, customer_product_cost.economics_month)
-            as economics_month,
+        coalesce(product_totals.cost_month, customer_product_cost.cost_month)
+            as cost_month,
         coalesce(product_totals.billing_currency, customer_product_cost.billing_currency)
             as billing_currency,
         '(all products)' as product,
@@ -134,7 +134,7 @@ overall as (
     from product_totals
     full outer join customer_product_cost
         on
-            product_totals.economics_month = customer_product_cost.economics_month
+            product_totals.cost_month = customer_product_cost.cost_month
             and product_totals.billing_currency = customer_product_cost.billing_currency
 
 ),

@@ -2,10 +2,10 @@
     The unit-economics marts re-slice the allocation fact; they must never create or lose a
     cent. Per month and currency (exact decimal equality):
       product mart      Σ total_cost      = fact rows with a product
-      customer mart     Σ allocated_cost  = fact rows with a customer or reason no_customer
-      breakdown mart    Σ allocated_cost  = customer mart
-      feature mart      Σ feature_cost    = product mart; Σ revenue_attributed = Σ revenue
-      team showback     Σ team_cost       = the whole fact (unallocated included)
+      customer mart     Σ total_cost      = fact rows with a customer or reason no_customer
+      breakdown mart    Σ total_cost      = customer mart
+      feature mart      Σ total_cost      = product mart; Σ revenue_attributed = Σ revenue
+      team showback     Σ total_cost      = the whole fact (unallocated included)
       ratios ('all')    Σ total_cost      = the whole fact
       product mart      Σ revenue         = the revenue export
       customer mart     Σ mrr             = the revenue export
@@ -29,39 +29,39 @@ totals as (
 
     select
         'fact: product rows' as measure,
-        allocation_month as economics_month,
+        cost_month,
         billing_currency,
         sum(allocated_effective_cost) as amount
     from allocation
     where product is not null
-    group by allocation_month, billing_currency
+    group by cost_month, billing_currency
 
     union all
 
     select
         'fact: customer rows' as measure,
-        allocation_month as economics_month,
+        cost_month,
         billing_currency,
         sum(allocated_effective_cost) as amount
     from allocation
     where customer_id is not null or unallocated_reason = 'no_customer'
-    group by allocation_month, billing_currency
+    group by cost_month, billing_currency
 
     union all
 
     select
         'fact: all rows' as measure,
-        allocation_month as economics_month,
+        cost_month,
         billing_currency,
         sum(allocated_effective_cost) as amount
     from allocation
-    group by allocation_month, billing_currency
+    group by cost_month, billing_currency
 
     union all
 
     select
         'revenue export' as measure,
-        revenue_month as economics_month,
+        revenue_month as cost_month,
         currency as billing_currency,
         sum(revenue_amount) as amount
     from revenue
@@ -71,92 +71,92 @@ totals as (
 
     select
         'product mart: cost' as measure,
-        economics_month,
+        cost_month,
         billing_currency,
         sum(total_cost) as amount
     from {{ ref('fct_product_economics_monthly') }}
-    group by economics_month, billing_currency
+    group by cost_month, billing_currency
 
     union all
 
     select
         'product mart: revenue' as measure,
-        economics_month,
+        cost_month,
         billing_currency,
         sum(revenue) as amount
     from {{ ref('fct_product_economics_monthly') }}
-    group by economics_month, billing_currency
+    group by cost_month, billing_currency
 
     union all
 
     select
         'customer mart: cost' as measure,
-        economics_month,
+        cost_month,
         billing_currency,
-        sum(allocated_cost) as amount
+        sum(total_cost) as amount
     from {{ ref('fct_customer_economics_monthly') }}
-    group by economics_month, billing_currency
+    group by cost_month, billing_currency
 
     union all
 
     select
         'customer mart: mrr' as measure,
-        economics_month,
+        cost_month,
         billing_currency,
         sum(mrr) as amount
     from {{ ref('fct_customer_economics_monthly') }}
-    group by economics_month, billing_currency
+    group by cost_month, billing_currency
 
     union all
 
     select
         'breakdown mart: cost' as measure,
-        economics_month,
+        cost_month,
         billing_currency,
-        sum(allocated_cost) as amount
+        sum(total_cost) as amount
     from {{ ref('fct_customer_cost_breakdown_monthly') }}
-    group by economics_month, billing_currency
+    group by cost_month, billing_currency
 
     union all
 
     select
         'feature mart: cost' as measure,
-        economics_month,
+        cost_month,
         billing_currency,
-        sum(feature_cost) as amount
+        sum(total_cost) as amount
     from {{ ref('fct_feature_economics_monthly') }}
-    group by economics_month, billing_currency
+    group by cost_month, billing_currency
 
     union all
 
     select
         'feature mart: revenue' as measure,
-        economics_month,
+        cost_month,
         billing_currency,
         sum(revenue_attributed) as amount
     from {{ ref('fct_feature_economics_monthly') }}
-    group by economics_month, billing_currency
+    group by cost_month, billing_currency
 
     union all
 
     select
         'team showback: cost' as measure,
-        showback_month as economics_month,
+        cost_month,
         billing_currency,
-        sum(team_cost) as amount
+        sum(total_cost) as amount
     from {{ ref('fct_team_showback_monthly') }}
-    group by showback_month, billing_currency
+    group by cost_month, billing_currency
 
     union all
 
     select
         'ratios: company cost' as measure,
-        economics_month,
+        cost_month,
         billing_currency,
         sum(total_cost) as amount
     from {{ ref('fct_unit_cost_ratios_monthly') }}
     where scope_type = 'all'
-    group by economics_month, billing_currency
+    group by cost_month, billing_currency
 
 ),
 
@@ -211,7 +211,7 @@ checks as (
 periods as (
 
     select distinct
-        economics_month,
+        cost_month,
         billing_currency
     from totals
 
@@ -222,7 +222,7 @@ final as (
     select
         checks.measure,
         checks.expected_measure,
-        periods.economics_month,
+        periods.cost_month,
         periods.billing_currency,
         coalesce(actual.amount, 0) as amount,
         coalesce(expected.amount, 0) as expected_amount
@@ -231,12 +231,12 @@ final as (
     left join totals as actual
         on
             checks.measure = actual.measure
-            and periods.economics_month = actual.economics_month
+            and periods.cost_month = actual.cost_month
             and periods.billing_currency = actual.billing_currency
     left join totals as expected
         on
             checks.expected_measure = expected.measure
-            and periods.economics_month = expected.economics_month
+            and periods.cost_month = expected.cost_month
             and periods.billing_currency = expected.billing_currency
     where coalesce(actual.amount, 0) <> coalesce(expected.amount, 0)
 

@@ -225,7 +225,7 @@ def test_ai_cost_is_direct_to_its_customer_product_and_feature(with_ai: Path) ->
 
 
 def test_ai_cost_reaches_the_customer_breakdown(with_ai: Path, built_sample: Path) -> None:
-    sql = """select coalesce(sum(allocated_cost), 0) from marts.fct_customer_cost_breakdown_monthly
-             where customer_id = 'cust_003' and economics_month = date '2026-10-01'
+    sql = """select coalesce(sum(total_cost), 0) from marts.fct_customer_cost_breakdown_monthly
+             where customer_id = 'cust_003' and cost_month = date '2026-10-01'
                and component = 'ai' and service_code = 'ai_requests'"""
     assert _one(with_ai, sql)[0] - _one(built_sample, sql)[0] == Decimal("1.5")

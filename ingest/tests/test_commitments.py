@@ -322,7 +322,7 @@ def utilization(db: Path, account: str, month: str) -> dict[str, tuple]:
         db,
         "select commitment_type, total_commitment_cost, used_commitment_cost, "
         "unused_commitment_cost, utilization from marts.fct_commitment_utilization_monthly "
-        "where billing_account_id = ? and charge_month = ? order by 1",
+        "where billing_account_id = ? and cost_month = ? order by 1",
         [account, month],
     )
     return {r[0]: r[1:] for r in rows}
@@ -333,7 +333,7 @@ def coverage(db: Path, account: str, month: str) -> dict[str, tuple]:
         db,
         "select commitment_type, covered_list_cost, covered_effective_cost, "
         "eligible_on_demand_list_cost, coverage from marts.fct_commitment_coverage_monthly "
-        "where billing_account_id = ? and charge_month = ? order by 1",
+        "where billing_account_id = ? and cost_month = ? order by 1",
         [account, month],
     )
     return {r[0]: r[1:] for r in rows}
@@ -403,7 +403,7 @@ def test_workshop_ri_utilization_ties_to_raw_file(warehouse: Path, shared_data: 
             warehouse,
             "select total_commitment_cost, used_commitment_cost, unused_commitment_cost, "
             "utilization from marts.fct_commitment_utilization_monthly "
-            "where billing_account_id = ? and charge_month = ? "
+            "where billing_account_id = ? and cost_month = ? "
             "and commitment_type = 'reserved_instance'",
             [account, start],
         )
@@ -419,11 +419,11 @@ def test_workshop_ri_used_matches_discounted_usage(warehouse: Path, shared_data:
     # effective cost of the DiscountedUsage lines it covered, to the cent.
     rows = query(
         warehouse,
-        "select u.charge_month, u.used_commitment_cost, c.covered_effective_cost, c.coverage "
+        "select u.cost_month, u.used_commitment_cost, c.covered_effective_cost, c.coverage "
         "from marts.fct_commitment_utilization_monthly u "
         "join marts.fct_commitment_coverage_monthly c using "
-        "(billing_account_id, charge_month, commitment_type, billing_currency) "
-        "where u.commitment_type = 'reserved_instance' and u.charge_month < '2019-01-01' "
+        "(billing_account_id, cost_month, commitment_type, billing_currency) "
+        "where u.commitment_type = 'reserved_instance' and u.cost_month < '2019-01-01' "
         "order by 1",
     )
     assert len(rows) == 2
@@ -564,15 +564,15 @@ def test_commitment_money_ties_and_no_line_in_two_roles(warehouse: Path) -> None
         warehouse,
         """
         with mart as (
-            select charge_month, billing_currency, sum(unused_commitment_cost) as cost
+            select cost_month, billing_currency, sum(unused_commitment_cost) as cost
             from marts.fct_commitment_utilization_monthly group by all),
         alloc as (
-            select allocation_month as charge_month, billing_currency,
+            select cost_month, billing_currency,
                    sum(allocated_effective_cost) as cost
             from marts.fct_cost_allocation where unallocated_reason = 'unused_commitment'
             group by all)
-        select charge_month, coalesce(mart.cost, 0), coalesce(alloc.cost, 0)
-        from mart full join alloc using (charge_month, billing_currency) order by 1
+        select cost_month, coalesce(mart.cost, 0), coalesce(alloc.cost, 0)
+        from mart full join alloc using (cost_month, billing_currency) order by 1
         """,
     )
     assert rows and all(m == a for _, m, a in rows), rows
@@ -587,23 +587,23 @@ def test_recommendation_baseline_and_burst_tie(warehouse: Path) -> None:
         warehouse,
         """
         with rec as (
-            select distinct billing_account_id, charge_month, billing_currency,
+            select distinct billing_account_id, cost_month, billing_currency,
                    commitment_type, eligible_on_demand_cost
             from marts.fct_commitment_recommendation_monthly),
         lines as (
-            select billing_account_id, charge_month, billing_currency, 'savings_plan' as t,
+            select billing_account_id, cost_month, billing_currency, 'savings_plan' as t,
                    sum(effective_cost) as cost
             from intermediate.int_commitments__lines
             where commitment_role = 'on_demand_usage' and is_savings_plan_eligible group by all
             union all
-            select billing_account_id, charge_month, billing_currency, 'reserved_instance',
+            select billing_account_id, cost_month, billing_currency, 'reserved_instance',
                    sum(effective_cost)
             from intermediate.int_commitments__lines
             where commitment_role = 'on_demand_usage' and is_reservation_eligible group by all)
         select rec.eligible_on_demand_cost, lines.cost
         from rec full join lines
           on rec.billing_account_id = lines.billing_account_id
-         and rec.charge_month = lines.charge_month
+         and rec.cost_month = lines.cost_month
          and rec.billing_currency = lines.billing_currency and rec.commitment_type = lines.t
         """,
     )

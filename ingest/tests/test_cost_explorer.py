@@ -657,15 +657,15 @@ def test_ce_lines_reach_components_products_customers_features(with_ce: Path) ->
         _one(
             with_ce,
             "select count(*) from marts.fct_cost_allocation where rule_id in ('tax', 'credits') "
-            "and allocation_month = date '2026-10-01'",
+            "and cost_month = date '2026-10-01'",
         )[0]
         > 0
     )
 
 
 def test_ce_reaches_the_monthly_marts(with_ce: Path, built_sample: Path) -> None:
-    sql = """select coalesce(sum(allocated_cost), 0) from marts.fct_customer_cost_breakdown_monthly
-             where customer_id = 'cust_003' and economics_month = date '2026-10-01'"""
+    sql = """select coalesce(sum(total_cost), 0) from marts.fct_customer_cost_breakdown_monthly
+             where customer_id = 'cust_003' and cost_month = date '2026-10-01'"""
     grown = _one(with_ce, sql)[0] - _one(built_sample, sql)[0]
     assert grown >= Decimal(40)  # its direct $40, plus shares of pools the CE lines feed
 

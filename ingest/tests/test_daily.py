@@ -30,7 +30,7 @@ NEW_MONTH = "BILLING_PERIOD=2026-10"
 WARN_ONLY = "{unallocated_thresholds: {default: {warn_pct: 0, error_pct: null}}}"
 FAIL_ALL = "{unallocated_thresholds: {default: {warn_pct: 0, error_pct: 0}}}"
 TOTALS = """
-    select cast(allocation_month as varchar), billing_currency,
+    select cast(cost_month as varchar), billing_currency,
            sum(allocated_effective_cost)
     from marts.fct_cost_allocation group by all order by all
 """
@@ -376,11 +376,9 @@ def test_metricflow_reads_the_published_copy_beside_a_bi_reader(
         str(Path(sys.executable).parent / "mf"),
         "query",
         "--metrics",
-        "total_cost",
+        "total_cost_usd",
         "--group-by",
         "metric_time__month",
-        "--where",
-        "{{ Dimension('product__billing_currency') }} = 'USD'",
         "--csv",
         str(tmp_path / "out.csv"),
     ]

@@ -136,7 +136,7 @@ def test_allocation_ties_to_the_bill_per_month(built_sample: Path) -> None:
         built_sample,
         """
         with a as (
-            select allocation_month as m, billing_currency as c,
+            select cost_month as m, billing_currency as c,
                    sum(allocated_effective_cost) as e, sum(allocated_billed_cost) as b
             from marts.fct_cost_allocation group by all
         ), l as (

@@ -278,7 +278,7 @@ def test_report_says_no_product_rule_matched_when_cost_is_loaded(tmp_path: Path)
     con.execute("create schema marts")
     con.execute(
         "create table marts.fct_product_economics_monthly "
-        "(economics_month date, billing_currency varchar, total_cost decimal(38, 12))"
+        "(cost_month date, billing_currency varchar, total_cost decimal(38, 12))"
     )
     con.execute(
         "create table marts.fct_cost_allocation as select * from (values "

@@ -164,7 +164,7 @@ def test_every_seed_empty_builds_green_with_the_whole_bill_unallocated(
     ) == [(currency, "untagged", True, 0, cost) for currency, cost in bill]
     assert _query(
         empty,
-        "select billing_currency, list(distinct team), sum(team_cost) "
+        "select billing_currency, list(distinct team), sum(total_cost) "
         "from marts.fct_team_showback_monthly group by all order by all",
     ) == [(currency, ["(unallocated)"], cost) for currency, cost in bill]
     # no product has cost; ratios over zero volume are empty, not errors
@@ -271,12 +271,12 @@ def test_a_product_without_owner_team_shows_its_shared_cost_under_no_owner(
         db,
     )
     showback = (
-        "select billing_currency, sum(team_cost) from marts.fct_team_showback_monthly "
+        "select billing_currency, sum(total_cost) from marts.fct_team_showback_monthly "
         "group by all order by all"
     )
     assert _query(db, showback) == _query(clean_db, showback)
     [(no_owner,)] = _query(
-        db, "select sum(team_cost) from marts.fct_team_showback_monthly where team = '(no owner)'"
+        db, "select sum(total_cost) from marts.fct_team_showback_monthly where team = '(no owner)'"
     )
     [(replay_untagged_team,)] = _query(
         db,

@@ -31,8 +31,8 @@ from new_day import write_new_day, write_query_log_new_day  # noqa: E402
 TABLES = {
     "marts.fct_cost_line_items": ["cost_line_key"],
     "marts.fct_cost_allocation": ["allocation_key"],
-    "marts.fct_product_economics_monthly": ["economics_month", "product", "billing_currency"],
-    "marts.fct_customer_economics_monthly": ["economics_month", "customer_id", "billing_currency"],
+    "marts.fct_product_economics_monthly": ["cost_month", "product", "billing_currency"],
+    "marts.fct_customer_economics_monthly": ["cost_month", "customer_id", "billing_currency"],
     "intermediate.int_cost__tag_sets": [
         "export_name",
         "charge_billing_period",

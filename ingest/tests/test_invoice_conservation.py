@@ -103,7 +103,7 @@ def test_usage_months_differ_from_bills(built: Path) -> None:
     try:
         months = dict(
             con.execute(
-                "select cast(allocation_month as varchar), sum(allocated_billed_cost) "
+                "select cast(cost_month as varchar), sum(allocated_billed_cost) "
                 "from marts.fct_cost_allocation group by 1"
             ).fetchall()
         )
@@ -125,7 +125,7 @@ def test_invoice_test_catches_allocation_booked_by_usage_month(built: Path, tmp_
     broken = tmp_path / "broken.duckdb"
     broken.write_bytes(built.read_bytes())
     con = duckdb.connect(str(broken))
-    con.execute("update marts.fct_cost_allocation set billing_period = allocation_month")
+    con.execute("update marts.fct_cost_allocation set billing_period = cost_month")
     con.close()
     month_test = run_dbt(broken, "test", "--select", "assert_allocation_conserves_cost")
     assert month_test.returncode == 0

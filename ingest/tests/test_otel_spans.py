@@ -369,13 +369,13 @@ def test_calibrated_cost_equals_allocated_cost_to_the_cent(calibrated: Path) -> 
     rows = _rows(
         calibrated,
         """with allocated as (
-               select allocation_month, sum(allocated_effective_cost) as cost
+               select cost_month, sum(allocated_effective_cost) as cost
                from marts.fct_cost_allocation
                where product = 'analytics' and component = 'compute' group by all
            )
            select f.cost_month, sum(f.calibrated_cost), max(a.cost)
            from marts.fct_feature_cost_monthly as f
-           join allocated as a on a.allocation_month = f.cost_month
+           join allocated as a on a.cost_month = f.cost_month
            where f.service_name = 'analytics-api' group by all order by all""",
     )
     assert len(rows) == 3

@@ -75,8 +75,8 @@ def marts(built_sample: Path) -> Marts:
     try:
         month, currency = con.execute(
             """
-            select economics_month, billing_currency from marts.fct_product_economics_monthly
-            group by all order by economics_month desc, sum(total_cost) desc limit 1
+            select cost_month, billing_currency from marts.fct_product_economics_monthly
+            group by all order by cost_month desc, sum(total_cost) desc limit 1
             """
         ).fetchone()
         products = {
@@ -86,24 +86,24 @@ def marts(built_sample: Path) -> Marts:
                 select product, product_name, total_cost, gross_margin, mom_cost_change,
                        cost_per_unit
                 from marts.fct_product_economics_monthly
-                where economics_month = ? and billing_currency = ?
+                where cost_month = ? and billing_currency = ?
                 """,
                 [month, currency],
             ).fetchall()
         }
         trend = con.execute(
             """
-            select product, strftime(economics_month, '%Y-%m'), total_cost, cost_per_unit
+            select product, strftime(cost_month, '%Y-%m'), total_cost, cost_per_unit
             from marts.fct_product_economics_monthly where billing_currency = ?
             """,
             [currency],
         ).fetchall()
         customers = con.execute(
             """
-            select customer_id, coalesce(customer_name, customer_id), mrr, allocated_cost,
+            select customer_id, coalesce(customer_name, customer_id), mrr, total_cost,
                    gross_margin, margin_rank
             from marts.fct_customer_economics_monthly
-            where economics_month = ? and billing_currency = ? and mrr > 0
+            where cost_month = ? and billing_currency = ? and mrr > 0
             order by margin_rank
             """,
             [month, currency],
@@ -111,8 +111,8 @@ def marts(built_sample: Path) -> Marts:
         teams = dict(
             con.execute(
                 """
-                select team, team_cost from marts.fct_team_showback_monthly
-                where showback_month = ? and billing_currency = ?
+                select team, total_cost from marts.fct_team_showback_monthly
+                where cost_month = ? and billing_currency = ?
                 """,
                 [month, currency],
             ).fetchall()

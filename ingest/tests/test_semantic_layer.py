@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -30,23 +31,23 @@ from ingest.demo import PROJECT_DIR, run_dbt
 
 MF = Path(sys.executable).parent / "mf"
 CENT = Decimal("0.005")
-PRODUCT_USD = "{{ Dimension('product__billing_currency') }} = 'USD'"
-CUSTOMER_USD = "{{ Dimension('customer__billing_currency') }} = 'USD'"
-METRICS = {
+CURRENCIES = ("USD", "EUR")
+# Money metrics, defined once per currency (total_cost_usd, total_cost_eur, ...): money never
+# adds across currencies, so there is no currency-less total_cost.
+MONEY_BASES = (
     "total_cost",
     "direct_cost",
     "shared_cost",
     "revenue",
     "gross_profit",
-    "unit_volume",
     "cost_per_unit",
     "gross_margin",
     "mrr",
     "customer_cost",
     "customer_gross_margin",
-}
-# Metrics that are money, i.e. meaningless when summed over currencies.
-MONEY_METRICS = METRICS - {"unit_volume", "cost_per_unit", "gross_margin", "customer_gross_margin"}
+)
+MONEY_METRICS = {f"{base}_{c.lower()}" for base in MONEY_BASES for c in CURRENCIES}
+METRICS = MONEY_METRICS | {"unit_volume"}
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +84,7 @@ def mf(project: Path, db: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def mf_query(
-    project: Path, db: Path, out: Path, metrics: list[str], group_by: list[str], where: str
+    project: Path, db: Path, out: Path, metrics: list[str], group_by: list[str]
 ) -> list[dict[str, str | None]]:
     """Rows of ``mf query`` (via ``--csv``); empty cells (SQL null) become None."""
     result = mf(
@@ -94,8 +95,6 @@ def mf_query(
         ",".join(metrics),
         "--group-by",
         ",".join(group_by),
-        "--where",
-        where,
         "--csv",
         str(out),
     )
@@ -157,8 +156,20 @@ def test_validate_configs(mf_project: Path, built_sample: Path) -> None:
     metrics = {m["name"]: m for m in manifest["metrics"]}
     assert set(metrics) == METRICS
     for name in MONEY_METRICS:
-        # A money metric summed over currencies is meaningless: each one says so.
-        assert "billing_currency" in metrics[name]["description"], name
+        # Each money metric is one currency's: its own filter on billing_currency, or inputs
+        # that are that currency's metrics (a ratio's volume filtered to the same currency).
+        code = name.rsplit("_", 1)[1].upper()
+        metric, params = metrics[name], metrics[name]["type_params"]
+        assert f"({code})" in metric["label"], name
+        if metric["type"] == "simple":
+            assert f"billing_currency') }}}} = '{code}'" in json.dumps(metric["filter"]), name
+            continue
+        inputs = [params["numerator"], params["denominator"]] if params["numerator"] else []
+        for used in inputs or params["metrics"]:
+            if used["name"] != "unit_volume":
+                assert used["name"].endswith(f"_{code.lower()}"), (name, used["name"])
+            else:
+                assert f"= '{code}'" in json.dumps(used["filter"]), (name, used)
     spines = manifest["project_configuration"]["time_spines"]
     assert [s["node_relation"]["alias"] for s in spines] == ["metricflow_time_spine"]
 
@@ -181,19 +192,18 @@ def test_product_metrics_match_the_mart(
         mf_project,
         built_sample,
         tmp_path / "product.csv",
-        ["total_cost", "revenue", "gross_margin"],
+        ["total_cost_usd", "revenue_usd", "gross_margin_usd"],
         ["metric_time__month", "product", "product__billing_currency"],
-        PRODUCT_USD,
     )
     expected = {
         mart_key(key): (cost, revenue)
         for *key, cost, revenue in warehouse(
             built_sample,
             """
-            select economics_month, product, sum(total_cost), sum(revenue)
+            select cost_month, product, sum(total_cost), sum(revenue)
             from marts.fct_product_economics_monthly
             where billing_currency = 'USD'
-            group by economics_month, product
+            group by cost_month, product
             """,
         )
     }
@@ -205,15 +215,16 @@ def test_product_metrics_match_the_mart(
     assert {r["product__billing_currency"] for r in rows} == {"USD"}
     for key, (cost, revenue) in expected.items():
         row = got[key]
-        assert_money(row["total_cost"], cost, f"total_cost {key}")
-        assert_money(row["revenue"], revenue, f"revenue {key}")
-        assert_ratio(row["gross_margin"], ratio(revenue - cost, revenue), f"gross_margin {key}")
+        assert_money(row["total_cost_usd"], cost, f"total_cost {key}")
+        assert_money(row["revenue_usd"], revenue, f"revenue {key}")
+        margin = ratio(revenue - cost, revenue)
+        assert_ratio(row["gross_margin_usd"], margin, f"gross_margin {key}")
 
 
 @pytest.mark.parametrize(
     ("group_by", "key_sql"),
     [
-        (["metric_time__month", "product"], "economics_month, product"),
+        (["metric_time__month", "product"], "cost_month, product"),
         # Over all months: a ratio of sums, not the mean of the monthly cost_per_unit.
         (["product"], "product"),
     ],
@@ -226,9 +237,8 @@ def test_cost_per_unit_is_a_ratio_of_sums(
         mf_project,
         built_sample,
         tmp_path / "cost_per_unit.csv",
-        ["cost_per_unit"],
+        ["cost_per_unit_usd"],
         [*group_by, "product__billing_currency"],
-        PRODUCT_USD,
     )
     expected = {
         mart_key(key): (cost, volume)
@@ -247,14 +257,14 @@ def test_cost_per_unit_is_a_ratio_of_sums(
     assert len(got) == len(rows)
     assert set(got) == set(expected)
     for key, (cost, volume) in expected.items():
-        assert_ratio(got[key]["cost_per_unit"], ratio(cost, volume), f"cost_per_unit {key}")
+        assert_ratio(got[key]["cost_per_unit_usd"], ratio(cost, volume), f"cost_per_unit {key}")
 
 
 @pytest.mark.parametrize(
     ("group_by", "key_sql"),
     [
-        (["metric_time__month", "customer"], "economics_month, customer_id"),
-        (["metric_time__month"], "economics_month"),
+        (["metric_time__month", "customer"], "cost_month, customer_id"),
+        (["metric_time__month"], "cost_month"),
     ],
     ids=["customer-month", "month"],
 )
@@ -266,16 +276,15 @@ def test_customer_metrics_match_the_mart(
         mf_project,
         built_sample,
         tmp_path / "customer.csv",
-        ["mrr", "customer_cost", "customer_gross_margin"],
+        ["mrr_usd", "customer_cost_usd", "customer_gross_margin_usd"],
         [*group_by, "customer__billing_currency"],
-        CUSTOMER_USD,
     )
     expected = {
         mart_key(key): (mrr, cost)
         for *key, mrr, cost in warehouse(
             built_sample,
             f"""
-            select {key_sql}, sum(mrr), sum(allocated_cost)
+            select {key_sql}, sum(mrr), sum(total_cost)
             from marts.fct_customer_economics_monthly
             where billing_currency = 'USD'
             group by {key_sql}
@@ -288,6 +297,93 @@ def test_customer_metrics_match_the_mart(
     assert set(got) == set(expected)
     for key, (mrr, cost) in expected.items():
         row = got[key]
-        assert_money(row["mrr"], mrr, f"mrr {key}")
-        assert_money(row["customer_cost"], cost, f"customer_cost {key}")
-        assert_ratio(row["customer_gross_margin"], ratio(mrr - cost, mrr), f"margin {key}")
+        assert_money(row["mrr_usd"], mrr, f"mrr {key}")
+        assert_money(row["customer_cost_usd"], cost, f"customer_cost {key}")
+        assert_ratio(row["customer_gross_margin_usd"], ratio(mrr - cost, mrr), f"margin {key}")
+
+
+@pytest.fixture(scope="module")
+def two_currencies(built_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built sample plus EUR rows for the same products, customers and months (each EUR
+    amount is twice its USD twin), so any metric that adds currencies shows it."""
+    db = tmp_path_factory.mktemp("two_currencies") / "warehouse.duckdb"
+    shutil.copy(built_sample, db)
+    con = duckdb.connect(str(db))
+    try:
+        for mart, money in (
+            ("fct_product_economics_monthly", ("total_cost", "revenue")),
+            ("fct_customer_economics_monthly", ("total_cost", "mrr")),
+        ):
+            doubled = ", ".join(f"{c} * 2 as {c}" for c in money)
+            con.execute(
+                f"insert into marts.{mart} select * replace ('EUR' as billing_currency, "
+                f"{doubled}) from marts.{mart} where billing_currency = 'USD'"
+            )
+    finally:
+        con.close()
+    return db
+
+
+def test_money_metrics_never_add_currencies(
+    mf_project: Path, two_currencies: Path, tmp_path: Path
+) -> None:
+    """The query that used to add USD and EUR (``--metrics total_cost --group-by product``)
+    now fails and names the per-currency metrics; those return each currency on its own."""
+    failed = mf(
+        mf_project, two_currencies, "query", "--metrics", "total_cost", "--group-by", "product"
+    )
+    assert failed.returncode != 0
+    assert "total_cost_usd" in failed.stdout + failed.stderr
+    rows = mf_query(
+        mf_project,
+        two_currencies,
+        tmp_path / "by_currency.csv",
+        ["total_cost_usd", "total_cost_eur", "mrr_usd", "mrr_eur"],
+        ["metric_time__month"],
+    )
+    expected = {
+        (month(m), c): (cost, mrr)
+        for m, c, cost, mrr in warehouse(
+            two_currencies,
+            """
+            select p.cost_month, p.billing_currency, p.cost, c.mrr
+            from (select cost_month, billing_currency, sum(total_cost) as cost
+                  from marts.fct_product_economics_monthly group by all) as p
+            join (select cost_month, billing_currency, sum(mrr) as mrr
+                  from marts.fct_customer_economics_monthly group by all) as c
+                using (cost_month, billing_currency)
+            """,
+        )
+    }
+    assert {c for _, c in expected} >= {"USD", "EUR"}
+    assert len(rows) == len({m for m, _ in expected})
+    for row in rows:
+        m = month(row["metric_time__month"])
+        for code in ("USD", "EUR"):
+            cost, mrr = expected[(m, code)]
+            assert_money(row[f"total_cost_{code.lower()}"], cost, f"total_cost {m} {code}")
+            assert_money(row[f"mrr_{code.lower()}"], mrr, f"mrr {m} {code}")
+        assert Decimal(str(row["total_cost_eur"])) != Decimal(str(row["total_cost_usd"]))
+    per_product = mf_query(
+        mf_project,
+        two_currencies,
+        tmp_path / "per_product.csv",
+        ["total_cost_eur", "cost_per_unit_eur", "gross_margin_eur"],
+        ["product"],
+    )
+    eur = {
+        p: (cost, volume, revenue)
+        for p, cost, volume, revenue in warehouse(
+            two_currencies,
+            """select product, sum(total_cost), sum(unit_volume), sum(revenue)
+               from marts.fct_product_economics_monthly where billing_currency = 'EUR'
+               group by product""",
+        )
+    }
+    assert {r["product"] for r in per_product} == set(eur)
+    for row in per_product:
+        cost, volume, revenue = eur[row["product"]]
+        assert_money(row["total_cost_eur"], cost, f"total_cost_eur {row['product']}")
+        # the ratio's volume is the EUR rows' only, not the volume of every currency's rows
+        assert_ratio(row["cost_per_unit_eur"], ratio(cost, volume), f"cpu {row['product']}")
+        assert_ratio(row["gross_margin_eur"], ratio(revenue - cost, revenue), "margin")

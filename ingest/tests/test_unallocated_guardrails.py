@@ -124,7 +124,7 @@ def test_customer_marts_carry_the_unallocated_customer(guarded: tuple[Path, Path
         _rows(
             db,
             """
-        select allocation_month, sum(allocated_effective_cost) from marts.fct_cost_allocation
+        select cost_month, sum(allocated_effective_cost) from marts.fct_cost_allocation
         where unallocated_reason = 'no_customer' group by 1
         """,
         )
@@ -132,7 +132,7 @@ def test_customer_marts_carry_the_unallocated_customer(guarded: tuple[Path, Path
     economics = _rows(
         db,
         """
-        select economics_month, allocated_cost, mrr, gross_margin, is_negative_margin,
+        select cost_month, total_cost, mrr, gross_margin, is_negative_margin,
                margin_rank, is_unallocated, customer_name
         from marts.fct_customer_economics_monthly where customer_id = '(unallocated)'
         """,
@@ -145,7 +145,7 @@ def test_customer_marts_carry_the_unallocated_customer(guarded: tuple[Path, Path
         _rows(
             db,
             """
-        select product, sum(allocated_cost) from marts.fct_customer_cost_breakdown_monthly
+        select product, sum(total_cost) from marts.fct_customer_cost_breakdown_monthly
         where customer_id = '(unallocated)' group by 1
         """,
         )
@@ -166,15 +166,15 @@ def test_customer_totals_tie_to_product_totals_to_the_cent(
         db,
         """
         with products as (
-            select economics_month, billing_currency, product, sum(total_cost) as cost
+            select cost_month, billing_currency, product, sum(total_cost) as cost
             from marts.fct_product_economics_monthly group by all
         ),
         customers as (
-            select economics_month, billing_currency, product, sum(allocated_cost) as cost
+            select cost_month, billing_currency, product, sum(total_cost) as cost
             from marts.fct_customer_cost_breakdown_monthly where product is not null
             group by all
         )
-        select * from products full join customers using (economics_month, billing_currency, product)
+        select * from products full join customers using (cost_month, billing_currency, product)
         where products.cost is distinct from customers.cost
         """,
     )
@@ -183,7 +183,7 @@ def test_customer_totals_tie_to_product_totals_to_the_cent(
         db,
         """
         select (select sum(total_cost) from marts.fct_product_economics_monthly),
-               (select sum(allocated_cost) from marts.fct_customer_economics_monthly)
+               (select sum(total_cost) from marts.fct_customer_economics_monthly)
         """,
     )
     assert products == customers and products > Decimal(10_000)
@@ -289,10 +289,10 @@ def test_report_labels_the_unallocated_customer_and_does_not_count_it(
     ((unassigned, customers),) = _rows(
         db,
         f"""
-        select sum(allocated_cost) filter (where customer_id = '(unallocated)'),
+        select sum(total_cost) filter (where customer_id = '(unallocated)'),
                count(*) filter (where customer_id <> '(unallocated)')
         from marts.fct_customer_economics_monthly
-        where economics_month = date '{data.month}' and billing_currency = '{data.currency}'
+        where cost_month = date '{data.month}' and billing_currency = '{data.currency}'
         """,
     )
     assert data.unassigned_customer_cost == unassigned > 0

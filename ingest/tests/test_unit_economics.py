@@ -69,7 +69,7 @@ def test_tie_out_test_catches_one_lost_cent(built_sample: Path, tmp_path: Path) 
     assert run_dbt(db, "test", "--select", check, capture=True).returncode == 0
     with duckdb.connect(str(db)) as con:
         con.execute(
-            """update marts.fct_customer_economics_monthly set allocated_cost = allocated_cost - 0.01
+            """update marts.fct_customer_economics_monthly set total_cost = total_cost - 0.01
                where customer_id = 'cust_003'"""
         )
     result = run_dbt(db, "test", "--select", check, capture=True)
@@ -93,9 +93,9 @@ def test_named_customers_on_the_sample(built_sample: Path) -> None:
         r[0]: r[1:]
         for r in _query(
             built_sample,
-            """select customer_id, mrr, allocated_cost, gross_margin, is_negative_margin
+            """select customer_id, mrr, total_cost, gross_margin, is_negative_margin
                from marts.fct_customer_economics_monthly
-               where economics_month = date '2026-10-01' and billing_currency = 'USD'""",
+               where cost_month = date '2026-10-01' and billing_currency = 'USD'""",
         )
     }
     acme_mrr, acme_cost, acme_margin, _ = rows["cust_001"]
@@ -109,7 +109,7 @@ def test_named_customers_on_the_sample(built_sample: Path) -> None:
     worst = _query(
         built_sample,
         """select customer_id from marts.rpt_negative_margin_customers
-           where economics_month = date '2026-10-01' and billing_currency = 'USD' limit 1""",
+           where cost_month = date '2026-10-01' and billing_currency = 'USD' limit 1""",
     )
     assert worst, "the sample has loss-making customers to surface"
 
@@ -134,7 +134,7 @@ def test_company_ratios_are_cost_over_counts(built_sample: Path) -> None:
 def test_ranges_bracket_the_rule(built_sample: Path) -> None:
     rows = _query(
         built_sample,
-        """select scope_type, scope, cost, low_cost, high_cost
+        """select scope_type, scope, total_cost, low_cost, high_cost
            from marts.fct_cost_ranges_monthly where billing_currency = 'USD'""",
     )
     assert rows

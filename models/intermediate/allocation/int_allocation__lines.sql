@@ -43,7 +43,7 @@ final as (
         line_signatures.billing_period,
         line_signatures.billing_account_id,
         line_signatures.charge_date,
-        {{ month_start('line_signatures.charge_date') }} as charge_month,
+        {{ month_start('line_signatures.charge_date') }} as cost_month,
         line_signatures.billing_currency,
         line_signatures.effective_cost,
         line_signatures.billed_cost,

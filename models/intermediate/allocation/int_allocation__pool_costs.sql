@@ -27,7 +27,7 @@ grouped as (
         signature_costs.pool_id,
         pools.share_grain,
         case
-            when pools.share_grain = 'month' then signature_costs.charge_month
+            when pools.share_grain = 'month' then signature_costs.cost_month
             else signature_costs.charge_date
         end as period_start,
         signature_costs.billing_currency,
@@ -45,7 +45,7 @@ grouped as (
         signature_costs.pool_id,
         pools.share_grain,
         case
-            when pools.share_grain = 'month' then signature_costs.charge_month
+            when pools.share_grain = 'month' then signature_costs.cost_month
             else signature_costs.charge_date
         end,
         signature_costs.billing_currency,

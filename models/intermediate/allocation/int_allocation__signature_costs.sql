@@ -28,7 +28,7 @@ final as (
         signature_days.billing_period,
         signature_days.billing_account_id,
         signature_days.charge_date,
-        {{ month_start('signature_days.charge_date') }} as charge_month,
+        {{ month_start('signature_days.charge_date') }} as cost_month,
         signature_days.billing_currency,
         signature_days.provider,
         signature_days.sub_account_id,

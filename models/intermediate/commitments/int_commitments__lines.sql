@@ -72,7 +72,7 @@ final as (
         keyed.source_system,
         keyed.billing_account_id,
         keyed.charge_date,
-        {{ month_start('keyed.charge_date') }} as charge_month,
+        {{ month_start('keyed.charge_date') }} as cost_month,
         keyed.billing_currency,
         keyed.service_code,
         keyed.commitment_discount_id,

@@ -24,7 +24,7 @@ final as (
     select
         shared_resources.service_name,
         allocation.allocation_key,
-        allocation.allocation_month,
+        allocation.cost_month,
         allocation.billing_currency,
         allocation.product,
         allocation.component,

@@ -16,7 +16,7 @@ allocation as (
 final as (
 
     select
-        allocation_month as cost_month,
+        cost_month,
         product,
         billing_currency,
         sum(allocated_effective_cost) as total_cost,
@@ -31,7 +31,7 @@ final as (
         sum(allocated_billed_cost) as total_billed_cost
     from allocation
     group by
-        allocation_month,
+        cost_month,
         product,
         billing_currency
 

@@ -32,7 +32,7 @@ covered as (
 
     select
         billing_account_id,
-        charge_month,
+        cost_month,
         commitment_type,
         billing_currency,
         list_cost as covered_list_cost,
@@ -47,7 +47,7 @@ on_demand as (
 
     select
         commitment_lines.billing_account_id,
-        commitment_lines.charge_month,
+        commitment_lines.cost_month,
         commitment_types.commitment_type,
         commitment_lines.billing_currency,
         cast(0 as decimal(38, 12)) as covered_list_cost,
@@ -72,7 +72,7 @@ monthly as (
 
     select
         billing_account_id,
-        charge_month,
+        cost_month,
         commitment_type,
         billing_currency,
         sum(coalesce(covered_list_cost, 0)) as covered_list_cost,
@@ -85,7 +85,7 @@ monthly as (
     ) as usage_lines
     group by
         billing_account_id,
-        charge_month,
+        cost_month,
         commitment_type,
         billing_currency
 
@@ -95,7 +95,7 @@ final as (
 
     select
         billing_account_id,
-        charge_month,
+        cost_month,
         commitment_type,
         billing_currency,
         cast(covered_list_cost as decimal(38, 12)) as covered_list_cost,

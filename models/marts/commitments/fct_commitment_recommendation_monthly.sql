@@ -42,7 +42,7 @@ bill_days as (
     select
         billing_account_id,
         billing_currency,
-        {{ month_start('charge_date') }} as charge_month,
+        {{ month_start('charge_date') }} as cost_month,
         min(charge_date) as first_day,
         max(charge_date) as last_day
     from {{ ref('fct_cost_line_items') }}
@@ -58,7 +58,7 @@ eligible_daily as (
     select
         commitment_lines.billing_account_id,
         commitment_lines.billing_currency,
-        commitment_lines.charge_month,
+        commitment_lines.cost_month,
         commitment_lines.charge_date,
         commitment_types.commitment_type,
         sum(commitment_lines.effective_cost) as on_demand_cost
@@ -77,7 +77,7 @@ eligible_daily as (
     group by
         commitment_lines.billing_account_id,
         commitment_lines.billing_currency,
-        commitment_lines.charge_month,
+        commitment_lines.cost_month,
         commitment_lines.charge_date,
         commitment_types.commitment_type
 
@@ -88,7 +88,7 @@ eligible_months as (
     select distinct
         billing_account_id,
         billing_currency,
-        charge_month,
+        cost_month,
         commitment_type
     from eligible_daily
 
@@ -133,7 +133,7 @@ calendar as (
     select
         eligible_months.billing_account_id,
         eligible_months.billing_currency,
-        eligible_months.charge_month,
+        eligible_months.cost_month,
         eligible_months.commitment_type,
         cast(
             {{ dbt.dateadd('day', 'day_numbers.day_offset', 'bill_days.first_day') }} as date
@@ -143,7 +143,7 @@ calendar as (
         on
             eligible_months.billing_account_id = bill_days.billing_account_id
             and eligible_months.billing_currency = bill_days.billing_currency
-            and eligible_months.charge_month = bill_days.charge_month
+            and eligible_months.cost_month = bill_days.cost_month
     inner join day_numbers
         on
             day_numbers.day_offset
@@ -156,7 +156,7 @@ daily as (
     select
         calendar.billing_account_id,
         calendar.billing_currency,
-        calendar.charge_month,
+        calendar.cost_month,
         calendar.commitment_type,
         calendar.charge_date,
         coalesce(eligible_daily.on_demand_cost, 0) as on_demand_cost
@@ -175,7 +175,7 @@ monthly as (
     select
         billing_account_id,
         billing_currency,
-        charge_month,
+        cost_month,
         commitment_type,
         count(*) as n_days,
         sum(on_demand_cost) as eligible_on_demand_cost,
@@ -185,7 +185,7 @@ monthly as (
     group by
         billing_account_id,
         billing_currency,
-        charge_month,
+        cost_month,
         commitment_type
 
 ),
@@ -194,7 +194,7 @@ final as (
 
     select
         monthly.billing_account_id,
-        monthly.charge_month,
+        monthly.cost_month,
         monthly.billing_currency,
         scenarios.scenario_id,
         monthly.commitment_type,

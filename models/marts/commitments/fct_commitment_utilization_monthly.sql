@@ -23,7 +23,7 @@ monthly as (
 
     select
         billing_account_id,
-        charge_month,
+        cost_month,
         commitment_type,
         billing_currency,
         count(distinct commitment_discount_id) as n_commitments,
@@ -33,7 +33,7 @@ monthly as (
     from commitment_lines
     group by
         billing_account_id,
-        charge_month,
+        cost_month,
         commitment_type,
         billing_currency
 
@@ -43,7 +43,7 @@ final as (
 
     select
         billing_account_id,
-        charge_month,
+        cost_month,
         commitment_type,
         billing_currency,
         n_commitments,

@@ -31,7 +31,7 @@ final as (
         source_key,
         period_grain,
         period_start,
-        {{ month_start('period_start') }} as allocation_month,
+        {{ month_start('period_start') }} as cost_month,
         billing_period,
         billing_account_id,
         billing_currency,

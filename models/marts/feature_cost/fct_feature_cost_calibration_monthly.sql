@@ -48,13 +48,13 @@ allocated as (
 
     select
         service_name,
-        allocation_month,
+        cost_month,
         billing_currency,
         sum(allocated_effective_cost) as allocated_cost
     from service_allocations
     group by
         service_name,
-        allocation_month,
+        cost_month,
         billing_currency
 
 ),
@@ -63,8 +63,8 @@ joined as (
 
     select
         coalesce(estimated.service_name, allocated.service_name) as service_name,
-        coalesce(estimated.span_month, allocated.allocation_month) as cost_month,
-        coalesce(estimated.currency, allocated.billing_currency) as currency,
+        coalesce(estimated.span_month, allocated.cost_month) as cost_month,
+        coalesce(estimated.currency, allocated.billing_currency) as billing_currency,
         coalesce(estimated.span_count, 0) as span_count,
         coalesce(estimated.charged_span_count, 0) as charged_span_count,
         coalesce(estimated.estimated_cost, cast(0 as decimal(38, 12))) as estimated_cost,
@@ -73,7 +73,7 @@ joined as (
     full outer join allocated
         on
             estimated.service_name = allocated.service_name
-            and estimated.span_month = allocated.allocation_month
+            and estimated.span_month = allocated.cost_month
             and estimated.currency = allocated.billing_currency
 
 ),
@@ -83,7 +83,7 @@ statused as (
     select
         service_name,
         cost_month,
-        currency,
+        billing_currency,
         span_count,
         charged_span_count,
         estimated_cost,

@@ -28,7 +28,7 @@ feature_tenants as (
     select
         service_name,
         span_month as cost_month,
-        currency,
+        currency as billing_currency,
         feature_id,
         tenant_id,
         max(taxonomy) as taxonomy,
@@ -56,7 +56,7 @@ uncharged_months as (
     select
         service_name,
         cost_month,
-        currency,
+        billing_currency,
         '(no charged spans)' as feature_id,
         '(no tenant)' as tenant_id,
         cast(null as {{ dbt.type_string() }}) as taxonomy,
@@ -86,7 +86,7 @@ shared as (
     select
         all_rows.*,
         all_rows.service_name || ':' || cast(all_rows.cost_month as {{ dbt.type_string() }})
-        || ':' || all_rows.currency as calibration_key,
+        || ':' || all_rows.billing_currency as calibration_key,
         all_rows.feature_id || ':' || all_rows.tenant_id as feature_tenant_key,
         calibration.allocated_cost,
         calibration.calibration_status,
@@ -102,7 +102,7 @@ shared as (
         on
             all_rows.service_name = calibration.service_name
             and all_rows.cost_month = calibration.cost_month
-            and all_rows.currency = calibration.currency
+            and all_rows.billing_currency = calibration.billing_currency
 
 ),
 
@@ -119,7 +119,7 @@ final as (
 
     select
         cost_month,
-        currency,
+        billing_currency,
         service_name,
         feature_id,
         tenant_id,

@@ -228,7 +228,7 @@ final as (
         cluster,
         share_grain,
         period_start,
-        {{ month_start('period_start') }} as allocation_month,
+        {{ month_start('period_start') }} as cost_month,
         billing_currency,
         service_code,
         component,

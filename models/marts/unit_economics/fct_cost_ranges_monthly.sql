@@ -3,8 +3,8 @@
     (seeds/rules/allocation_pool_alternatives.csv), the product's and customer's cost is recomputed
     under each driver. Per pool and month the cheapest and the dearest driver for the target
     are taken, and the differences to the rule's answer are added up over pools:
-        low_cost  = cost + Σ_pools min(0, min over alternatives of (alternative − rule))
-        high_cost = cost + Σ_pools max(0, max over alternatives of (alternative − rule))
+        low_cost  = total_cost + Σ_pools min(0, min over alternatives of (alternative − rule))
+        high_cost = total_cost + Σ_pools max(0, max over alternatives of (alternative − rule))
     so the range covers every combination of declared drivers. Customers get their product's
     alternative amounts by the same customer shares the rule used. Rounded to the cent.
 -#}
@@ -37,7 +37,7 @@ customer_months as (
 target_deltas as (
 
     select
-        {{ month_start('period_start') }} as economics_month,
+        {{ month_start('period_start') }} as cost_month,
         billing_currency,
         'product' as scope_type,
         product as scope,
@@ -55,7 +55,7 @@ target_deltas as (
     union all
 
     select
-        {{ month_start('alternatives.period_start') }} as economics_month,
+        {{ month_start('alternatives.period_start') }} as cost_month,
         alternatives.billing_currency,
         'customer' as scope_type,
         customer_shares.customer_id as scope,
@@ -80,7 +80,7 @@ target_deltas as (
 pool_extremes as (
 
     select
-        economics_month,
+        cost_month,
         billing_currency,
         scope_type,
         scope,
@@ -89,7 +89,7 @@ pool_extremes as (
         greatest(max(delta), 0) as high_delta
     from target_deltas
     group by
-        economics_month,
+        cost_month,
         billing_currency,
         scope_type,
         scope,
@@ -100,7 +100,7 @@ pool_extremes as (
 extremes as (
 
     select
-        economics_month,
+        cost_month,
         billing_currency,
         scope_type,
         scope,
@@ -109,7 +109,7 @@ extremes as (
         sum(high_delta) as high_delta
     from pool_extremes
     group by
-        economics_month,
+        cost_month,
         billing_currency,
         scope_type,
         scope
@@ -119,21 +119,21 @@ extremes as (
 base_costs as (
 
     select
-        economics_month,
+        cost_month,
         billing_currency,
         'product' as scope_type,
         product as scope,
-        total_cost as cost
+        total_cost
     from product_months
 
     union all
 
     select
-        economics_month,
+        cost_month,
         billing_currency,
         'customer' as scope_type,
         customer_id as scope,
-        allocated_cost as cost
+        total_cost
     from customer_months
 
 ),
@@ -141,20 +141,20 @@ base_costs as (
 final as (
 
     select
-        base_costs.economics_month,
+        base_costs.cost_month,
         base_costs.scope_type,
         base_costs.scope,
         base_costs.billing_currency,
-        cast(base_costs.cost as decimal(38, 12)) as cost,
-        cast(round(base_costs.cost + coalesce(extremes.low_delta, 0), 2) as decimal(38, 2))
+        cast(base_costs.total_cost as decimal(38, 12)) as total_cost,
+        {{ money('round(base_costs.total_cost + coalesce(extremes.low_delta, 0), 2)') }}
             as low_cost,
-        cast(round(base_costs.cost + coalesce(extremes.high_delta, 0), 2) as decimal(38, 2))
+        {{ money('round(base_costs.total_cost + coalesce(extremes.high_delta, 0), 2)') }}
             as high_cost,
         cast(coalesce(extremes.pools_with_alternatives, 0) as integer) as pools_with_alternatives
     from base_costs
     left join extremes
         on
-            base_costs.economics_month = extremes.economics_month
+            base_costs.cost_month = extremes.cost_month
             and base_costs.billing_currency = extremes.billing_currency
             and base_costs.scope_type = extremes.scope_type
             and base_costs.scope = extremes.scope

@@ -6,7 +6,7 @@
     worst margin of the month and currency.
 
     Product cost no customer driver reached (unallocated_reason no_customer) is the explicit
-    '(unallocated)' customer of its month and currency, so Σ allocated_cost ties to the product
+    '(unallocated)' customer of its month and currency, so Σ total_cost ties to the product
     marts; it has no revenue, no margin and no rank, and is never a negative-margin customer.
 -#}
 with
@@ -30,14 +30,14 @@ customers as (
 costs as (
 
     select
-        allocation_month,
+        cost_month,
         cost_customer_id as customer_id,
         billing_currency,
-        sum(allocated_effective_cost) as allocated_cost,
+        sum(allocated_effective_cost) as total_cost,
         count(distinct product) as n_products
     from allocation
     group by
-        allocation_month,
+        cost_month,
         cost_customer_id,
         billing_currency
 
@@ -61,16 +61,16 @@ revenue as (
 cost_and_revenue as (
 
     select
-        coalesce(costs.allocation_month, revenue.revenue_month) as economics_month,
+        coalesce(costs.cost_month, revenue.revenue_month) as cost_month,
         coalesce(costs.customer_id, revenue.customer_id) as customer_id,
         coalesce(costs.billing_currency, revenue.currency) as billing_currency,
-        coalesce(costs.allocated_cost, 0) as allocated_cost,
+        coalesce(costs.total_cost, 0) as total_cost,
         coalesce(costs.n_products, 0) as n_products,
         coalesce(revenue.mrr, 0) as mrr
     from costs
     full outer join revenue
         on
-            costs.allocation_month = revenue.revenue_month
+            costs.cost_month = revenue.revenue_month
             and costs.customer_id = revenue.customer_id
             and costs.billing_currency = revenue.currency
 
@@ -81,25 +81,25 @@ with_trend as (
     select
         current_month.*,
         current_month.customer_id = '(unallocated)' as is_unallocated,
-        previous_month.allocated_cost as previous_month_cost,
+        previous_month.total_cost as previous_month_cost,
         case
             when current_month.customer_id <> '(unallocated)'
-                then {{ gross_margin('current_month.mrr', 'current_month.allocated_cost') }}
+                then {{ gross_margin('current_month.mrr', 'current_month.total_cost') }}
         end as gross_margin
     from cost_and_revenue as current_month
     left join cost_and_revenue as previous_month
         on
             current_month.customer_id = previous_month.customer_id
             and current_month.billing_currency = previous_month.billing_currency
-            and previous_month.economics_month
-            = cast({{ dbt.dateadd('month', -1, 'current_month.economics_month') }} as date)
+            and previous_month.cost_month
+            = cast({{ dbt.dateadd('month', -1, 'current_month.cost_month') }} as date)
 
 ),
 
 final as (
 
     select
-        with_trend.economics_month,
+        with_trend.cost_month,
         with_trend.customer_id,
         case
             when with_trend.is_unallocated then '(unallocated: no customer driver)'
@@ -109,21 +109,21 @@ final as (
         customers.status as customer_status,
         with_trend.billing_currency,
         cast(with_trend.mrr as decimal(38, 12)) as mrr,
-        cast(with_trend.allocated_cost as decimal(38, 12)) as allocated_cost,
-        cast(with_trend.mrr - with_trend.allocated_cost as decimal(38, 12)) as gross_profit,
+        cast(with_trend.total_cost as decimal(38, 12)) as total_cost,
+        cast(with_trend.mrr - with_trend.total_cost as decimal(38, 12)) as gross_profit,
         with_trend.gross_margin,
         with_trend.gross_margin < 0 as is_negative_margin,
         case when not with_trend.is_unallocated then cast(row_number() over (
             partition by
-                with_trend.economics_month, with_trend.billing_currency, with_trend.is_unallocated
+                with_trend.cost_month, with_trend.billing_currency, with_trend.is_unallocated
             order by
                 coalesce(with_trend.gross_margin, 0),
-                with_trend.mrr - with_trend.allocated_cost,
+                with_trend.mrr - with_trend.total_cost,
                 with_trend.customer_id
         ) as bigint) end as margin_rank,
         cast(with_trend.n_products as integer) as n_products,
         cast(with_trend.previous_month_cost as decimal(38, 12)) as previous_month_cost,
-        {{ safe_ratio('with_trend.allocated_cost', 'with_trend.previous_month_cost') }} - 1
+        {{ safe_ratio('with_trend.total_cost', 'with_trend.previous_month_cost') }} - 1
             as mom_cost_change,
         with_trend.is_unallocated
     from with_trend

@@ -32,14 +32,14 @@ products as (
 feature_costs as (
 
     select
-        allocation_month,
+        cost_month,
         product,
         billing_currency,
         coalesce(feature_id, '(no feature)') as feature_id,
-        sum(allocated_effective_cost) as feature_cost
+        sum(allocated_effective_cost) as total_cost
     from allocation
     group by
-        allocation_month,
+        cost_month,
         product,
         billing_currency,
         coalesce(feature_id, '(no feature)')
@@ -69,7 +69,7 @@ feature_uses as (
 features as (
 
     select
-        allocation_month as economics_month,
+        cost_month,
         product,
         billing_currency,
         feature_id
@@ -78,20 +78,20 @@ features as (
     union
 
     select
-        product_months.economics_month,
+        product_months.cost_month,
         product_months.product,
         product_months.billing_currency,
         feature_uses.feature_id
     from product_months
     inner join feature_uses
         on
-            product_months.economics_month = feature_uses.usage_month
+            product_months.cost_month = feature_uses.usage_month
             and product_months.product = feature_uses.product
 
     union
 
     select
-        economics_month,
+        cost_month,
         product,
         billing_currency,
         '(no feature)' as feature_id
@@ -102,15 +102,15 @@ features as (
 attributed as (
 
     select
-        features.economics_month,
+        features.cost_month,
         features.product,
         features.billing_currency,
         features.feature_id,
         {{ dbt.concat([
-            "cast(features.economics_month as " ~ dbt.type_string() ~ ")", "':'", "features.product",
+            "cast(features.cost_month as " ~ dbt.type_string() ~ ")", "':'", "features.product",
             "':'", "features.billing_currency",
         ]) }} as product_month_key,
-        coalesce(feature_costs.feature_cost, 0) as feature_cost,
+        coalesce(feature_costs.total_cost, 0) as total_cost,
         feature_uses.feature_uses,
         product_months.revenue as product_revenue,
         case
@@ -121,18 +121,18 @@ attributed as (
     from features
     inner join product_months
         on
-            features.economics_month = product_months.economics_month
+            features.cost_month = product_months.cost_month
             and features.product = product_months.product
             and features.billing_currency = product_months.billing_currency
     left join feature_costs
         on
-            features.economics_month = feature_costs.allocation_month
+            features.cost_month = feature_costs.cost_month
             and features.product = feature_costs.product
             and features.billing_currency = feature_costs.billing_currency
             and features.feature_id = feature_costs.feature_id
     left join feature_uses
         on
-            features.economics_month = feature_uses.usage_month
+            features.cost_month = feature_uses.usage_month
             and features.product = feature_uses.product
             and features.feature_id = feature_uses.feature_id
 
@@ -175,17 +175,17 @@ with_remainder as (
 final as (
 
     select
-        economics_month,
+        cost_month,
         product,
         feature_id,
         billing_currency,
-        cast(feature_cost as decimal(38, 12)) as feature_cost,
+        cast(total_cost as decimal(38, 12)) as total_cost,
         cast(feature_uses as {{ type_double() }}) as feature_uses,
-        {{ safe_ratio('feature_cost', 'feature_uses') }} as cost_per_feature_use,
+        {{ safe_ratio('total_cost', 'feature_uses') }} as cost_per_feature_use,
         cast(revenue_attributed as decimal(38, 12)) as revenue_attributed,
         case
-            when feature_cost > 0
-                then {{ safe_ratio('revenue_attributed - feature_cost', 'feature_cost') }}
+            when total_cost > 0
+                then {{ safe_ratio('revenue_attributed - total_cost', 'total_cost') }}
         end as cost_per_feature_margin
     from with_remainder
 

@@ -43,7 +43,7 @@ revenue as (
 cost_and_revenue as (
 
     select
-        coalesce(costs.cost_month, revenue.revenue_month) as economics_month,
+        coalesce(costs.cost_month, revenue.revenue_month) as cost_month,
         coalesce(costs.product, revenue.product) as product,
         coalesce(costs.billing_currency, revenue.currency) as billing_currency,
         {%- for column in ['total_cost', 'direct_cost', 'shared_cost'] %}
@@ -74,7 +74,7 @@ with_volume as (
         on cost_and_revenue.product = products.product
     left join usage
         on
-            cost_and_revenue.economics_month = usage.usage_month
+            cost_and_revenue.cost_month = usage.usage_month
             and cost_and_revenue.product = usage.product
 
 ),
@@ -82,7 +82,7 @@ with_volume as (
 final as (
 
     select
-        current_month.economics_month,
+        current_month.cost_month,
         current_month.product,
         current_month.product_name,
         current_month.billing_currency,
@@ -110,8 +110,8 @@ final as (
         on
             current_month.product = previous_month.product
             and current_month.billing_currency = previous_month.billing_currency
-            and previous_month.economics_month
-            = cast({{ dbt.dateadd('month', -1, 'current_month.economics_month') }} as date)
+            and previous_month.cost_month
+            = cast({{ dbt.dateadd('month', -1, 'current_month.cost_month') }} as date)
 
 )
 

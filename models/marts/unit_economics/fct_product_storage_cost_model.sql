@@ -23,7 +23,7 @@ parameters as (
 final as (
 
     select
-        product_months.economics_month,
+        product_months.cost_month,
         product_months.product,
         product_months.billing_currency,
         product_months.unit_name,

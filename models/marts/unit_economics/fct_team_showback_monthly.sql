@@ -28,13 +28,13 @@ budgets as (
 team_costs as (
 
     select
-        allocation.allocation_month,
+        allocation.cost_month,
         allocation.billing_currency,
         case
             when allocation.is_unallocated then '(unallocated)'
             else coalesce(allocation.team, products.owner_team, '(no owner)')
         end as team,
-        sum(allocation.allocated_effective_cost) as team_cost,
+        sum(allocation.allocated_effective_cost) as total_cost,
         sum(
             case
                 when allocation.source_kind = 'line_group' then allocation.allocated_effective_cost
@@ -45,7 +45,7 @@ team_costs as (
     left join products
         on allocation.product = products.product
     group by
-        allocation.allocation_month,
+        allocation.cost_month,
         allocation.billing_currency,
         case
             when allocation.is_unallocated then '(unallocated)'
@@ -64,7 +64,7 @@ with_budget as (
         on
             team_costs.team = month_budgets.team
             and team_costs.billing_currency = month_budgets.currency
-            and team_costs.allocation_month = month_budgets.budget_month
+            and team_costs.cost_month = month_budgets.budget_month
     left join budgets as default_budgets
         on
             team_costs.team = default_budgets.team
@@ -76,16 +76,16 @@ with_budget as (
 final as (
 
     select
-        allocation_month as showback_month,
+        cost_month,
         team,
         billing_currency,
-        cast(team_cost as decimal(38, 12)) as team_cost,
+        cast(total_cost as decimal(38, 12)) as total_cost,
         cast(direct_cost as decimal(38, 12)) as direct_cost,
-        cast(team_cost - direct_cost as decimal(38, 12)) as shared_cost,
-        cast(budget as decimal(38, 12)) as budget,
-        cast(budget - team_cost as decimal(38, 12)) as budget_remaining,
-        {{ safe_ratio('team_cost', 'budget') }} as budget_used,
-        coalesce(team_cost > budget, false) as is_over_budget
+        cast(total_cost - direct_cost as decimal(38, 12)) as shared_cost,
+        {{ money('budget') }} as budget,
+        cast(budget - total_cost as decimal(38, 12)) as budget_remaining,
+        {{ safe_ratio('total_cost', 'budget') }} as budget_used,
+        coalesce(total_cost > budget, false) as is_over_budget
     from with_budget
 
 )

@@ -45,12 +45,12 @@ company_usage as (
 company_costs as (
 
     select
-        allocation_month,
+        cost_month,
         billing_currency,
         sum(allocated_effective_cost) as total_cost
     from allocation
     group by
-        allocation_month,
+        cost_month,
         billing_currency
 
 ),
@@ -58,7 +58,7 @@ company_costs as (
 scopes as (
 
     select
-        company_costs.allocation_month as economics_month,
+        company_costs.cost_month,
         'all' as scope_type,
         'all' as scope,
         company_costs.billing_currency,
@@ -67,12 +67,12 @@ scopes as (
         coalesce(company_usage.requests, 0) as requests
     from company_costs
     left join company_usage
-        on company_costs.allocation_month = company_usage.usage_month
+        on company_costs.cost_month = company_usage.usage_month
 
     union all
 
     select
-        product_months.economics_month,
+        product_months.cost_month,
         'product' as scope_type,
         product_months.product as scope,
         product_months.billing_currency,
@@ -82,7 +82,7 @@ scopes as (
     from product_months
     left join product_usage
         on
-            product_months.economics_month = product_usage.usage_month
+            product_months.cost_month = product_usage.usage_month
             and product_months.product = product_usage.product
 
 ),
@@ -90,7 +90,7 @@ scopes as (
 final as (
 
     select
-        economics_month,
+        cost_month,
         scope_type,
         scope,
         billing_currency,

@@ -15,13 +15,13 @@ customers as (
 final as (
 
     select
-        economics_month,
+        cost_month,
         customer_id,
         customer_name,
         plan,
         billing_currency,
         mrr,
-        allocated_cost,
+        total_cost,
         gross_profit,
         gross_margin,
         margin_rank,
@@ -31,4 +31,4 @@ final as (
 )
 
 select * from final
-order by economics_month desc, gross_profit asc, customer_id asc
+order by cost_month desc, gross_profit asc, customer_id asc
