@@ -652,16 +652,16 @@ def loss_makers_query(con: duckdb.DuckDBPyConnection, month: date, currency: str
         f"""
         with month_customers as (
             select * from {SCHEMA}.fct_customer_economics_monthly
-            where economics_month = ? and billing_currency = ? and customer_id <> ?
+            where cost_month = ? and billing_currency = ? and customer_id <> ?
         ),
         losses as (
             select customer_id, coalesce(customer_name, customer_id) as label, plan,
-                   1 as customers, mrr, allocated_cost as cost, gross_profit
+                   1 as customers, mrr, total_cost as cost, gross_profit
             from month_customers
             where gross_profit < 0 and coalesce(mrr, 0) > 0
             union all
             select ?, 'Free tenants', string_agg(distinct plan, ', ' order by plan),
-                   count(*), 0, sum(allocated_cost), sum(gross_profit)
+                   count(*), 0, sum(total_cost), sum(gross_profit)
             from month_customers
             where gross_profit < 0 and coalesce(mrr, 0) = 0
             having count(*) > 0
@@ -682,15 +682,15 @@ def movers_query(
         f"""
         with costs as (
             select 'product' as kind, product as item, coalesce(product_name, product) as label,
-                   economics_month as cost_month, total_cost as cost
+                   cost_month, total_cost as cost
             from {SCHEMA}.fct_product_economics_monthly where billing_currency = $currency
             union all
             select 'customer', customer_id, coalesce(customer_name, customer_id),
-                   economics_month, allocated_cost
+                   cost_month, total_cost
             from {SCHEMA}.fct_customer_economics_monthly
             where billing_currency = $currency and customer_id <> $unallocated
             union all
-            select 'service', service_code, service_code, allocation_month,
+            select 'service', service_code, service_code, cost_month,
                    allocated_effective_cost
             from {SCHEMA}.fct_cost_allocation where billing_currency = $currency
         ),
@@ -726,7 +726,7 @@ def movers_query(
 def tag_coverage_query(con: duckdb.DuckDBPyConnection, month: date, currency: str) -> TagCoverage:
     """The month's allocated cost, the part that reached a product, and cost by unallocated
     reason (fct_cost_allocation)."""
-    where = "allocation_month = ? and billing_currency = ?"
+    where = "cost_month = ? and billing_currency = ?"
     total, product = con.execute(
         f"""
         select coalesce(sum(allocated_effective_cost), 0),
@@ -757,7 +757,7 @@ def utilization_query(
         select billing_account_id, commitment_type, n_commitments, total_commitment_cost,
                used_commitment_cost, unused_commitment_cost, utilization
         from {SCHEMA}.fct_commitment_utilization_monthly
-        where charge_month = ? and billing_currency = ? and total_commitment_cost <> 0
+        where cost_month = ? and billing_currency = ? and total_commitment_cost <> 0
         order by total_commitment_cost desc, billing_account_id, commitment_type
         """,
         [month, currency],
@@ -772,7 +772,7 @@ def coverage_query(con: duckdb.DuckDBPyConnection, month: date, currency: str) -
         select billing_account_id, commitment_type, covered_list_cost, eligible_list_cost,
                commitment_savings, coverage
         from {SCHEMA}.fct_commitment_coverage_monthly
-        where charge_month = ? and billing_currency = ? and eligible_list_cost <> 0
+        where cost_month = ? and billing_currency = ? and eligible_list_cost <> 0
         order by eligible_list_cost desc, billing_account_id, commitment_type
         """,
         [month, currency],

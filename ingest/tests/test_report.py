@@ -538,23 +538,23 @@ def cfo(built_sample: Path, marts: Marts) -> CfoMarts:
     previous = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
     con = duckdb.connect(str(built_sample), read_only=True)
     try:
-        customers = "from marts.fct_customer_economics_monthly where economics_month = ? "
+        customers = "from marts.fct_customer_economics_monthly where cost_month = ? "
         customers += "and billing_currency = ? and customer_id <> '(unallocated)'"
         losses = con.execute(
-            f"select customer_id, allocated_cost, gross_profit {customers} "
+            f"select customer_id, total_cost, gross_profit {customers} "
             "and mrr > 0 and gross_profit < 0",
             [month, currency],
         ).fetchall()
         free_count, free_cost = con.execute(
-            f"select count(*), sum(allocated_cost) {customers} and mrr = 0 and allocated_cost > 0",
+            f"select count(*), sum(total_cost) {customers} and mrr = 0 and total_cost > 0",
             [month, currency],
         ).fetchone()
         sources = {
             "product": "select product, total_cost from marts.fct_product_economics_monthly "
-            "where economics_month = ? and billing_currency = ?",
-            "customer": f"select customer_id, allocated_cost {customers}",
+            "where cost_month = ? and billing_currency = ?",
+            "customer": f"select customer_id, total_cost {customers}",
             "service": "select service_code, sum(allocated_effective_cost) "
-            "from marts.fct_cost_allocation where allocation_month = ? and billing_currency = ? "
+            "from marts.fct_cost_allocation where cost_month = ? and billing_currency = ? "
             "group by service_code",
         }
         movers = {}
@@ -568,7 +568,7 @@ def cfo(built_sample: Path, marts: Marts) -> CfoMarts:
             ]
             changed.sort(key=lambda r: (-abs(r[2] - r[1]), r[0]))
             movers[kind] = changed[:TOP]
-        allocation = "from marts.fct_cost_allocation where allocation_month = ? "
+        allocation = "from marts.fct_cost_allocation where cost_month = ? "
         allocation += "and billing_currency = ?"
         total, product = con.execute(
             f"select sum(allocated_effective_cost), "
@@ -587,7 +587,7 @@ def cfo(built_sample: Path, marts: Marts) -> CfoMarts:
             for a, t, c, u, r in con.execute(
                 "select billing_account_id, commitment_type, total_commitment_cost, "
                 "unused_commitment_cost, utilization from marts.fct_commitment_utilization_monthly "
-                "where charge_month = ? and billing_currency = ? and total_commitment_cost <> 0",
+                "where cost_month = ? and billing_currency = ? and total_commitment_cost <> 0",
                 [month, currency],
             ).fetchall()
         }
@@ -596,7 +596,7 @@ def cfo(built_sample: Path, marts: Marts) -> CfoMarts:
             for a, t, e, c in con.execute(
                 "select billing_account_id, commitment_type, eligible_list_cost, coverage "
                 "from marts.fct_commitment_coverage_monthly "
-                "where charge_month = ? and billing_currency = ? and eligible_list_cost <> 0",
+                "where cost_month = ? and billing_currency = ? and eligible_list_cost <> 0",
                 [month, currency],
             ).fetchall()
         }
