@@ -804,8 +804,12 @@ def anomaly_labels_query(
             left join names as n on n.product = split_part(a.scope, '/', 1)
             where a.billing_currency = ? and a.period_start between ? and ?
         )
+        -- 'Product analytics cost' reads 'Product Analytics cost', not 'Product Product ...'
         select anomaly_id, scope_label,
-               replace(description, ' ' || scope || ' ', ' ' || scope_label || ' ')
+               replace(
+                   replace(description, ' ' || scope || ' ', ' ' || scope_label || ' '),
+                   'Product Product ', 'Product '
+               )
         from labelled
         """,
         [currency, window[0], window[1]],

@@ -708,8 +708,9 @@ def test_anomalies_show_display_names(rendered: DomIndex, cfo: CfoMarts) -> None
             label = f"{name} / {component}" if component else name
             assert scope_cell.text_content() == label
             description = next(c for c in row.children() if c.attrs.get("class") == "desc")
-            assert f" {scope} " not in description.text_content()
-            assert f" {label} " in description.text_content()
+            text = description.text_content()
+            assert f" {scope} " not in text and f"{label} " in text
+            assert "Product Product " not in text
 
 
 def _csv_cell(cell: Node) -> str:
