@@ -5,7 +5,8 @@ Guarantees, per view, checked on the built sample against the exact marts:
 - every money column is DECIMAL(18,2) and a zero reads as Decimal('0.00');
 - every mart row appears once, with the same key;
 - per month and currency, the anchored columns (total_cost, revenue / mrr, budget) sum to the
-  mart's exact sum rounded to the cent;
+  mart's exact sum rounded to the cent (gross_profit and budget_remaining within a cent of it;
+  a part of total_cost within a cent per row of the month);
 - on every row the parts add up exactly (direct + shared = total; the components = total;
   gross_profit = revenue − total_cost; budget_remaining = budget − total_cost);
 - every rounded amount is within a cent of the mart's (a difference of two within two).
@@ -127,20 +128,23 @@ def test_every_mart_row_appears_once(built_sample: Path, view: str) -> None:
 
 @pytest.mark.parametrize("view", sorted(VIEWS))
 def test_each_month_and_currency_ties_to_the_cent(built_sample: Path, view: str) -> None:
-    _, _, anchored, _, _ = VIEWS[view]
-    sums = ", ".join(
-        f"sum(v.{c}) = round(sum(m.{c}), 2) or (sum(v.{c}) is null and sum(m.{c}) is null)"
-        for c in anchored
-    )
+    """Anchored columns tie exactly; a difference of two anchored columns (gross_profit,
+    budget_remaining) within a cent; a part within a cent per row of the month."""
+    _, _, anchored, parts, derived = VIEWS[view]
+    gap = "coalesce(abs(sum(v.{c}) - round(sum(m.{c}), 2)), 0)"
+    limits = {
+        **{c: "0" for c in anchored},
+        **{c: "0.01" for c in derived},
+        **{c: "0.01 * count(*)" for c in parts},
+    }
+    checks = ", ".join(f"{gap.format(c=c)} <= {limit}" for c, limit in limits.items())
     rows = _query(
         built_sample,
-        f"select m.cost_month, m.billing_currency, {sums} from {_joined(view)} group by all",
+        f"select m.cost_month, m.billing_currency, {checks} from {_joined(view)} group by all",
     )
     assert len(rows) >= 3, rows
-    broken = [
-        (r[0], r[1], c) for r in rows for c, ok in zip(anchored, r[2:], strict=True) if not ok
-    ]
-    assert not broken, f"{view}: these sums do not tie to the cent: {broken}"
+    broken = [(r[0], r[1], c) for r in rows for c, ok in zip(limits, r[2:], strict=True) if not ok]
+    assert not broken, f"{view}: these month sums do not tie: {broken}"
 
 
 @pytest.mark.parametrize("view", sorted(VIEWS))
