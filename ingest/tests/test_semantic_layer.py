@@ -387,3 +387,27 @@ def test_money_metrics_never_add_currencies(
         # the ratio's volume is the EUR rows' only, not the volume of every currency's rows
         assert_ratio(row["cost_per_unit_eur"], ratio(cost, volume), f"cpu {row['product']}")
         assert_ratio(row["gross_margin_eur"], ratio(revenue - cost, revenue), "margin")
+
+
+def test_a_currency_without_metrics_warns_naming_it(two_currencies: Path, tmp_path: Path) -> None:
+    """A GBP bill has no GBP metrics until someone copies the EUR block: dbt build says so
+    (warn, naming the currency) instead of `mf` silently leaving GBP out."""
+    test = "assert_every_currency_has_money_metrics"
+    passed = run_dbt(two_currencies, "test", "--select", test, capture=True)
+    assert passed.returncode == 0 and " WARN=0 " in passed.stdout, passed.stdout[-2000:]
+    db = tmp_path / "gbp.duckdb"
+    shutil.copy(two_currencies, db)
+    con = duckdb.connect(str(db))
+    try:
+        con.execute(
+            "update marts.fct_product_economics_monthly set billing_currency = 'GBP' "
+            "where billing_currency = 'EUR'"
+        )
+    finally:
+        con.close()
+    warned = run_dbt(db, "test", "--select", test, capture=True)
+    assert warned.returncode == 0 and " WARN=1 " in warned.stdout, warned.stdout[-2000:]
+    assert (
+        "billing currency GBP has no MetricFlow money metrics (only USD, EUR), so `mf query` "
+        "leaves it out: copy the EUR block of models/marts/_semantic_layer.yml"
+    ) in " ".join(warned.stdout.split())
