@@ -725,27 +725,24 @@ def movers_query(
 
 def tag_coverage_query(con: duckdb.DuckDBPyConnection, month: date, currency: str) -> TagCoverage:
     """The month's allocated cost, the part that reached a product, and cost by unallocated
-    reason (fct_cost_allocation)."""
-    where = "cost_month = ? and billing_currency = ?"
-    total, product = con.execute(
+    reason (fct_cost_allocation, read once: the totals are sums of the reason groups)."""
+    rows = con.execute(
         f"""
-        select coalesce(sum(allocated_effective_cost), 0),
+        select unallocated_reason, bool_or(is_unallocated) as is_unallocated,
+               sum(allocated_effective_cost) as cost,
                coalesce(sum(allocated_effective_cost) filter (where not is_unallocated), 0)
-        from {SCHEMA}.fct_cost_allocation where {where}
-        """,
-        [month, currency],
-    ).fetchone() or (Decimal(0), Decimal(0))
-    reasons = con.execute(
-        f"""
-        select unallocated_reason, bool_or(is_unallocated), sum(allocated_effective_cost)
+                   as product_cost
         from {SCHEMA}.fct_cost_allocation
-        where {where} and unallocated_reason is not null
+        where cost_month = ? and billing_currency = ?
         group by unallocated_reason
-        order by sum(allocated_effective_cost) desc, unallocated_reason
+        order by cost desc, unallocated_reason
         """,
         [month, currency],
     ).fetchall()
-    return TagCoverage(Decimal(total), Decimal(product), tuple(ReasonRow(*r) for r in reasons))
+    total = sum((Decimal(cost) for _, _, cost, _ in rows), Decimal(0))
+    product = sum((Decimal(p) for _, _, _, p in rows), Decimal(0))
+    reasons = tuple(ReasonRow(r, u, c) for r, u, c, _ in rows if r is not None)
+    return TagCoverage(total, product, reasons)
 
 
 def utilization_query(
