@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
@@ -22,6 +23,17 @@ SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"
 # Most tests build the bundled sample company: with its own rules, as `ingest demo` does. Tests of
 # the shipped defaults (seeds/rules) say so explicitly.
 os.environ[RULES_ENV] = SAMPLE_RULES
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    """A CSV file's rows as dicts (seeds, discover's starters)."""
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def csv_header(path: Path) -> list[str]:
+    with path.open(newline="") as f:
+        return next(csv.reader(f))
 
 
 def seed_file(project: Path, name: str, rules: str = SAMPLE_RULES) -> Path:

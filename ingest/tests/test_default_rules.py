@@ -10,7 +10,6 @@ folder is test_rule_checks. These checks keep the two folders interchangeable.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import subprocess
@@ -21,21 +20,11 @@ import duckdb
 import yaml
 
 from ingest.project import DEFAULT_RULES, RULES_ENV, SAMPLE_RULES
-from ingest.tests.conftest import PROJECT_DIR
+from ingest.tests.conftest import PROJECT_DIR, csv_header, csv_rows
 
 COMMON = PROJECT_DIR / "seeds" / "common"
 DEFAULTS = PROJECT_DIR / DEFAULT_RULES
 SAMPLE = PROJECT_DIR / SAMPLE_RULES
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def _header(path: Path) -> list[str]:
-    with path.open(newline="") as f:
-        return next(csv.reader(f))
 
 
 def test_dbt_reads_the_rule_folder_the_cli_and_the_messages_name() -> None:
@@ -60,7 +49,7 @@ def test_the_example_and_the_defaults_hold_the_same_seeds() -> None:
     assert defaults == sorted(p.name for p in SAMPLE.glob("*.csv"))
     assert not {p.name for p in COMMON.glob("*.csv")} & set(defaults)
     for name in defaults:
-        assert _header(DEFAULTS / name) == _header(SAMPLE / name), name
+        assert csv_header(DEFAULTS / name) == csv_header(SAMPLE / name), name
     documented = {
         seed["name"]
         for path in COMMON.glob("_*.yml")
@@ -78,20 +67,20 @@ def test_the_defaults_carry_nothing_of_the_sample_company() -> None:
         "team_budgets",
         "allocation_pool_alternatives",
     ):
-        assert _rows(DEFAULTS / f"{name}.csv") == [], f"{name}: the defaults know no company"
+        assert csv_rows(DEFAULTS / f"{name}.csv") == [], f"{name}: the defaults know no company"
     text = "\n".join(p.read_text() for p in DEFAULTS.glob("*.csv"))
-    sample_words = {r["product"] for r in _rows(SAMPLE / "products.csv")}
-    sample_words |= {r["match"] for r in _rows(SAMPLE / "allocation_tag_rules.csv")}
-    sample_words |= {r["pool_id"] for r in _rows(SAMPLE / "allocation_pools.csv")}
-    generic = {r["match"] for r in _rows(DEFAULTS / "allocation_tag_rules.csv")}
-    generic |= {r["pool_id"] for r in _rows(DEFAULTS / "allocation_pools.csv")}
+    sample_words = {r["product"] for r in csv_rows(SAMPLE / "products.csv")}
+    sample_words |= {r["match"] for r in csv_rows(SAMPLE / "allocation_tag_rules.csv")}
+    sample_words |= {r["pool_id"] for r in csv_rows(SAMPLE / "allocation_pools.csv")}
+    generic = {r["match"] for r in csv_rows(DEFAULTS / "allocation_tag_rules.csv")}
+    generic |= {r["pool_id"] for r in csv_rows(DEFAULTS / "allocation_pools.csv")}
     generic |= {"tax", "credits", "support", "unused_commitment"}
     for word in sorted(sample_words - generic):
         assert not re.search(rf"\b{re.escape(word)}\b", text), word
 
 
 def test_the_defaults_read_the_common_tag_keys_and_pool_the_common_charges() -> None:
-    rules = _rows(DEFAULTS / "allocation_tag_rules.csv")
+    rules = csv_rows(DEFAULTS / "allocation_tag_rules.csv")
     by_dimension: dict[str, list[str]] = {}
     for rule in rules:
         if rule["source"] == "tag":
@@ -108,7 +97,8 @@ def test_the_defaults_read_the_common_tag_keys_and_pool_the_common_charges() -> 
         priorities = [r["priority"] for r in rules if r["dimension"] == dimension]
         assert len(priorities) == len(set(priorities)), dimension
     pools = {
-        (p["match_source"], p["match_value"]): p for p in _rows(DEFAULTS / "allocation_pools.csv")
+        (p["match_source"], p["match_value"]): p
+        for p in csv_rows(DEFAULTS / "allocation_pools.csv")
     }
     assert pools[("unused_commitment", "true")]["method"] == "residual"
     assert pools[("charge_category", "Tax")]["method"] == "cost_proportional"
@@ -140,5 +130,5 @@ def test_the_demo_builds_the_sample_company_with_its_own_rules(tmp_path: Path) -
         ).fetchall()
     finally:
         con.close()
-    assert products == {r["product"] for r in _rows(SAMPLE / "products.csv")}
+    assert products == {r["product"] for r in csv_rows(SAMPLE / "products.csv")}
     assert [p for (p,) in built] == sorted(products)

@@ -15,7 +15,6 @@ untagged_by_service), which tags or account / service rules must reach.
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -25,7 +24,14 @@ import pytest
 from ingest.core import connect, ensure_all_tables
 from ingest.demo import load_sample, run_dbt
 from ingest.project import DEFAULT_RULES, RULES_ENV, SAMPLE_RULES
-from ingest.tests.conftest import PROJECT_DIR, SHARED_DATA, copy_project, ingest_cli
+from ingest.tests.conftest import (
+    PROJECT_DIR,
+    SHARED_DATA,
+    copy_project,
+    csv_header,
+    csv_rows,
+    ingest_cli,
+)
 
 WORKSHOP = SHARED_DATA / "aws_cur/well_architected_labs/{}2018-WorkshopCUR-00001.snappy.parquet"
 TABLES = (
@@ -66,16 +72,6 @@ def _discover(db: Path, out: Path, *args: str) -> tuple[int, str, str]:
     return done.returncode, done.stdout, done.stderr
 
 
-def _csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def _header(path: Path) -> list[str]:
-    with path.open(newline="") as f:
-        return next(csv.reader(f))
-
-
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """The bundled sample loaded (no dbt build), then discover run twice: JSON, then text."""
@@ -107,14 +103,16 @@ def test_sample_json_and_files(sample: dict[str, object]) -> None:
     # the starters carry the seeds' headers, so they can be copied into the rule folder
     for name in ("products", "allocation_tag_rules"):
         for folder in (DEFAULT_RULES, SAMPLE_RULES):
-            assert _header(out / f"{name}.csv") == _header(PROJECT_DIR / folder / f"{name}.csv")
-    rules = _csv(out / "allocation_tag_rules.csv")
+            assert csv_header(out / f"{name}.csv") == csv_header(
+                PROJECT_DIR / folder / f"{name}.csv"
+            )
+    rules = csv_rows(out / "allocation_tag_rules.csv")
     product_rule = next(r for r in rules if r["dimension"] == "product")
     assert product_rule["rule_id"] == "product_from_tag"
     assert (product_rule["source"], product_rule["match"]) == ("tag", "product")
     assert all(r["description"] for r in rules)
     assert found["product_keys"] == ["product"]
-    products = {r["product"] for r in _csv(out / "products.csv")}
+    products = {r["product"] for r in csv_rows(out / "products.csv")}
     assert {"replay", "analytics", "flags"} <= products
     # the second run found the line table fresh: no build line, readable text
     text = str(sample["text"])
