@@ -49,7 +49,7 @@ browser:
 		else echo "chromium not found and cannot be installed here: the report browser test will skip"; fi; }
 
 test: setup setup-spark browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 lint: setup
 	$(PY) -m ruff check ingest

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +24,19 @@ SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"
 # Most tests build the bundled sample company: with its own rules, as `ingest demo` does. Tests of
 # the shipped defaults (seeds/rules) say so explicitly.
 os.environ[RULES_ENV] = SAMPLE_RULES
+# dbt writes its target/ (manifest, run results, partial-parse state) and logs/ per test process:
+# parallel workers (pytest-xdist) never overwrite each other's, and the checkout's target/ is
+# left alone. A test that needs its own sets DBT_TARGET_PATH itself.
+_DBT_SCRATCH = Path(
+    tempfile.mkdtemp(prefix=f"dbt-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
+)
+os.environ.setdefault("DBT_TARGET_PATH", str(_DBT_SCRATCH / "target"))
+os.environ.setdefault("DBT_LOG_PATH", str(_DBT_SCRATCH / "logs"))
+
+
+def dbt_target() -> Path:
+    """Where this test process's dbt commands write manifest.json and run_results.json."""
+    return Path(os.environ["DBT_TARGET_PATH"])
 
 
 def csv_rows(path: Path) -> list[dict[str, str]]:

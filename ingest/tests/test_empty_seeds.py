@@ -23,7 +23,7 @@ import yaml
 from ingest import sample_data
 from ingest.core import connect
 from ingest.demo import load_sample, run_dbt
-from ingest.tests.conftest import PROJECT_DIR, copy_project, seed_file
+from ingest.tests.conftest import PROJECT_DIR, copy_project, dbt_target, seed_file
 
 # every seed dbt builds for the sample: the shared reference data and the sample company's rules
 SEEDS = sorted(
@@ -73,7 +73,7 @@ def _build(project: Path, db: Path, *, warns: frozenset[str] = frozenset()) -> N
     exactly the data tests named in ``warns``, which warn."""
     result = run_dbt(db, "build", capture=True, project_dir=project)
     assert result.returncode == 0, result.stdout[-4000:]
-    results = json.loads((project / "target" / "run_results.json").read_text())["results"]
+    results = json.loads((dbt_target() / "run_results.json").read_text())["results"]
     assert results
     # exposures are listed with a no-op status: only nodes that build or test count
     status = {
@@ -240,7 +240,7 @@ def test_the_observed_empty_seeds_build_green_unit_tests_included(
     db = _warehouse(raw_db, tmp_path)
     project = _project(tmp_path, {seed: _header_only(seed) for seed in OBSERVED})
     _build(project, db)
-    results = json.loads((project / "target" / "run_results.json").read_text())["results"]
+    results = json.loads((dbt_target() / "run_results.json").read_text())["results"]
     unit_tests = [r for r in results if r["unique_id"].startswith("unit_test.")]
     assert len(unit_tests) >= 40 and all(r["status"] == "pass" for r in unit_tests)
     allocation = (

@@ -24,7 +24,7 @@ from ingest import otel_sample, otel_spans
 from ingest.cli import main
 from ingest.core import Guards, LoadError, connect
 from ingest.demo import PROJECT_DIR, run_dbt
-from ingest.tests.conftest import snapshot
+from ingest.tests.conftest import dbt_target, snapshot
 
 MS = 1_000_000  # nanoseconds
 T0 = 1_790_000_000_000_000_000  # 2026-09-21 14:13:20 UTC, in nanoseconds
@@ -393,7 +393,7 @@ def test_feature_cost_never_enters_the_cost_model(calibrated: Path, built_sample
     sql = "select sum(allocated_effective_cost), count(*) from marts.fct_cost_allocation"
     assert _rows(calibrated, sql) == _rows(built_sample, sql)
     # and by construction: nothing upstream of the allocation reads a span
-    manifest = json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+    manifest = json.loads((dbt_target() / "manifest.json").read_text())
     parents = manifest["parent_map"]
     seen: set[str] = set()
     todo = ["model.cost_to_serve.fct_cost_allocation"]
