@@ -1,4 +1,5 @@
-"""The benchmark script runs end to end at 1 M CUR lines (the CI smoke run of issue 5).
+"""The benchmark script runs end to end (a smoke run at 250 k CUR lines; the figures in
+docs/benchmarks.md are measured at 10 M and 100 M).
 
 A benchmark, not a timed test: this checks that every measured step ran on the same data and
 reported its figures, never how fast it was.
@@ -14,14 +15,14 @@ from pathlib import Path
 from ingest.tests.conftest import PROJECT_DIR
 
 
-def test_bench_smoke_run_at_one_million_lines(tmp_path: Path) -> None:
+def test_bench_smoke_run(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     proc = subprocess.run(
         [
             sys.executable,
             str(PROJECT_DIR / "bench" / "run.py"),
             "--cur-lines",
-            "1000000",
+            "250000",
             "--work-dir",
             str(tmp_path / "work"),
             "--json",
@@ -34,8 +35,8 @@ def test_bench_smoke_run_at_one_million_lines(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(out.read_text())
-    assert 990_000 <= result["cur_lines"] <= 1_010_000
-    assert result["query_log_rows"] >= 1_000_000
+    assert 240_000 <= result["cur_lines"] <= 260_000
+    assert result["query_log_rows"] >= 250_000
     assert result["allocation_rows"] > 0
     steps = {s["name"]: s for s in result["steps"]}
     assert set(steps) == {

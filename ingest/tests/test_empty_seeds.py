@@ -23,7 +23,13 @@ import yaml
 from ingest import sample_data
 from ingest.core import connect
 from ingest.demo import load_sample, run_dbt
-from ingest.tests.conftest import PROJECT_DIR, copy_project, dbt_target, seed_file
+from ingest.tests.conftest import (
+    PROJECT_DIR,
+    UNIT_TESTS_OFF,
+    copy_project,
+    dbt_target,
+    seed_file,
+)
 
 # every seed dbt builds for the sample: the shared reference data and the sample company's rules
 SEEDS = sorted(
@@ -235,8 +241,9 @@ def test_refilling_seeds_loaded_empty_needs_no_full_refresh(
 
 
 def test_the_observed_empty_seeds_build_green_unit_tests_included(
-    raw_db: Path, clean_db: Path, tmp_path: Path
+    raw_db: Path, clean_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv(UNIT_TESTS_OFF)  # the one DuckDB build that runs every dbt unit test
     db = _warehouse(raw_db, tmp_path)
     project = _project(tmp_path, {seed: _header_only(seed) for seed in OBSERVED})
     _build(project, db)

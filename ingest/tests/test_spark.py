@@ -28,7 +28,7 @@ import pytest
 from ingest.core import connect
 from ingest.demo import load_sample
 from ingest.parquet_export import export_raw
-from ingest.tests.conftest import PROJECT_DIR
+from ingest.tests.conftest import PROJECT_DIR, UNIT_TESTS_OFF
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("pyspark") is None
@@ -69,7 +69,7 @@ def both_engines(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     duck = _dbt({**base, "COST_MODEL_DB": str(db)}, "build", "--target", "duckdb")
     assert duck.returncode == 0, duck.stdout[-3000:]
     spark_env = {
-        **base,
+        **{k: v for k, v in base.items() if k != UNIT_TESTS_OFF},  # Spark runs the unit tests too
         "COST_MODEL_RAW_PARQUET": str(root / "raw"),
         "COST_MODEL_SPARK_DIR": str(root / "spark"),
         "COST_MODEL_SPARK_MEMORY": "3g",
