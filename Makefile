@@ -9,6 +9,9 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f
 # uv installs the same pinned lock as pip would, about 30 times faster (pinned itself)
 UV_PIN := uv==0.13.9
 UV := $(VENV)/bin/uv
+# One pytest worker per core this process may use, at most 4 (each worker runs dbt and DuckDB,
+# with their own memory); `make test TEST_WORKERS=1` runs the suite serially.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ "$$n" -gt 4 ] && n=4; echo $$n)
 SPARK_STAMP := $(VENV)/.spark-$(shell cat requirements-spark.lock | cksum | cut -d' ' -f1)
 
 .PHONY: setup setup-spark browser demo test lint clean
@@ -49,7 +52,7 @@ browser:
 		else echo "chromium not found and cannot be installed here: the report browser test will skip"; fi; }
 
 test: setup setup-spark browser
-	$(PY) -m pytest -n auto --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: setup
 	$(PY) -m ruff check ingest

@@ -37,6 +37,7 @@ os.environ.setdefault("DBT_LOG_PATH", str(_DBT_SCRATCH / "logs"))
 # suite's many warehouse builds, where they would add a third of every build's time.
 UNIT_TESTS_OFF = "DBT_EXCLUDE_RESOURCE_TYPES"
 os.environ.setdefault(UNIT_TESTS_OFF, "unit_test")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")  # no network call per command
 
 
 def dbt_target() -> Path:
@@ -152,9 +153,10 @@ def built_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-# The longest files start first, so that under `pytest -n auto --dist loadfile` the short ones
-# fill in around them instead of one long file running alone at the end (measured on a fresh
-# clone: the Spark lane alone takes about a third of the suite's work).
+# The longest files start first, so that under `make test` (`pytest -n auto --dist loadfile
+# --no-loadscope-reorder`: whole files per worker, in this order) the short ones fill in around
+# them instead of one long file running alone at the end. Measured on a fresh clone: the Spark
+# lane is about a fifth of the suite's work.
 LONGEST_FIRST = (
     "test_spark.py",
     "test_incremental.py",
