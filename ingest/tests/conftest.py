@@ -26,12 +26,16 @@ SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"
 os.environ[RULES_ENV] = SAMPLE_RULES
 # dbt writes its target/ (manifest, run results, partial-parse state) and logs/ per test process:
 # parallel workers (pytest-xdist) never overwrite each other's, and the checkout's target/ is
-# left alone. A test that needs its own sets DBT_TARGET_PATH itself.
-_DBT_SCRATCH = Path(
-    tempfile.mkdtemp(prefix=f"dbt-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
-)
-os.environ.setdefault("DBT_TARGET_PATH", str(_DBT_SCRATCH / "target"))
-os.environ.setdefault("DBT_LOG_PATH", str(_DBT_SCRATCH / "logs"))
+# left alone. Workers inherit the controller's environment, so a scratch set by a parent test
+# process is replaced; one the user set before pytest started is kept.
+SCRATCH_ENV = "COST_MODEL_TEST_DBT_SCRATCH"
+if os.environ.get(SCRATCH_ENV) or "DBT_TARGET_PATH" not in os.environ:
+    _scratch = Path(
+        tempfile.mkdtemp(prefix=f"dbt-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
+    )
+    os.environ[SCRATCH_ENV] = str(_scratch)
+    os.environ["DBT_TARGET_PATH"] = str(_scratch / "target")
+    os.environ["DBT_LOG_PATH"] = str(_scratch / "logs")
 # dbt's unit tests check model logic on fixed rows, whatever the warehouse holds: they run in the
 # builds that say so (the empty-seeds build with unit tests, the Spark lane), not in each of the
 # suite's many warehouse builds, where they would add a third of every build's time.
