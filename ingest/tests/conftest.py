@@ -157,7 +157,7 @@ def built_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-# The longest files start first, so that under `make test` (`pytest -n auto --dist loadfile
+# The longest files start first, so that under `make test` (`pytest -n N --dist loadfile
 # --no-loadscope-reorder`: whole files per worker, in this order) the short ones fill in around
 # them instead of one long file running alone at the end. Measured on a fresh clone: the Spark
 # lane is about a fifth of the suite's work.
