@@ -350,6 +350,10 @@ def connect(
     limit = os.environ.get("COST_MODEL_MEMORY_LIMIT")
     if limit:
         con.execute("SET memory_limit = ?", [limit])
+    # As in dbt's profile. Every landed row carries its own _source_row, so nothing needs the
+    # file's order kept; keeping it leaves many part-filled row groups that DuckDB merges when
+    # the connection closes: 9 s of a 35 s load of 10 M query_log rows, spent after the commit.
+    con.execute("SET preserve_insertion_order = false")
     # Track progress for our own progress lines, but never let DuckDB draw on stdout.
     con.execute("SET enable_progress_bar = true")
     con.execute("SET enable_progress_bar_print = false")
