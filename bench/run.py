@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,8 +33,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_DIR / "bench"))
+from peak import launched, peak_rss_kib  # noqa: E402  (bench/ is not a package)
+
 BIN = Path(sys.executable).parent
 
 
@@ -57,10 +62,12 @@ def log(message: str) -> None:
 
 
 def measure(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Run ``argv``; return (wall seconds, peak RSS MB, stdout). Fails loudly on a non-zero exit."""
+    """Run ``argv``; return (wall seconds, its own peak RSS MB (bench/peak.py), stdout).
+    Fails loudly on a non-zero exit."""
+    report = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-peak-{os.getpid()}.json"
     started = time.perf_counter()
     proc = subprocess.Popen(
-        argv,
+        launched(argv, report),
         cwd=PROJECT_DIR,
         env={**os.environ, "PYTHONPATH": str(PROJECT_DIR), **(env or {})},
         stdout=subprocess.PIPE,
@@ -68,13 +75,12 @@ def measure(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, 
         text=True,
     )
     out = proc.stdout.read() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.wait()
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         what = " ".join(a for a in argv[:4] if "\n" not in a)
         raise SystemExit(f"bench: {what} … failed ({proc.returncode}):\n{out[-4000:]}")
-    return seconds, usage.ru_maxrss / 1024, out
+    return seconds, peak_rss_kib(report) / 1024, out
 
 
 @contextmanager
@@ -144,6 +150,30 @@ def profile(target: Path, top: int = 8) -> list[tuple[str, float]]:
     return [(r["unique_id"].split(".", 1)[1], round(r["execution_time"], 2)) for r in slowest]
 
 
+def breakdown(target: Path, wall: float) -> dict[str, float]:
+    """Where a dbt step's wall time went: dbt's fixed cost (starting Python, parsing, connecting:
+    the wall time outside dbt's own node phase) and the node phase, with the summed node time
+    of models, tests and seeds (summed over dbt's threads, so together more than the phase)."""
+    run_results = json.loads((target / "run_results.json").read_text())
+    by_type: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for r in run_results["results"]:
+        kind = r["unique_id"].split(".", 1)[0]
+        by_type[kind] = by_type.get(kind, 0.0) + r["execution_time"]
+        counts[kind] = counts.get(kind, 0) + 1
+    nodes = float(run_results["elapsed_time"])
+    return {
+        "wall_s": round(wall, 2),
+        "fixed_s": round(wall - nodes, 2),
+        "node_phase_s": round(nodes, 2),
+        "models_s": round(by_type.get("model", 0.0), 2),
+        "tests_s": round(by_type.get("test", 0.0) + by_type.get("unit_test", 0.0), 2),
+        "seeds_s": round(by_type.get("seed", 0.0), 2),
+        "models": counts.get("model", 0),
+        "tests": counts.get("test", 0) + counts.get("unit_test", 0),
+    }
+
+
 def count(db: Path, sql: str) -> int:
     import duckdb
 
@@ -206,6 +236,26 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     )
     query_log_rows = count(db, "select count(*) from raw.clickhouse_query_log")
     steps.append(Step("ingest query_log (ours)", query_log_rows, seconds, rss))
+
+    log("ingest: lower bound (CREATE TABLE AS read_parquet, query_log)")
+    query_log = str(data / "clickhouse" / "**" / "*.parquet")
+    seconds, rss, _ = measure(
+        duckdb_child(
+            bound_db,
+            f"create table query_log as select * from read_parquet('{query_log}')",
+            args.memory_limit,
+            args.threads,
+        )
+    )
+    steps.append(
+        Step(
+            "ingest query_log (lower bound)",
+            count(bound_db, "select count(*) from query_log"),
+            seconds,
+            rss,
+        )
+    )
+    bound_db.unlink(missing_ok=True)
     other_ingest = 0.0
     for command, folder in (("usage", "usage"), ("revenue", "revenue"), ("customers", "customers")):
         seconds, _, _ = measure(
@@ -221,6 +271,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     # recommend running unit tests in development and CI only.
     scheduled = ["--exclude-resource-type", "unit_test"]
     profiles: dict[str, list[tuple[str, float]]] = {}
+    breakdowns: dict[str, dict[str, float]] = {}
     spill_dir = db.with_suffix(".duckdb.tmp")  # DuckDB's default temp_directory
 
     def dbt_step(name: str, rows: int, *args: str) -> None:
@@ -229,6 +280,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             seconds, rss, _ = measure([dbt, *args, *dbt_args], env)
         steps.append(Step(name, rows, seconds, rss, round(spill["mb"], 1)))
         profiles[name] = profile(work / "target")
+        breakdowns[name] = breakdown(work / "target", seconds)
 
     dbt_step("dbt build (models + tests)", cur_rows, "build", "--full-refresh")
     if not args.lean:
@@ -273,6 +325,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     by_name = {s.name: s for s in steps}
     pairs = {
         "ingest / lower bound": ("ingest CUR (ours)", "ingest CUR (lower bound)"),
+        "query_log ingest / lower bound": (
+            "ingest query_log (ours)",
+            "ingest query_log (lower bound)",
+        ),
         "dbt run / lower bound": ("dbt run (models)", "allocation (lower bound)"),
         "dbt build / lower bound": ("dbt build (models + tests)", "allocation (lower bound)"),
         "incremental run / full run": ("dbt run (incremental, new day)", "dbt run (models)"),
@@ -309,8 +365,202 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "steps": [{**asdict(s), "rows_per_second": s.rows_per_second} for s in steps],
         "ratios": ratios,
         "end_to_end_seconds": end_to_end,
+        "end_to_end_parts": {
+            "ingest CUR": by_name["ingest CUR (ours)"].seconds,
+            "ingest query_log": by_name["ingest query_log (ours)"].seconds,
+            "ingest usage, revenue, customers": other_ingest,
+            "dbt build": by_name["dbt build (models + tests)"].seconds,
+        },
         "profiles": profiles,
+        "breakdowns": breakdowns,
     }
+
+
+def _where_dbt(b: dict[str, float] | None, nodes: list[tuple[str, float]] | None) -> str:
+    if not b:
+        return ""
+    slow = ", ".join(f"{n.split('.', 1)[-1]} {t:.1f} s" for n, t in (nodes or [])[:3])
+    return (
+        f"dbt fixed cost {b['fixed_s']:.1f} s (start, parse, connect); node phase "
+        f"{b['node_phase_s']:.1f} s: {b['models']} models {b['models_s']:.1f} s + "
+        f"{b['tests']} tests {b['tests_s']:.1f} s (summed over threads); slowest: {slow}"
+    )
+
+
+def targets(
+    result: dict[str, Any],
+    big: dict[str, Any] | None = None,
+    focus: dict[str, Any] | None = None,
+    suite: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Every row of the performance targets, measured in this run: the value, the target,
+    whether it is met (None: not measured here, with why), and where the time goes."""
+    steps = {s["name"]: s for s in result["steps"]}
+    ratios = result["ratios"]
+    breakdowns = result.get("breakdowns", {})
+    profiles = result.get("profiles", {})
+    rows: list[dict[str, Any]] = []
+
+    def row(
+        measure: str,
+        value: float | None,
+        shown: str,
+        target: str,
+        ok: bool | None,
+        where: str = "",
+        why_not: str = "",
+    ) -> None:
+        rows.append(
+            {
+                "measure": measure,
+                "value": value,
+                "shown": shown if value is not None else f"not measured ({why_not})",
+                "target": target,
+                "met": None if value is None else ok,
+                "where": where,
+            }
+        )
+
+    def ingest_row(label: str, ours: str, bound: str) -> None:
+        a, b = steps.get(ours), steps.get(bound)
+        value = a["seconds"] / b["seconds"] if a and b else None
+        row(
+            f"ingest / CTAS of the same file: {label}",
+            value,
+            f"{value:.2f}x" if value else "",
+            "<= 1.30x",
+            value is not None and value <= 1.3,
+            f"ours {a['seconds']:.1f} s, {a['peak_rss_mb']:,.0f} MB; CTAS {b['seconds']:.1f} s"
+            if a and b
+            else "",
+        )
+
+    ingest_row("CUR 2.0 parquet", "ingest CUR (ours)", "ingest CUR (lower bound)")
+    fr = (focus or {}).get("ratios", {})
+    ff = (focus or {}).get("figures", {})
+    csv_ratio = fr.get("ingest_over_ctas_time")
+    no_focus = "run with --focus-converter" if focus is None else "see focus_converter.py output"
+    row(
+        "ingest / CTAS of the same file: legacy CUR CSV",
+        csv_ratio,
+        f"{csv_ratio:.2f}x" if csv_ratio else "",
+        "<= 1.30x",
+        csv_ratio is not None and csv_ratio <= 1.3,
+        (
+            f"ours {ff['ours_ingest']['wall_s']:.1f} s, CTAS {ff['ctas']['wall_s']:.1f} s "
+            f"({(focus or {})['input']['rows']:,} lines)"
+        )
+        if csv_ratio
+        else "",
+        no_focus,
+    )
+    ingest_row("query_log parquet", "ingest query_log (ours)", "ingest query_log (lower bound)")
+    fc_time = fr.get("focus_converter_over_ours_time")
+    fc_mem = fr.get("focus_converter_over_ours_memory")
+    row(
+        "CUR -> unified cost table vs focus-converter: time",
+        fc_time,
+        f"{fc_time:.2f}x faster" if fc_time else "",
+        ">= 1.5x faster",
+        fc_time is not None and fc_time >= 1.5,
+        (
+            f"ours {ff['ours']['wall_s']:.1f} s = ingest {ff['ours_ingest']['wall_s']:.1f} s + "
+            f"dbt {ff['ours_dbt_run']['wall_s']:.1f} s; focus-converter "
+            f"{ff['focus_converter']['wall_s']:.1f} s"
+        )
+        if fc_time
+        else "",
+        "run with --focus-converter" if focus is None else "focus-converter skipped",
+    )
+    row(
+        "CUR -> unified cost table vs focus-converter: memory",
+        fc_mem,
+        f"{fc_mem:.2f}x less" if fc_mem else "",
+        ">= 4x less",
+        fc_mem is not None and fc_mem >= 4,
+        (
+            f"ours {ff['ours']['peak_rss_mib']:,.0f} MiB, focus-converter "
+            f"{ff['focus_converter']['peak_rss_mib']:,.0f} MiB"
+        )
+        if fc_mem
+        else "",
+        "run with --focus-converter" if focus is None else "focus-converter skipped",
+    )
+    e2e = result["end_to_end_seconds"]
+    size = f"{result['cur_lines'] / 1e6:.3g} M + {result['query_log_rows'] / 1e6:.3g} M"
+    row(
+        f"{size} end to end (all ingest + full build)",
+        e2e,
+        f"{e2e:.1f} s",
+        "<= 60 s",
+        e2e <= 60,
+        ", ".join(f"{k} {v:.1f} s" for k, v in result.get("end_to_end_parts", {}).items()),
+    )
+    build = steps["dbt build (models + tests)"]
+    row(
+        f"full dbt build at {result['cur_lines'] / 1e6:.3g} M",
+        build["seconds"],
+        f"{build['seconds']:.1f} s",
+        "<= 15 s",
+        build["seconds"] <= 15,
+        _where_dbt(breakdowns.get(build["name"]), profiles.get(build["name"])),
+    )
+    sched = ratios.get("scheduled job: incremental / full")
+    name = "scheduled job (incremental, new day)"
+    row(
+        "scheduled job after one new day / its full run",
+        sched,
+        f"{sched:.0%}" if sched is not None else "",
+        "<= 15 %",
+        sched is not None and sched <= 0.15,
+        _where_dbt(breakdowns.get(name), profiles.get(name)),
+        "--lean skips it",
+    )
+    big_build = None
+    if big:
+        big_build = {s["name"]: s for s in big["steps"]}["dbt build (models + tests)"]
+    under = big["memory_limit"] if big else "4GB"
+    row(
+        f"{(big or {}).get('cur_lines', 100e6) / 1e6:.3g} M lines under a {under} limit: "
+        "full build",
+        big_build["seconds"] if big_build else None,
+        f"{big_build['seconds']:.1f} s (spilled {big_build['peak_spill_mb']:,.0f} MB)"
+        if big_build
+        else "",
+        "<= 120 s",
+        big_build is not None and big_build["seconds"] <= 120,
+        _where_dbt(
+            big["breakdowns"].get("dbt build (models + tests)"),
+            big["profiles"].get("dbt build (models + tests)"),
+        )
+        if big
+        else "",
+        "run with --big-cur-lines 100000000",
+    )
+    seconds = (suite or {}).get("seconds")
+    row(
+        "make test on a fresh clone",
+        seconds,
+        f"{seconds / 60:.1f} min, {suite['summary']}" if suite else "",
+        "<= 10 min",
+        seconds is not None and seconds <= 600 and suite.get("passed", False),
+        (suite or {}).get("where", ""),
+        "run with --make-test",
+    )
+    return rows
+
+
+def print_targets(rows: list[dict[str, Any]]) -> None:
+    print("\ntargets (each measured in this run):")
+    print(f"{'measure':<58} {'measured':<38} {'target':<15} verdict")
+    for r in rows:
+        verdict = {True: "met", False: "MISSED", None: "-"}[r["met"]]
+        print(f"{r['measure']:<58} {r['shown']:<38} {r['target']:<15} {verdict}")
+    missed = [r for r in rows if r["met"] is False and r["where"]]
+    if missed:
+        print("\nwhere the time goes, for each missed target:")
+        for r in missed:
+            print(f"  {r['measure']}: {r['where']}")
 
 
 def print_report(result: dict[str, object]) -> None:
@@ -336,6 +586,64 @@ def print_report(result: dict[str, object]) -> None:
         print(f"  {name}: " + ", ".join(f"{node} {t}" for node, t in nodes[:5]))
 
 
+def run_focus_converter(repeat: int, work: Path) -> dict[str, Any] | None:
+    """bench/focus_converter.py in a child (its own venv for focus-converter); None when it
+    cannot run here (it says why: ../shared absent)."""
+    out = work / "focus_converter.json"
+    out.unlink(missing_ok=True)
+    log(f"focus-converter comparison (bench/focus_converter.py --repeat {repeat})")
+    proc = subprocess.run(
+        [sys.executable, str(PROJECT_DIR / "bench" / "focus_converter.py")]
+        + ["--repeat", str(repeat), "--json", str(out)],
+        cwd=PROJECT_DIR,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_DIR)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    print(proc.stdout, end="")
+    if proc.returncode != 0 or not out.exists():
+        log(f"focus-converter comparison did not run (exit {proc.returncode})")
+        return None
+    return json.loads(out.read_text())
+
+
+def run_make_test(work: Path) -> dict[str, Any]:
+    """``make test`` (what CI runs) on a fresh clone of this checkout's HEAD, with ../shared
+    beside it as in CI: wall seconds, the pytest summary and its slowest tests."""
+    fresh = work / "fresh"
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir(parents=True)
+    clone = fresh / PROJECT_DIR.name
+    subprocess.run(["git", "clone", "-q", str(PROJECT_DIR), str(clone)], check=True)
+    shared = PROJECT_DIR.parent / "shared"
+    if shared.is_dir():
+        (fresh / "shared").symlink_to(shared)
+    log(f"make test on a fresh clone of HEAD in {clone} (tens of minutes)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "COST_MODEL_"))}
+    env.update({"CI": "true", "PYTEST_ADDOPTS": "--durations=10"})
+    started = time.perf_counter()
+    proc = subprocess.run(
+        ["make", "test"],
+        cwd=clone,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    seconds = time.perf_counter() - started
+    lines = proc.stdout.splitlines()
+    summary = next((ln.strip("= ") for ln in reversed(lines) if " in " in ln and "=" in ln), "")
+    # pytest --durations lines: "612.31s call     ingest/tests/test_spark.py::test_…"
+    timed = (re.match(r"([0-9.]+)s (call|setup|teardown) +(\S+)", ln) for ln in lines)
+    slowest = [f"{m[3].split('/')[-1]} ({m[2]}) {float(m[1]):.0f} s" for m in timed if m][:5]
+    return {
+        "seconds": round(seconds, 1),
+        "passed": proc.returncode == 0,
+        "summary": summary or f"exit {proc.returncode}",
+        "where": "slowest tests: " + ", ".join(slowest),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cur-lines", type=int, default=1_000_000)
@@ -351,9 +659,51 @@ def main(argv: list[str] | None = None) -> int:
         help="one full build only (no scheduled-job and `dbt run` full rebuilds, no scheduled "
         "incremental step): a full refresh briefly holds two copies of the line table on disk",
     )
+    parser.add_argument(
+        "--big-cur-lines",
+        type=int,
+        help="also measure a lean full build at this size (the 100 M row: 100000000)",
+    )
+    parser.add_argument("--big-query-log-rows", type=int, default=10_000_000)
+    parser.add_argument("--big-memory-limit", default="4GB")
+    parser.add_argument(
+        "--focus-converter",
+        type=int,
+        metavar="REPEAT",
+        help="also run bench/focus_converter.py --repeat REPEAT (1000: 1.28 M lines)",
+    )
+    parser.add_argument(
+        "--make-test", action="store_true", help="also time `make test` on a fresh clone"
+    )
     args = parser.parse_args(argv)
     result = run(args)
     print_report(result)
+    big = None
+    if args.big_cur_lines:
+        big_args = argparse.Namespace(
+            **{
+                **vars(args),
+                "cur_lines": args.big_cur_lines,
+                "query_log_rows": args.big_query_log_rows,
+                "memory_limit": args.big_memory_limit,
+                "lean": True,
+                "work_dir": str(Path(args.work_dir) / "big"),
+            }
+        )
+        big = run(big_args)
+        print_report(big)
+        result["big"] = big
+    focus = None
+    if args.focus_converter:
+        focus = run_focus_converter(args.focus_converter, Path(args.work_dir))
+        result["focus_converter"] = focus
+    result["targets"] = targets(result, big, focus)
+    if args.json:  # written now too: the suite below takes tens of minutes
+        args.json.write_text(json.dumps(result, indent=2))
+    if args.make_test:
+        result["make_test"] = run_make_test(Path(args.work_dir))
+        result["targets"] = targets(result, big, focus, result["make_test"])
+    print_targets(result["targets"])
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return 0
