@@ -379,9 +379,7 @@ def ctas_child(data: Path, db: Path) -> int:
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = false")
     con.execute("CREATE TABLE cur AS SELECT * FROM read_csv(?)", [str(data)])
-    got = con.execute("SELECT count(*) FROM cur").fetchone()
-    con.close()
-    print(json.dumps({"rows": int(got[0]) if got else 0}))
+    con.close()  # rows are counted by the parent, apart from what it times
     return 0
 
 
@@ -628,8 +626,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "ingest_over_ctas_time": _ratio(load_fig, ctas, "wall_s"),
     }
 
-    def target(value: float | None, want: float) -> dict[str, Any]:
-        return {"target": want, "ratio": value, "met": None if value is None else value >= want}
+    def target(value: float | None, want: float, at_most: bool = False) -> dict[str, Any]:
+        met = None if value is None else (value <= want if at_most else value >= want)
+        return {"target": want, "ratio": value, "met": met}
 
     return {
         "input": {
@@ -657,13 +656,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "targets": {
             "faster": target(ratios["focus_converter_over_ours_time"], TARGET_SPEEDUP),
             "less memory": target(ratios["focus_converter_over_ours_memory"], TARGET_MEMORY_RATIO),
-            "ingest / CTAS": {
-                "target": TARGET_INGEST_OVER_CTAS,
-                "ratio": ratios["ingest_over_ctas_time"],
-                "met": None
-                if ratios["ingest_over_ctas_time"] is None
-                else ratios["ingest_over_ctas_time"] <= TARGET_INGEST_OVER_CTAS,
-            },
+            "ingest / CTAS": target(
+                ratios["ingest_over_ctas_time"], TARGET_INGEST_OVER_CTAS, at_most=True
+            ),
         },
         "problems": problems,
         "machine": {
