@@ -21,6 +21,7 @@ from ingest import (
     aws_cur,
     azure,
     clickhouse_query_log,
+    explain,
     focus,
     oci,
     opencost,
@@ -361,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="write a dbt docs block file, e.g. models/marts/unit_economics/assumptions.md",
     )
+    explain.add_parser(sub)
     _schedule_parsers(sub)
     return parser
 
@@ -757,6 +759,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             except report.ReportError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
+        if args.command == "explain":
+            try:
+                return explain.run(args)
+            except explain.ExplainError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
         if args.command == "check-rules":
             from ingest import rules
 
