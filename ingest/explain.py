@@ -426,7 +426,7 @@ def _pools(con, cte: str, params: list[object]) -> list[PoolPart]:  # type: igno
                 share_basis
             from {MARTS}.fct_cost_allocation
             where source_kind = 'pool_group' and cost_month = ? and billing_currency = ?
-                and rule_id in (select rule_id from parts) and product is not null
+                and rule_id in (select rule_id from parts)
         ),
         pool_quantities as (
             select rule_id, sum(driver_quantity) as pool_quantity,
