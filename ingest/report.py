@@ -249,7 +249,7 @@ class FragileRow:
     product: str | None
     label: str
     revenue: Decimal
-    rule_cost: Decimal
+    total_cost: Decimal
     min_cost: Decimal
     max_cost: Decimal
     rule_margin: float | None
@@ -878,7 +878,7 @@ def robustness_query(con: duckdb.DuckDBPyConnection, month: date, currency: str)
                    when r.scope_type = 'customer' then coalesce(c.customer_name, r.scope)
                    else coalesce(p.product_name, r.product) || ' · ' || r.scope
                end as label,
-               r.revenue, r.rule_cost, r.min_cost, r.max_cost,
+               r.revenue, r.total_cost, r.min_cost, r.max_cost,
                r.rule_margin, r.min_margin, r.max_margin,
                r.rule_rank, r.best_rank, r.worst_rank, r.max_rank_move,
                r.sign_change_alternative_id, r.rank_move_alternative_id,
@@ -1798,7 +1798,7 @@ def _robustness_section(data: ReportData) -> str:
         rows.append(
             f'<tr data-row="{_e(r.key)}"><td>{_e(r.scope_type)}</td>'
             f'<th scope="row" title="{_e(r.scope)}">{_e(r.label)}</th>'
-            + _num_td(r.rule_cost, money(r.rule_cost), "rule_cost")
+            + _num_td(r.total_cost, money(r.total_cost), "total_cost")
             + _num_td(r.min_cost, money(r.min_cost), "min_cost")
             + _num_td(r.max_cost, money(r.max_cost), "max_cost")
             + _num_td(r.rule_margin, pct(r.rule_margin), "rule_margin")

@@ -94,7 +94,7 @@ def recompute(con: duckdb.DuckDBPyConnection) -> dict[tuple, dict[str, Any]]:
             scenarios[alt] = {p[0][:5]: (p[1], p[2], i + 1) for i, p in enumerate(priced)}
         for m in members:
             key = m[:5]
-            rule_cost, rule_margin, rule_rank = scenarios[RULE][key]
+            total_cost, rule_margin, rule_rank = scenarios[RULE][key]
             others = {alt: s[key] for alt, s in scenarios.items() if alt != RULE}
             every = [scenarios[RULE][key], *others.values()]
             margins = [x[1] for x in every if x[1] is not None]
@@ -106,7 +106,7 @@ def recompute(con: duckdb.DuckDBPyConnection) -> dict[tuple, dict[str, Any]]:
             moves = {alt: abs(v[2] - rule_rank) for alt, v in others.items()}
             top_move = max(moves.values(), default=0)
             out[key] = {
-                "rule_cost": rule_cost,
+                "total_cost": total_cost,
                 "min_cost": min(x[0] for x in every).quantize(CENT, ROUND_HALF_UP),
                 "max_cost": max(x[0] for x in every).quantize(CENT, ROUND_HALF_UP),
                 "rule_margin": rule_margin,
@@ -182,7 +182,7 @@ def test_rule_columns_are_the_economics_marts_and_inside_the_cost_ranges(
         if kind != "customer":
             continue
         c = customers[(month, cur, scope)]
-        assert (row["revenue"], row["rule_cost"]) == (c["mrr"], c["total_cost"])
+        assert (row["revenue"], row["total_cost"]) == (c["mrr"], c["total_cost"])
         assert (row["rule_margin"], row["rule_rank"]) == (c["gross_margin"], c["margin_rank"])
         # each alternative alone lies inside the range of every combination of alternatives
         r = ranges.get((month, cur, scope))
@@ -279,7 +279,7 @@ def test_report_shows_the_marts_fragile_rows(
     assert got.keys() == want.keys()
     for key, f in got.items():
         m = want[key]
-        for column in ("revenue", "rule_cost", "min_cost", "max_cost"):
+        for column in ("revenue", "total_cost", "min_cost", "max_cost"):
             assert Decimal(f[column]) == m[column], (key, column)
         for column in ("rule_margin", "min_margin", "max_margin", "rule_rank", "best_rank",
                        "worst_rank", "max_rank_move", "sign_change_alternative_id",
@@ -292,7 +292,7 @@ def test_report_shows_the_marts_fragile_rows(
     assert cells.rows.keys() == want.keys()
     for key, row in cells.rows.items():
         m = want[key]
-        for column in ("rule_cost", "min_cost", "max_cost"):
+        for column in ("total_cost", "min_cost", "max_cost"):
             assert Decimal(row[column]) == m[column], (key, column)
         for column in ("rule_margin", "min_margin", "max_margin"):
             assert float(row[column]) == m[column], (key, column)

@@ -301,7 +301,7 @@ final as (
         product,
         billing_currency,
         cast(revenue as decimal(38, 12)) as revenue,
-        cast(total_cost as decimal(38, 12)) as rule_cost,
+        cast(total_cost as decimal(38, 12)) as total_cost,
         {{ money('round(min_cost, 2)') }} as min_cost,
         {{ money('round(max_cost, 2)') }} as max_cost,
         scenario_margin as rule_margin,
