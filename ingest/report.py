@@ -54,7 +54,8 @@ REQUIRED_TABLES = (
 # before them should still get its growth review.
 ANOMALY_TABLE = "fct_cost_anomalies"
 COMMITMENT_TABLES = ("fct_commitment_utilization_monthly", "fct_commitment_coverage_monthly")
-OPTIONAL_TABLES = (ANOMALY_TABLE, *COMMITMENT_TABLES)
+ROBUSTNESS_TABLE = "fct_margin_robustness_monthly"
+OPTIONAL_TABLES = (ANOMALY_TABLE, *COMMITMENT_TABLES, ROBUSTNESS_TABLE)
 # The loss-making customers' row standing for every free tenant (no revenue) together.
 FREE_TENANTS = "(free tenants)"
 MOVER_KINDS = ("product", "customer", "service")
@@ -239,6 +240,48 @@ class CoverageRow:
 
 
 @dataclass(frozen=True)
+class FragileRow:
+    """A customer or feature whose margin conclusion depends on the allocation method (one
+    fragile row of fct_margin_robustness_monthly)."""
+
+    scope_type: str
+    scope: str
+    product: str | None
+    label: str
+    revenue: Decimal
+    total_cost: Decimal
+    min_cost: Decimal
+    max_cost: Decimal
+    rule_margin: float | None
+    min_margin: float | None
+    max_margin: float | None
+    rule_rank: int
+    best_rank: int
+    worst_rank: int
+    max_rank_move: int
+    sign_change_alternative_id: str | None
+    rank_move_alternative_id: str | None
+    margin_sign_changes: bool
+    rank_moves_beyond_threshold: bool
+
+    @property
+    def key(self) -> str:
+        """customer:<id> or feature:<product>:<feature id>."""
+        if self.scope_type == "customer":
+            return f"customer:{self.scope}"
+        return f"feature:{self.product}:{self.scope}"
+
+
+@dataclass(frozen=True)
+class Robustness:
+    """The month's fragile margin conclusions and what they were judged against."""
+
+    rank_move_threshold: int | None
+    n_alternatives: int
+    fragile: tuple[FragileRow, ...]
+
+
+@dataclass(frozen=True)
 class TeamRow:
     """One team in the report month (fct_team_showback_monthly)."""
 
@@ -304,6 +347,8 @@ class ReportData:
     utilization: tuple[UtilizationRow, ...] | None = None
     coverage: tuple[CoverageRow, ...] | None = None
     anomaly_labels: tuple[AnomalyLabel, ...] = ()
+    # None: fct_margin_robustness_monthly is not built.
+    robustness: Robustness | None = None
 
     @property
     def previous_month(self) -> date:
@@ -814,6 +859,46 @@ def anomaly_labels_query(
     return [AnomalyLabel(*r) for r in rows]
 
 
+def robustness_query(con: duckdb.DuckDBPyConnection, month: date, currency: str) -> Robustness:
+    """Customers and features of the month whose margin sign flips, or whose margin rank
+    moves more than the threshold, under one declared alternative pool driver: sign flips
+    first, then by the largest rank move."""
+    threshold, n_alternatives = con.execute(
+        f"""
+        select max(rank_move_threshold), coalesce(max(n_alternatives), 0)
+        from {SCHEMA}.{ROBUSTNESS_TABLE}
+        where cost_month = ? and billing_currency = ?
+        """,
+        [month, currency],
+    ).fetchone()
+    rows = con.execute(
+        f"""
+        select r.scope_type, r.scope, r.product,
+               case
+                   when r.scope_type = 'customer' then coalesce(c.customer_name, r.scope)
+                   else coalesce(p.product_name, r.product) || ' · ' || r.scope
+               end as label,
+               r.revenue, r.total_cost, r.min_cost, r.max_cost,
+               r.rule_margin, r.min_margin, r.max_margin,
+               r.rule_rank, r.best_rank, r.worst_rank, r.max_rank_move,
+               r.sign_change_alternative_id, r.rank_move_alternative_id,
+               r.margin_sign_changes, r.rank_moves_beyond_threshold
+        from {SCHEMA}.{ROBUSTNESS_TABLE} as r
+        left join {SCHEMA}.fct_customer_economics_monthly as c
+            on r.scope_type = 'customer' and c.customer_id = r.scope
+            and c.cost_month = r.cost_month and c.billing_currency = r.billing_currency
+        left join {SCHEMA}.fct_product_economics_monthly as p
+            on r.scope_type = 'feature' and p.product = r.product
+            and p.cost_month = r.cost_month and p.billing_currency = r.billing_currency
+        where r.cost_month = ? and r.billing_currency = ? and r.is_fragile
+        order by r.scope_type, r.margin_sign_changes desc, r.max_rank_move desc,
+                 r.product nulls first, r.scope
+        """,
+        [month, currency],
+    ).fetchall()
+    return Robustness(threshold, n_alternatives, tuple(FragileRow(*r) for r in rows))
+
+
 def load_assumptions(con: duckdb.DuckDBPyConnection) -> list[Assumption]:
     """Every row of fct_allocation_assumptions, by topic and rule order."""
     rows = con.execute(
@@ -860,6 +945,7 @@ def collect(
         commitments = all(t in have for t in COMMITMENT_TABLES)
         utilization = utilization_query(con, month, currency) if commitments else None
         coverage = coverage_query(con, month, currency) if commitments else None
+        robustness = robustness_query(con, month, currency) if ROBUSTNESS_TABLE in have else None
     except duckdb.Error as exc:
         # A mart rebuilt by a newer or older model version: say so instead of a traceback.
         raise ReportError(
@@ -898,6 +984,7 @@ def collect(
         utilization=None if utilization is None else tuple(utilization),
         coverage=None if coverage is None else tuple(coverage),
         anomaly_labels=tuple(labels),
+        robustness=robustness,
     )
 
 
@@ -1092,6 +1179,67 @@ def _text_extra_sections(data: ReportData) -> list[str]:
     return out
 
 
+ROBUSTNESS_TITLE = "These conclusions depend on the allocation method"
+ROBUSTNESS_NONE = "no margin conclusion depends on the allocation method"
+
+
+def fragile_reason(row: FragileRow) -> str:
+    """Why a conclusion is fragile: "sign flips under X; rank moves 5 places under Y"."""
+    reasons = []
+    if row.margin_sign_changes:
+        reasons.append(f"margin sign flips under {row.sign_change_alternative_id}")
+    if row.rank_moves_beyond_threshold:
+        reasons.append(
+            f"rank moves {row.max_rank_move} places under {row.rank_move_alternative_id}"
+        )
+    return "; ".join(reasons)
+
+
+def robustness_summary(data: ReportData) -> str:
+    """The section's one-line verdict for the report month."""
+    rob = data.robustness
+    if rob is None:
+        return f"margin robustness not built (no {SCHEMA}.{ROBUSTNESS_TABLE})"
+    if rob.n_alternatives == 0:
+        return f"{ROBUSTNESS_NONE}: no pool declares an alternative driver this month"
+    if not rob.fragile:
+        return (
+            f"{ROBUSTNESS_NONE}: under each of {rob.n_alternatives} alternative pool drivers "
+            f"no margin changes sign and no margin rank moves more than "
+            f"{rob.rank_move_threshold} places"
+        )
+    customers = sum(r.scope_type == "customer" for r in rob.fragile)
+    features = len(rob.fragile) - customers
+    return (
+        f"{customers} customers and {features} features: under one of {rob.n_alternatives} "
+        f"alternative pool drivers the margin changes sign or the margin rank moves more than "
+        f"{rob.rank_move_threshold} places (rank 1 = worst margin)"
+    )
+
+
+def _robustness_text(data: ReportData) -> list[str]:
+    out = ["", f"{ROBUSTNESS_TITLE}, {data.month:%Y-%m} ({data.currency})"]
+    out.append(f"  {robustness_summary(data)}")
+    rob = data.robustness
+    if rob is None or not rob.fragile:
+        return out
+    rows = [
+        [
+            r.scope_type,
+            r.label,
+            pct(r.rule_margin),
+            f"{pct(r.min_margin)} to {pct(r.max_margin)}",
+            str(r.rule_rank),
+            f"{r.worst_rank}–{r.best_rank}",
+            fragile_reason(r),
+        ]
+        for r in rob.fragile
+    ]
+    header = ["kind", "who", "margin", "margin range", "rank", "rank range", "why"]
+    out.extend("  " + line for line in _table(header, rows, {2, 3, 4, 5}))
+    return out
+
+
 def format_text(data: ReportData, html_path: Path | None = None, max_anomalies: int = 20) -> str:
     """The console report: products, worst customers, anomalies, team budgets."""
     cur = data.currency
@@ -1160,6 +1308,7 @@ def format_text(data: ReportData, html_path: Path | None = None, max_anomalies: 
     if data.unassigned_customer_cost:
         out.append(f"  {_unassigned_note(data)}")
 
+    out.extend(_robustness_text(data))
     out.extend(_text_extra_sections(data))
 
     out.append("")
@@ -1636,6 +1785,45 @@ def _loss_section(data: ReportData) -> str:
     )
 
 
+def _robustness_section(data: ReportData) -> str:
+    rob = data.robustness
+    summary = _e(robustness_summary(data))
+    if rob is None:
+        return f'<p class="empty" data-robustness="not-built">{summary}.</p>'
+    if not rob.fragile:
+        return f'<p class="empty" data-robustness="none">{summary[:1].upper() + summary[1:]}.</p>'
+    rows = []
+    for r in rob.fragile:
+        neg = "neg" if (r.min_margin or 0) < 0 else ""
+        rows.append(
+            f'<tr data-row="{_e(r.key)}"><td>{_e(r.scope_type)}</td>'
+            f'<th scope="row" title="{_e(r.scope)}">{_e(r.label)}</th>'
+            + _num_td(r.total_cost, money(r.total_cost), "total_cost")
+            + _num_td(r.min_cost, money(r.min_cost), "min_cost")
+            + _num_td(r.max_cost, money(r.max_cost), "max_cost")
+            + _num_td(r.rule_margin, pct(r.rule_margin), "rule_margin")
+            + _num_td(r.min_margin, pct(r.min_margin), "min_margin", neg)
+            + _num_td(r.max_margin, pct(r.max_margin), "max_margin")
+            + _num_td(r.rule_rank, str(r.rule_rank), "rule_rank")
+            + _num_td(r.worst_rank, str(r.worst_rank), "worst_rank")
+            + _num_td(r.best_rank, str(r.best_rank), "best_rank")
+            + f'<td data-field="why">{_e(fragile_reason(r))}</td></tr>'
+        )
+    cur = _e(data.currency)
+    header = (
+        "<th>Kind</th><th>Customer or feature</th>"
+        f"<th class=num>Cost ({cur})</th><th class=num>Min cost</th><th class=num>Max cost</th>"
+        "<th class=num>Gross margin</th><th class=num>Min margin</th>"
+        "<th class=num>Max margin</th><th class=num>Rank</th><th class=num>Worst rank</th>"
+        "<th class=num>Best rank</th><th>Why</th>"
+    )
+    return (
+        f'<p class="note" data-robustness="{len(rob.fragile)}" '
+        f'data-threshold="{_e(_raw(rob.rank_move_threshold))}">{summary[:1].upper() + summary[1:]}.'
+        "</p>" + _data_table("fragile-margins", header, rows)
+    )
+
+
 def _movers_section(data: ReportData) -> str:
     cur = data.currency
     prev = _month_label(data.previous_month)
@@ -1842,6 +2030,7 @@ def render_html(data: ReportData, generated_at: datetime | None = None) -> str:
         unit_table=_unit_table(data),
         anomalies=_anomaly_section(data),
         losses=_loss_section(data),
+        robustness=_robustness_section(data),
         movers=_movers_section(data),
         prev_month=_e(f"{data.previous_month:%B %Y}"),
         coverage=_coverage_section(data),
@@ -2299,6 +2488,13 @@ viewBox="0 0 640 300"></svg>
 <figcaption>Gross margin by customer, {month_long}.</figcaption></figure>
 {customer_table}
 </div>
+
+<h2>These conclusions depend on the allocation method</h2>
+<p class="lead">Customers and features of {month_long} whose gross margin changes sign, or whose
+margin rank (1 = worst) moves by more than the threshold, when one shared pool is split by one of
+its declared alternative drivers instead of the rule's (<code>marts.fct_margin_robustness_monthly</code>).
+Min and max count the rule as one of the methods.</p>
+{robustness}
 
 <h2>Cost per unit over time</h2>
 <p class="lead">Each product on its own scale: units differ (events, recordings, requests), so
