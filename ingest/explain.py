@@ -903,7 +903,7 @@ def render_trace(t: Trace, *, markdown: bool = False) -> str:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value.quantize(Decimal("1e-6")).normalize()) if value else "0"
+        return str(value)  # exact: JSON readers re-add the parts to the cent
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):
