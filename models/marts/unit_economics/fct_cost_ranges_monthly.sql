@@ -6,7 +6,9 @@
         low_cost  = total_cost + Σ_pools min(0, min over alternatives of (alternative − rule))
         high_cost = total_cost + Σ_pools max(0, max over alternatives of (alternative − rule))
     so the range covers every combination of declared drivers. Customers get their product's
-    alternative amounts by the same customer shares the rule used. Rounded to the cent.
+    alternative amounts by the same customer shares the rule used
+    (int_cost_ranges__scope_alternative_deltas: a pool with its own OpenCost tenant shares uses
+    them, never also the product's customer driver). Rounded to the cent.
 -#}
 with
 
@@ -16,9 +18,10 @@ alternatives as (
 
 ),
 
-customer_shares as (
+customer_deltas as (
 
-    select * from {{ ref('int_allocation__customer_shares') }}
+    select * from {{ ref('int_cost_ranges__scope_alternative_deltas') }}
+    where scope_type = 'customer'
 
 ),
 
@@ -54,26 +57,17 @@ target_deltas as (
 
     union all
 
+    {#- customers: the product's deltas by the customer shares the rule used (one set per
+        pool: its own OpenCost tenant shares, else the product's customer driver) #}
     select
-        {{ month_start('alternatives.period_start') }} as cost_month,
-        alternatives.billing_currency,
-        'customer' as scope_type,
-        customer_shares.customer_id as scope,
-        alternatives.pool_id,
-        alternatives.alternative_id,
-        sum(alternatives.alternative_delta * customer_shares.customer_share) as delta
-    from alternatives
-    inner join customer_shares
-        on
-            alternatives.product = customer_shares.product
-            and alternatives.share_grain = customer_shares.period_grain
-            and alternatives.period_start = customer_shares.period_start
-    group by
-        {{ month_start('alternatives.period_start') }},
-        alternatives.billing_currency,
-        customer_shares.customer_id,
-        alternatives.pool_id,
-        alternatives.alternative_id
+        cost_month,
+        billing_currency,
+        scope_type,
+        scope,
+        pool_id,
+        alternative_id,
+        cost_delta as delta
+    from customer_deltas
 
 ),
 
