@@ -51,6 +51,8 @@ CENT_COLUMNS = {
     ("fct_team_showback_monthly", "budget"),
     ("fct_cost_ranges_monthly", "low_cost"),
     ("fct_cost_ranges_monthly", "high_cost"),
+    ("fct_margin_robustness_monthly", "min_cost"),
+    ("fct_margin_robustness_monthly", "max_cost"),
 }
 
 
