@@ -361,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="write a dbt docs block file, e.g. models/marts/unit_economics/assumptions.md",
     )
+    from ingest import focus_export
+
+    focus_export.add_parser(sub)
     _schedule_parsers(sub)
     return parser
 
@@ -715,6 +718,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print(summary)
             return 0
+        if args.command == "export-focus":
+            from ingest import focus_export
+
+            return focus_export.run(args)
         if args.command == "export-parquet":
             from ingest.parquet_export import export_raw
 
