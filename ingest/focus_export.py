@@ -328,6 +328,8 @@ def focus_sql(month: dt.date | None) -> str:
         r.origin_id as x_SplitOriginId,
         r.origin_billed_cost as x_SplitOriginCost,
         r.origin_effective_cost as x_SplitOriginEffectiveCost,
+        r.origin_list_cost as x_SplitOriginListCost,
+        r.origin_contracted_cost as x_SplitOriginContractedCost,
         r.n_lines as x_SplitOriginLineCount,
         r.source_key as x_SourceKey,
         r.allocation_key as x_AllocationKey,

@@ -53,6 +53,8 @@ def test_ratios_sum_to_one_and_amounts_to_each_origin(con: duckdb.DuckDBPyConnec
                 as double)) as ratio,
             sum(BilledCost) - any_value(x_SplitOriginCost) as billed_gap,
             sum(EffectiveCost) - any_value(x_SplitOriginEffectiveCost) as effective_gap,
+            sum(ListCost) - any_value(x_SplitOriginListCost) as list_gap,
+            sum(ContractedCost) - any_value(x_SplitOriginContractedCost) as contracted_gap,
             count(distinct x_SplitOriginCost) as origin_values,
             count(*) filter (where json_array_length(AllocatedMethodDetails, '$.Elements') <> 1)
                 as multi_element_rows
@@ -61,9 +63,10 @@ def test_ratios_sum_to_one_and_amounts_to_each_origin(con: duckdb.DuckDBPyConnec
         """
     ).fetchall()
     assert len(per_origin) > 1000
-    for origin, ratio, billed_gap, effective_gap, origin_values, multi in per_origin:
+    for origin, ratio, billed, effective, listed, contracted, origin_values, multi in per_origin:
         assert abs(ratio - 1) < 1e-9, origin
-        assert billed_gap == 0 and effective_gap == 0, origin  # exact, not just to the cent
+        # exact, not just to the cent
+        assert billed == effective == listed == contracted == 0, origin
         assert origin_values == 1 and multi == 0, origin
     # the origins of a source add up to the source, so nothing of a source is lost
     gaps = con.execute(
