@@ -220,7 +220,10 @@ def _split(amount: str, name: str) -> str:
 
 def focus_sql(month: dt.date | None) -> str:
     """The SELECT of the FOCUS rows (allocated charges), one per origin part × target."""
-    period = "" if month is None else f"and billing_period = date '{month.isoformat()}'"
+    period = line_period = ""
+    if month is not None:
+        period = f"and billing_period = date '{month.isoformat()}'"
+        line_period = f"and l.billing_period = date '{month.isoformat()}'"
     categories = " ".join(f"when '{k}' then '{v}'" for k, v in SERVICE_CATEGORIES.items())
     return f"""
     with
@@ -252,7 +255,7 @@ def focus_sql(month: dt.date | None) -> str:
         from wh.intermediate.int_allocation__lines as l
         inner join wh.marts.fct_cost_line_items as f on l.cost_line_key = f.cost_line_key
         left join pools as p on l.pool_id = p.pool_id
-        where true {period.replace("billing_period", "l.billing_period")}
+        where true {line_period}
     ),
     origins as (
         select
@@ -282,7 +285,7 @@ def focus_sql(month: dt.date | None) -> str:
     origin_rows as (
         select
             o.*,
-            a.*,
+            a.* exclude (source_key),
             row_number() over (
                 partition by o.origin_id order by a.share desc, a.allocated_resource_id
             ) = 1 as is_largest
