@@ -23,6 +23,7 @@ from ingest import (
     clickhouse_query_log,
     explain,
     focus,
+    focus_export,
     oci,
     opencost,
     otel_spans,
@@ -363,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a dbt docs block file, e.g. models/marts/unit_economics/assumptions.md",
     )
     explain.add_parser(sub)
+    focus_export.add_parser(sub)
     _schedule_parsers(sub)
     return parser
 
@@ -717,6 +719,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print(summary)
             return 0
+        if args.command == "export-focus":
+            return focus_export.run(args)
         if args.command == "export-parquet":
             from ingest.parquet_export import export_raw
 

@@ -11,6 +11,10 @@
     Unallocated money is a row with a reason: untagged, no_driver, unattributed_queries,
     unattributed_workloads, idle_capacity, unused_commitment (no product: is_unallocated), or
     no_customer (the product's cost that no customer driver reached: the product keeps it).
+    The allocated_* columns are the FOCUS 1.3 split cost allocation columns (AllocatedMethodId,
+    AllocatedMethodDetails, AllocatedResourceId, AllocatedResourceName, AllocatedTags) for the
+    row as an allocated charge of its source, the origin charge: `ingest export-focus` writes
+    them into a FOCUS dataset as they are (docs/allocation.md, "FOCUS 1.3 allocation ledger").
 -#}
 with
 
@@ -20,7 +24,7 @@ allocated as (
 
 ),
 
-final as (
+allocation_rows as (
 
     select
         source_key
@@ -58,6 +62,52 @@ final as (
         unallocated_reason,
         coalesce(unallocated_reason <> 'no_customer', false) as is_unallocated
     from allocated
+
+),
+
+final as (
+
+    select
+        *,
+        rule_id as allocated_method_id,
+        -- one element whose ratio is the whole share (FOCUS sums a row's elements); the
+        -- customer level rides along in x_ keys. A quantity is a double: 6 decimals keep its
+        -- float noise (4511029535.9999998) out of the text.
+        concat('{"Elements":[', {{ json_object([
+            ('AllocatedRatio', 'share', 'number'),
+            ('UsageUnit', 'driver_name', 'string'),
+            ('UsageQuantity', 'round(driver_quantity, 6)', 'number'),
+            ('x_Method', 'method', 'string'),
+            ('x_ShareBasis', 'share_basis', 'string'),
+            ('x_ProductShare', 'product_share', 'number'),
+            ('x_CustomerShare', 'customer_share', 'number'),
+            ('x_CustomerDriverName', 'customer_driver_name', 'string'),
+        ]) }}, ']}') as allocated_method_details,
+        case
+            when product is null then concat('unallocated/', coalesce(unallocated_reason, '-'))
+            when customer_id is not null
+                then concat('product/', product, '/customer/', customer_id)
+            when unallocated_reason is not null
+                then concat('product/', product, '/', unallocated_reason)
+            else concat('product/', product)
+        end as allocated_resource_id,
+        case
+            when product is null
+                then concat('Unallocated (', coalesce(unallocated_reason, '-'), ')')
+            when customer_id is not null then concat(product, ' / ', customer_id)
+            when unallocated_reason is not null
+                then concat(product, ' (', unallocated_reason, ')')
+            else product
+        end as allocated_resource_name,
+        -- the model's own tag scheme: FOCUS wants data-generator tag keys prefixed
+        {{ json_object([
+            ('cost-to-serve/product', 'product', 'string'),
+            ('cost-to-serve/customer_id', 'customer_id', 'string'),
+            ('cost-to-serve/team', 'team', 'string'),
+            ('cost-to-serve/feature_id', 'feature_id', 'string'),
+            ('cost-to-serve/environment', 'environment', 'string'),
+        ]) }} as allocated_tags
+    from allocation_rows
 
 )
 
