@@ -361,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="write a dbt docs block file, e.g. models/marts/unit_economics/assumptions.md",
     )
+    from ingest import diff
+
+    diff.add_parser(sub)
     _schedule_parsers(sub)
     return parser
 
@@ -741,6 +744,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             con.close()
             print(f"raw tables ready in {database_path(args.db)}")
             return 0
+        if args.command == "diff":
+            from ingest import diff
+
+            return diff.run(args)
         if args.command == "demo":
             from ingest import demo
 
