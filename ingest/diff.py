@@ -38,7 +38,7 @@ from ingest.project import PROJECT_DIR, RULES_ENV, rules_folder
 log = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
-# A move smaller than half a cent rounds to 0.00 in every table: it is not a move.
+# A net under half a cent is zero: the marts carry 12 decimals, the report cents.
 NOISE = Decimal("0.005")
 
 # Each reviewed dimension: its label (singular, plural) and the query giving cost per
@@ -122,6 +122,12 @@ class Move:
         return self.head - self.base
 
     @property
+    def shown(self) -> Decimal:
+        """The move as the tables show it: head minus base, each to the cent, so every row
+        ties by eye (the exact move can differ by a cent)."""
+        return _cents(self.head) - _cents(self.base)
+
+    @property
     def pct(self) -> float | None:
         """The move as a percent of the base cost; None when the base is zero."""
         return None if self.base == 0 else float(100 * self.moved / abs(self.base))
@@ -134,7 +140,7 @@ class Move:
             "target": self.target,
             "base_cost": str(_cents(self.base)),
             "head_cost": str(_cents(self.head)),
-            "moved": str(_cents(self.moved)),
+            "moved": str(self.shown),
             "moved_pct": None if self.pct is None else round(self.pct, 2),
         }
 
@@ -151,6 +157,7 @@ class Diff:
     pools: list[Move] = field(default_factory=list)
     rebuilt: str = ""
     seconds: float = 0.0
+    builds: dict[str, float] = field(default_factory=dict)  # dbt build wall seconds per side
 
     def net(self, dimension: str) -> dict[str, Decimal]:
         """Σ moved per currency: zero when the dimension's total is conserved."""
@@ -174,6 +181,7 @@ class Diff:
             "months": self.months,
             "rebuilt": self.rebuilt,
             "seconds": round(self.seconds, 1),
+            "build_seconds": {k: round(v, 1) for k, v in self.builds.items()},
             "money_moved": any(self.moves.values()) or bool(self.pools),
             "dimensions": {
                 dim: {
@@ -188,7 +196,8 @@ class Diff:
 
 
 def _cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT)
+    """To the cent, without the -0.00 a tiny negative rounds to."""
+    return abs(value.quantize(CENT)) if abs(value) < NOISE else value.quantize(CENT)
 
 
 def _money(value: Decimal) -> str:
@@ -242,7 +251,7 @@ def _moves(dimension: str, base: Totals, head: Totals) -> list[Move]:
     out = []
     for key in sorted(set(base) | set(head)):
         move = Move(dimension, *key, base.get(key, Decimal(0)), head.get(key, Decimal(0)))
-        if abs(move.moved) >= NOISE:
+        if move.shown != 0:
             out.append(move)
     return out
 
@@ -356,6 +365,8 @@ class _Build:
     db: Path
     log: Path
     process: subprocess.Popen[str] | None = None
+    started: float = 0.0
+    seconds: float = 0.0
 
 
 def _start(build: _Build, args: list[str], rules: str, scratch: Path) -> None:
@@ -372,7 +383,7 @@ def _start(build: _Build, args: list[str], rules: str, scratch: Path) -> None:
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     dbt = Path(sys.executable).parent / "dbt"
     project = str(build.project)
-    # cautious: a test also reading a mart left out of the selection would compare new
+    # cautious: a test also reading a mart left out of the selection would compare rebuilt
     # numbers with stale ones
     command = [
         str(dbt),
@@ -386,16 +397,34 @@ def _start(build: _Build, args: list[str], rules: str, scratch: Path) -> None:
         project,
     ]
     build.log.parent.mkdir(parents=True, exist_ok=True)
+    build.started = time.monotonic()
     with build.log.open("w") as out:
         build.process = subprocess.Popen(
             command, cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT, text=True
         )
 
 
-def _finish(build: _Build, label: str) -> None:
-    assert build.process is not None
-    if build.process.wait() == 0:
+def _wait(builds: list[tuple[_Build, str]]) -> None:
+    """Wait for the builds; the first that fails stops the others and raises its dbt errors."""
+    running = list(builds)
+    failed: tuple[_Build, str] | None = None
+    while running and failed is None:
+        for item in list(running):
+            code = item[0].process.poll() if item[0].process else 0
+            if code is None:
+                continue
+            running.remove(item)
+            item[0].seconds = time.monotonic() - item[0].started
+            if code != 0:
+                failed = item
+        time.sleep(0.2)
+    for build, _ in running:
+        if build.process:
+            build.process.terminate()
+            build.process.wait()
+    if failed is None:
         return
+    build, label = failed
     text = build.log.read_text(errors="replace")
     lines = dbt_console_lines(build.db, text, passed=False)
     raise DiffError(
@@ -459,7 +488,8 @@ def make_diff(
             )
             _copy_warehouse(db, head.db)
             _start(head, build_args, rules, scratch)
-            _finish(head, "working-tree")
+            _wait([(head, "working-tree")])
+            builds = {"head": head.seconds}
         else:
             base_project = scratch / "base-project"
             sha = _export_ref(project, ref, rules, base_project)
@@ -473,15 +503,14 @@ def make_diff(
             # the two builds share nothing but their inputs: run them side by side
             _start(base, build_args, rules, scratch)
             _start(head, build_args, rules, scratch)
-            try:
-                _finish(base, f"base ({ref})")
-            finally:
-                _finish(head, "working-tree")
+            _wait([(base, f"base ({ref})"), (head, "working-tree")])
+            builds = {"base": base.seconds, "head": head.seconds}
             base_totals = read_marts(base.db, month)
         head_totals = read_marts(head.db, month)
     diff = compare(base_totals, head_totals, base_label, "working tree")
     diff.rebuilt = rebuilt
     diff.seconds = time.monotonic() - started
+    diff.builds = builds
     return diff
 
 
@@ -489,7 +518,7 @@ def make_diff(
 
 
 def _pct(move: Move) -> str:
-    return "new" if move.pct is None else f"{move.pct:+.1f} %"
+    return "no base" if move.pct is None else f"{move.pct:+.1f} %"
 
 
 def _table(moves: list[Move], label: str) -> list[str]:
@@ -500,7 +529,7 @@ def _table(moves: list[Move], label: str) -> list[str]:
     for m in moves:
         lines.append(
             f"| {m.month} | {m.currency} | {m.target} | {_money(m.base)} | {_money(m.head)} "
-            f"| {'+' if m.moved > 0 else ''}{_money(m.moved)} | {_pct(m)} |"
+            f"| {'+' if m.shown > 0 else ''}{_money(m.shown)} | {_pct(m)} |"
         )
     return lines
 
@@ -540,8 +569,8 @@ def markdown(diff: Diff, top: int = 10) -> str:
             continue
         net = ", ".join(f"{_money(v)} {c}" for c, v in sorted(diff.net(dim).items()))
         out += [f"### {label.capitalize()}", ""]
-        gains = sorted((m for m in moves if m.moved > 0), key=lambda m: -m.moved)
-        losses = sorted((m for m in moves if m.moved < 0), key=lambda m: m.moved)
+        gains = sorted((m for m in moves if m.shown > 0), key=lambda m: -m.shown)
+        losses = sorted((m for m in moves if m.shown < 0), key=lambda m: m.shown)
         for title, rows in (("Who gains", gains), ("Who loses", losses)):
             if rows:
                 more = f" (top {top} of {len(rows)})" if len(rows) > top else ""
@@ -566,10 +595,12 @@ def markdown(diff: Diff, top: int = 10) -> str:
         for m in ranked:
             out.append(
                 f"| {m.month} | {m.currency} | {m.dimension} | {m.target} | {_money(m.base)} "
-                f"| {_money(m.head)} | {'+' if m.moved > 0 else ''}{_money(m.moved)} |"
+                f"| {_money(m.head)} | {'+' if m.shown > 0 else ''}{_money(m.shown)} |"
             )
         out.append("")
-    out += [f"_Rebuilt: {diff.rebuilt}; {diff.seconds:.1f} s._", ""]
+    builds = ", ".join(f"{k} build {v:.1f} s" for k, v in diff.builds.items())
+    together = ", side by side" if len(diff.builds) > 1 else ""
+    out += [f"_Rebuilt: {diff.rebuilt} ({builds}{together}; {diff.seconds:.1f} s in all)._", ""]
     return "\n".join(out)
 
 
@@ -663,6 +694,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         result = diff.as_dict()
         result["crossed_fail_above"] = [m.as_dict() for m in over]
+        # what a CI job posts on the pull request, beside the numbers it decides on
+        result["markdown"] = markdown(diff, args.top)
         print(json.dumps(result, indent=2))
     else:
         print(markdown(diff, args.top))
@@ -672,7 +705,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"fail-above {limit}: {len(over)} target(s) moved more:", file=sys.stderr)
         for m in over:
             print(
-                f"  {m.dimension} {m.target} {m.month} {m.currency}: {_money(m.moved)} ({_pct(m)})",
+                f"  {m.dimension} {m.target} {m.month} {m.currency}: {_money(m.shown)} ({_pct(m)})",
                 file=sys.stderr,
             )
         return 1
