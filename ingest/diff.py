@@ -384,11 +384,12 @@ def _start(build: _Build, args: list[str], rules: str, scratch: Path) -> None:
     dbt = Path(sys.executable).parent / "dbt"
     project = str(build.project)
     # cautious: a test also reading a mart left out of the selection would compare rebuilt
-    # numbers with stale ones
+    # numbers with stale ones; fail-fast: the first error decides, the rest is waiting
     command = [
         str(dbt),
         "build",
         *args,
+        "--fail-fast",
         "--indirect-selection",
         "cautious",
         "--project-dir",
@@ -508,6 +509,11 @@ def make_diff(
             base_totals = read_marts(base.db, month)
         head_totals = read_marts(head.db, month)
     diff = compare(base_totals, head_totals, base_label, "working tree")
+    if month and not diff.months:
+        raise DiffError(
+            f"no cost in {month} under either rule set: pick a month the warehouse holds "
+            "(or leave out --month for all of them)"
+        )
     diff.rebuilt = rebuilt
     diff.seconds = time.monotonic() - started
     diff.builds = builds
@@ -586,12 +592,15 @@ def markdown(diff: Diff, top: int = 10) -> str:
         )
         out += [f"Net of all moves: {net} ({conserved}).", ""]
     if diff.pools:
-        out += ["### Pools whose split changed", ""]
+        pools = len({m.dimension for m in diff.pools})
+        more = f" (the {top} largest of {len(diff.pools)} moves)" if len(diff.pools) > top else ""
+        out += [f"### Pools whose split changed: {pools}{more}", ""]
         out += [
             "| month | currency | pool (rule) | target | base | head | moved |",
             "|---|---|---|---|---:|---:|---:|",
         ]
-        ranked = sorted(diff.pools, key=lambda m: (m.month, m.currency, m.dimension, -abs(m.moved)))
+        ranked = sorted(diff.pools, key=lambda m: -abs(m.moved))[:top]
+        ranked.sort(key=lambda m: (m.month, m.currency, m.dimension, -abs(m.moved)))
         for m in ranked:
             out.append(
                 f"| {m.month} | {m.currency} | {m.dimension} | {m.target} | {_money(m.base)} "

@@ -122,7 +122,7 @@ def test_moves_sum_to_zero_per_currency(runs: Runs) -> None:
 def test_the_changed_pool_is_listed_and_only_it(runs: Runs) -> None:
     result = json.loads(runs.changed.stdout)
     assert {p["dimension"] for p in result["pools"]} == {"ingress_alb"}
-    assert "### Pools whose split changed" in result["markdown"]
+    assert "### Pools whose split changed: 1" in result["markdown"]
     assert "| ingress_alb |" in result["markdown"]
     # the pool's own moves are the products' moves (to the cent): nothing else changed
     per_product = {(p["month"], p["target"]): Decimal(p["moved"]) for p in result["pools"]}
