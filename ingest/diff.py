@@ -554,11 +554,14 @@ def _summary(diff: Diff) -> str:
 
 def markdown(diff: Diff, top: int = 10) -> str:
     """The diff as Markdown to paste into a pull request."""
-    months = f"{diff.months[0]} to {diff.months[-1]}" if diff.months else "no months"
+    if len(diff.months) > 1:
+        months = f"months {diff.months[0]} to {diff.months[-1]}"
+    else:
+        months = f"month {diff.months[0]}" if diff.months else "no months"
     out = [
         "## Cost allocation change",
         "",
-        f"Base: `{diff.base_label}`; head: {diff.head_label}; months {months}.",
+        f"Base: `{diff.base_label}`; head: {diff.head_label}; {months}.",
         "",
     ]
     if not any(diff.moves.values()) and not diff.pools:
@@ -579,11 +582,9 @@ def markdown(diff: Diff, top: int = 10) -> str:
         losses = sorted((m for m in moves if m.shown < 0), key=lambda m: m.shown)
         for title, rows in (("Who gains", gains), ("Who loses", losses)):
             if rows:
-                more = f" (top {top} of {len(rows)})" if len(rows) > top else ""
-                out += [
-                    f"**{title}**{more} (cost goes {'up' if title == 'Who gains' else 'down'})",
-                    "",
-                ]
+                more = f"; top {top} of {len(rows)}" if len(rows) > top else ""
+                way = "up" if title == "Who gains" else "down"
+                out += [f"**{title}** (cost goes {way}{more})", ""]
                 out += _table(rows[:top], label) + [""]
         conserved = (
             "conserved"
