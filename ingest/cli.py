@@ -21,6 +21,7 @@ from ingest import (
     aws_cur,
     azure,
     clickhouse_query_log,
+    diff,
     explain,
     focus,
     focus_export,
@@ -365,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explain.add_parser(sub)
     focus_export.add_parser(sub)
+    diff.add_parser(sub)
     _schedule_parsers(sub)
     return parser
 
@@ -747,6 +749,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             con.close()
             print(f"raw tables ready in {database_path(args.db)}")
             return 0
+        if args.command == "diff":
+            return diff.run(args)
         if args.command == "demo":
             from ingest import demo
 
