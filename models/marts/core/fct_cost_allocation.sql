@@ -76,7 +76,7 @@ final as (
         concat('{"Elements":[', {{ json_object([
             ('AllocatedRatio', 'share', 'number'),
             ('UsageUnit', 'driver_name', 'string'),
-            ('UsageQuantity', 'round(driver_quantity, 6)', 'number'),
+            ('UsageQuantity', 'driver_quantity', 'number', 6),
             ('x_Method', 'method', 'string'),
             ('x_ShareBasis', 'share_basis', 'string'),
             ('x_ProductShare', 'product_share', 'number'),
