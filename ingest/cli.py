@@ -25,6 +25,7 @@ from ingest import (
     explain,
     focus,
     focus_export,
+    gcp,
     oci,
     opencost,
     otel_spans,
@@ -52,6 +53,7 @@ SOURCES: dict[str, tuple[TableSpec, str]] = {
     "focus": (focus.SPEC, "FOCUS 1.0-1.2 export (CSV/parquet) from any cloud"),
     "azure": (azure.SPEC, "Azure EA/MCA cost details CSV, actual or amortized (native columns)"),
     "oci": (oci.SPEC, "Oracle Cloud cost report CSV (native columns)"),
+    "gcp": (gcp.SPEC, "Google Cloud Billing export from BigQuery (Parquet or JSON lines)"),
     "query-log": (
         clickhouse_query_log.SPEC,
         "ClickHouse system.query_log export (Parquet, TSVWithNames, CSVWithNames, JSONEachRow)",
@@ -75,6 +77,8 @@ LOAD_DESCRIPTIONS: dict[str, str] = {
     "focus": "a FOCUS 1.0-1.2 export (CSV or Parquet) from any cloud",
     "azure": "an Azure EA/MCA cost details CSV, actual or amortized (native columns)",
     "oci": "an Oracle Cloud cost report CSV (native columns)",
+    "gcp": "a Google Cloud Billing export (standard or detailed cost) exported from BigQuery "
+    "as Parquet or newline-delimited JSON",
     "query-log": "a ClickHouse system.query_log export (Parquet, TSVWithNames, CSVWithNames, "
     "JSONEachRow)",
     "usage": "usage driver metrics (columns date, metric, product, customer_id, ...)",
@@ -676,9 +680,25 @@ def _load_azure(con, path, args, **kw):  # type: ignore[no-untyped-def]
     ]
 
 
+def _load_gcp(con, path, args, **kw):  # type: ignore[no-untyped-def]
+    return [
+        gcp.load(
+            con,
+            path,
+            export_name=args.export_name,
+            force=args.force,
+            allow_currencies=tuple(args.allow_currency),
+            guards=_guards(args),
+            **kw,
+        )
+    ]
+
+
 def _loader_for(spec: TableSpec) -> Callable[..., list[LoadResult]]:
     if spec is otel_spans.SPEC:
         return _load_otel_spans
+    if spec is gcp.SPEC:
+        return _load_gcp
 
     def _load(con, path, args, **kw):  # type: ignore[no-untyped-def]
         return [

@@ -6,6 +6,7 @@
         'stg_focus__line_items',
         'stg_azure__cost_details',
         'stg_oci__cost_reports',
+        'stg_gcp__billing_export',
         'int_ai__cost_lines',
         'int_aws_ce__cost_lines',
     ]) }}

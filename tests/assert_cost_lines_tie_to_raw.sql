@@ -23,6 +23,8 @@
      'relation': azure_cost_basis(source('raw', 'azure_cost_details'))},
     {'system': 'oci', 'table': 'oci_cost_reports', 'currency': 'cost_currency_code',
      'cost': 'cost_my_cost', 'excluded': 'false'},
+    {'system': 'gcp', 'table': 'gcp_billing_export', 'currency': 'currency',
+     'cost': 'cost', 'excluded': 'false'},
 ] -%}
 with
 

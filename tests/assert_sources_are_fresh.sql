@@ -6,6 +6,7 @@
 -#}
 {%- set loaded_sources = [
     'aws_cur_line_items', 'focus_line_items', 'azure_cost_details', 'oci_cost_reports',
+    'gcp_billing_export',
     'clickhouse_query_log', 'usage_metrics', 'revenue', 'customers',
 ] -%}
 with
