@@ -344,19 +344,39 @@ def test_bad_value_names_file_row_and_google_column(tmp_path: Path, con) -> None
     assert snapshot(con) == {}
 
 
-def test_non_gcp_files_are_refused_with_nothing_loaded(tmp_path: Path) -> None:
-    db = tmp_path / "w.duckdb"
-    focus = tmp_path / "focus" / "focus.parquet"
-    focus.parent.mkdir()
+def focus_export(path: Path) -> Path:
+    """One line of a FOCUS export of the fixture's billing account, February 2024."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     c = duckdb.connect()
     c.execute(
         f"""COPY (SELECT 'Google Cloud' AS ProviderName, '{ACCOUNT}' AS BillingAccountId,
-            TIMESTAMP '2024-02-01' AS BillingPeriodStart, TIMESTAMP '2024-03-01' AS BillingPeriodEnd,
-            TIMESTAMP '2024-02-01' AS ChargePeriodStart, TIMESTAMP '2024-02-02' AS ChargePeriodEnd,
+            TIMESTAMP '2024-02-01' AS BillingPeriodStart,
+            TIMESTAMP '2024-03-01' AS BillingPeriodEnd,
+            TIMESTAMP '2024-02-01' AS ChargePeriodStart,
+            TIMESTAMP '2024-02-02' AS ChargePeriodEnd,
             1.5 AS BilledCost, 1.5 AS EffectiveCost, 1.5 AS ListCost, 1.5 AS ContractedCost,
-            'USD' AS BillingCurrency, 'Usage' AS ChargeCategory) TO '{focus}' (FORMAT parquet)"""
+            'USD' AS BillingCurrency, 'Usage' AS ChargeCategory) TO '{path}' (FORMAT parquet)"""
     )
     c.close()
+    return path
+
+
+def test_focus_export_of_the_same_bill_is_refused(tmp_path: Path) -> None:
+    """Provider gcp: a FOCUS export of the same billing account and month is the same bill."""
+    db = tmp_path / "w.duckdb"
+    export = write_export(tmp_path / "export" / "billing.parquet", export_rows(), "parquet")
+    assert ingest_cli(db, "gcp", str(export.parent), "--quiet").returncode == 0
+    focus = focus_export(tmp_path / "focus" / "focus.parquet")
+    proc = ingest_cli(db, "focus", str(focus), "--quiet")
+    assert proc.returncode == 1
+    assert f"GCP billing account {ACCOUNT}, billing period 2024-02 is already loaded" in (
+        proc.stderr
+    )
+
+
+def test_non_gcp_files_are_refused_with_nothing_loaded(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    focus = focus_export(tmp_path / "focus" / "focus.parquet")
     proc = ingest_cli(db, "gcp", str(focus), "--quiet")
     assert proc.returncode == 1
     assert "required columns 'billing_account_id', 'cost', 'currency', 'invoice'" in proc.stderr
