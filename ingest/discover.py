@@ -53,6 +53,7 @@ COST_RAW_TABLES = (
     "focus_line_items",
     "azure_cost_details",
     "oci_cost_reports",
+    "gcp_billing_export",
     "ai_requests",
     "aws_cost_explorer",
 )

@@ -395,6 +395,15 @@ def test_non_gcp_files_are_refused_with_nothing_loaded(tmp_path: Path) -> None:
         con.close()
 
 
+def test_export_given_to_another_loader_names_this_command(tmp_path: Path) -> None:
+    export = write_export(tmp_path / "export" / "billing.parquet", export_rows(), "parquet")
+    proc = ingest_cli(tmp_path / "w.duckdb", "focus", str(export), "--quiet")
+    assert proc.returncode == 1
+    assert "looks like a Google Cloud Billing export: load it with `python -m ingest gcp`" in (
+        proc.stderr
+    )
+
+
 def test_cli_loads_and_labels_allocate_by_the_tag_rules(tmp_path: Path) -> None:
     """A `product` label reaches fct_cost_allocation through the existing tag rules."""
     rows = export_rows()
