@@ -303,6 +303,9 @@ def test_every_row_and_credit_lands_and_ties(tmp_path: Path, con, fmt: str) -> N
         "select distinct tags['product'] from raw.gcp_billing_export "
         "where line_kind = 'credit' and export_row = 1"
     ).fetchall() == [("replay",)]
+    # the same files again: nothing to do, nothing doubled
+    assert gcp.load(con, path.parent).skipped
+    assert con.execute("select count(*) from raw.gcp_billing_export").fetchone() == (result.rows,)
 
 
 def test_reexport_of_a_month_replaces_it(tmp_path: Path, con) -> None:
@@ -449,3 +452,37 @@ def test_cli_loads_and_labels_allocate_by_the_tag_rules(tmp_path: Path) -> None:
     assert feb["replay"] == Decimal("67.63")
     assert feb["analytics"] == Decimal("39.14")
     assert sum(feb.values()) == Decimal("106.78")  # the invoice, nothing lost
+
+
+def test_older_standard_export_without_optional_fields(tmp_path: Path, con) -> None:
+    """BigQuery's own JSON extract of an older standard table: timestamps written `… UTC`, no
+    resource, cost_at_list, cost_type, adjustment_info or tags, empty repeated fields."""
+    line = {
+        "billing_account_id": ACCOUNT,
+        "service": COMPUTE,
+        "sku": EGRESS,
+        "usage_start_time": "2024-02-01 05:00:00 UTC",
+        "usage_end_time": "2024-02-01 06:00:00 UTC",
+        "project": {"id": "cloud-billing-292519", "name": "cm_example", "labels": []},
+        "labels": [],
+        "system_labels": [],
+        "location": {"location": "us-central1", "country": "US", "region": "us-central1"},
+        "export_time": "2024-02-02 01:11:12.066 UTC",
+        "cost": 0.42,
+        "currency": "USD",
+        "currency_conversion_rate": 1,
+        "usage": {"amount": 34598, "unit": "bytes"},
+        "credits": [],
+        "invoice": {"month": "202402"},
+    }
+    path = tmp_path / "x" / "billing.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(line) + "\n" + json.dumps({**line, "cost": 0.58}) + "\n")
+    result = gcp.load(con, path.parent)
+    assert result.rows == 2
+    row = con.execute(
+        "select sum(cost), min(usage_start_time), any_value(tags), any_value(cost_type), "
+        "any_value(resource_name) from raw.gcp_billing_export"
+    ).fetchone()
+    assert row[0] == Decimal("1.00") and str(row[1]) == "2024-02-01 05:00:00"
+    assert row[2] == {} and row[3] is None and row[4] is None
