@@ -305,7 +305,7 @@ def _flatten_sql(present: set[str], call: str, row_expr: str) -> str:
         WITH flat AS (
             SELECT {row_expr} AS __row, {", ".join(fields)} FROM {call}
         ),
-        checked AS (
+        checked AS MATERIALIZED (
             SELECT *, coalesce({", ".join(checks)}) AS __check FROM flat
         )
         SELECT 'cost' AS line_kind, __row AS export_row, CAST(NULL AS BIGINT) AS credit_index,
