@@ -24,6 +24,12 @@ products as (
 
 ),
 
+rates as (
+
+    select * from {{ ref('int_unit_economics__reporting_rates') }}
+
+),
+
 revenue as (
 
     {#- revenue not booked to a product stays visible on its own row -#}
@@ -79,7 +85,7 @@ with_volume as (
 
 ),
 
-final as (
+native as (
 
     select
         current_month.cost_month,
@@ -112,6 +118,36 @@ final as (
             and current_month.billing_currency = previous_month.billing_currency
             and previous_month.cost_month
             = cast({{ dbt.dateadd('month', -1, 'current_month.cost_month') }} as date)
+
+),
+
+{# each row converted and rounded to the cent on its own, so Σ over rows is one figure #}
+converted as (
+
+    select
+        native.*,
+        rates.to_currency as reporting_currency,
+        {{ to_reporting('native.total_cost', 'rates.rate') }} as total_cost_reporting,
+        {{ to_reporting('native.revenue', 'rates.rate') }} as revenue_reporting
+    from native
+    left join rates
+        on
+            native.cost_month = rates.rate_month
+            and native.billing_currency = rates.from_currency
+
+),
+
+{# the margin of the product-month over all its currencies (cost in EUR, revenue in USD) #}
+final as (
+
+    select
+        *,
+        {{ money('revenue_reporting - total_cost_reporting') }} as gross_profit_reporting,
+        {{ gross_margin(
+            'sum(revenue_reporting) over (partition by cost_month, product)',
+            'sum(total_cost_reporting) over (partition by cost_month, product)',
+        ) }} as gross_margin_reporting
+    from converted
 
 )
 

@@ -25,6 +25,12 @@ budgets as (
 
 ),
 
+rates as (
+
+    select * from {{ ref('int_unit_economics__reporting_rates') }}
+
+),
+
 team_costs as (
 
     select
@@ -73,7 +79,7 @@ with_budget as (
 
 ),
 
-final as (
+native as (
 
     select
         cost_month,
@@ -87,6 +93,22 @@ final as (
         {{ safe_ratio('total_cost', 'budget') }} as budget_used,
         coalesce(total_cost > budget, false) as is_over_budget
     from with_budget
+
+),
+
+{# each row converted and rounded to the cent on its own, so Σ over rows is one figure #}
+final as (
+
+    select
+        native.*,
+        rates.to_currency as reporting_currency,
+        {{ to_reporting('native.total_cost', 'rates.rate') }} as total_cost_reporting,
+        {{ to_reporting('native.budget', 'rates.rate') }} as budget_reporting
+    from native
+    left join rates
+        on
+            native.cost_month = rates.rate_month
+            and native.billing_currency = rates.from_currency
 
 )
 
