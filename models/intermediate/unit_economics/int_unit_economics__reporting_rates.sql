@@ -51,26 +51,32 @@ month_currencies as (
 
 ),
 
+{# one row, or none without a reporting currency: then nothing is converted #}
+reporting as (
+
+    select cast({{ reporting_literal }} as {{ dbt.type_string() }}) as currency
+
+),
+
 final as (
 
     select
         month_currencies.rate_month,
         month_currencies.from_currency,
-        cast({{ reporting_literal }} as {{ dbt.type_string() }}) as to_currency,
+        reporting.currency as to_currency,
         case
-            when month_currencies.from_currency = {{ reporting_literal }}
+            when month_currencies.from_currency = reporting.currency
                 then cast(1 as decimal(18, 10))
             else cast(exchange_rates.rate as decimal(18, 10))
         end as rate
     from month_currencies
+    inner join reporting
+        on reporting.currency is not null
     left join exchange_rates
         on
             month_currencies.rate_month = exchange_rates.month
             and month_currencies.from_currency = upper(trim(exchange_rates.from_currency))
-            and upper(trim(exchange_rates.to_currency)) = {{ reporting_literal }}
-    {%- if reporting is none %}
-    where 1 = 0
-    {%- endif %}
+            and upper(trim(exchange_rates.to_currency)) = reporting.currency
 
 )
 
