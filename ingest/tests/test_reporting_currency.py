@@ -59,7 +59,10 @@ MARTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
     ),
     "fct_feature_economics_monthly": (
         "feature_id",
-        {"total_cost": "total_cost_reporting", "revenue_attributed": "revenue_attributed_reporting"},
+        {
+            "total_cost": "total_cost_reporting",
+            "revenue_attributed": "revenue_attributed_reporting",
+        },
         {"cost_per_feature_margin": "cost_per_feature_margin_reporting"},
     ),
     "fct_team_showback_monthly": (
