@@ -8,6 +8,9 @@
     Product cost no customer driver reached (unallocated_reason no_customer) is the explicit
     '(unallocated)' customer of its month and currency, so Σ total_cost ties to the product
     marts; it has no revenue, no margin and no rank, and is never a negative-margin customer.
+    Reporting currency (var reporting_currency): the last step converts each row's money at its
+    month's rate (int_unit_economics__reporting_rates) into *_reporting columns rounded to the
+    cent, and a margin over all the currencies' rows; the native columns stay as they are.
 -#}
 with
 

@@ -7,6 +7,9 @@
     '(no feature)', so revenue ties exactly.
     cost_per_feature_margin = (revenue_attributed − cost) / cost: it divides by cost (return on
     each dollar spent on the feature), not by revenue like gross_margin.
+    Reporting currency (var reporting_currency): the last step converts each row's money at its
+    month's rate (int_unit_economics__reporting_rates) into *_reporting columns rounded to the
+    cent, and a margin over all the currencies' rows; the native columns stay as they are.
 -#}
 with
 

@@ -3,6 +3,9 @@
     component), how much it served (its billing unit, from usage), what it earned, and the
     margin. Revenue without cost and cost without revenue both appear (full outer join), so
     Σ total_cost ties to the allocation fact and Σ revenue ties to the revenue export.
+    Reporting currency (var reporting_currency): the last step converts each row's money at its
+    month's rate (int_unit_economics__reporting_rates) into *_reporting columns rounded to the
+    cent, and a margin over all the currencies' rows; the native columns stay as they are.
 -#}
 with
 

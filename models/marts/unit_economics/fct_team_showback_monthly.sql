@@ -4,6 +4,9 @@
     (seeds/rules/products.csv); unallocated money is its own '(unallocated)' team, so the teams sum to
     the whole allocation. Budgets (seeds/rules/team_budgets.csv): a row for a month overrides the
     team's default row (blank budget_month).
+    Reporting currency (var reporting_currency): the last step converts each row's money at its
+    month's rate (int_unit_economics__reporting_rates) into *_reporting columns rounded to the
+    cent, and a margin over all the currencies' rows; the native columns stay as they are.
 -#}
 with
 
