@@ -6,7 +6,7 @@
     team's default row (blank budget_month).
     Reporting currency (var reporting_currency): the last step converts each row's money at its
     month's rate (int_unit_economics__reporting_rates) into *_reporting columns rounded to the
-    cent, and a margin over all the currencies' rows; the native columns stay as they are.
+    cent; the native columns stay as they are.
 -#}
 with
 
