@@ -49,7 +49,12 @@ final as (
         totals.n_products,
         {{ cents_to_money('previous_month.total_cost_cents') }} as previous_month_cost,
         totals.mom_cost_change,
-        totals.is_unallocated
+        totals.is_unallocated,
+        totals.reporting_currency,
+        cast(totals.mrr_reporting as decimal(18, 2)) as mrr_reporting,
+        cast(totals.total_cost_reporting as decimal(18, 2)) as total_cost_reporting,
+        cast(totals.gross_profit_reporting as decimal(18, 2)) as gross_profit_reporting,
+        totals.gross_margin_reporting
     from totals
     left join totals as previous_month
         on

@@ -71,7 +71,12 @@ final as (
         {{ cents_to_money('split.revenue_cents - split.total_cost_cents') }} as gross_profit,
         split.gross_margin,
         {{ cents_to_money('previous_month.total_cost_cents') }} as previous_month_cost,
-        split.mom_cost_change
+        split.mom_cost_change,
+        split.reporting_currency,
+        cast(split.total_cost_reporting as decimal(18, 2)) as total_cost_reporting,
+        cast(split.revenue_reporting as decimal(18, 2)) as revenue_reporting,
+        cast(split.gross_profit_reporting as decimal(18, 2)) as gross_profit_reporting,
+        split.gross_margin_reporting
     from split
     left join split as previous_month
         on

@@ -55,7 +55,10 @@ final as (
             as decimal(18, 2)
         ) as budget_remaining,
         budget_used,
-        is_over_budget
+        is_over_budget,
+        reporting_currency,
+        cast(total_cost_reporting as decimal(18, 2)) as total_cost_reporting,
+        cast(budget_reporting as decimal(18, 2)) as budget_reporting
     from split
 
 )

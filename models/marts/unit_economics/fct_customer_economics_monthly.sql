@@ -8,6 +8,9 @@
     Product cost no customer driver reached (unallocated_reason no_customer) is the explicit
     '(unallocated)' customer of its month and currency, so Σ total_cost ties to the product
     marts; it has no revenue, no margin and no rank, and is never a negative-margin customer.
+    Reporting currency (var reporting_currency): the last step converts each row's money at its
+    month's rate (int_unit_economics__reporting_rates) into *_reporting columns rounded to the
+    cent, and a margin over all the currencies' rows; the native columns stay as they are.
 -#}
 with
 
@@ -24,6 +27,12 @@ allocation as (
 customers as (
 
     select * from {{ ref('stg_revenue__customers') }}
+
+),
+
+rates as (
+
+    select * from {{ ref('int_unit_economics__reporting_rates') }}
 
 ),
 
@@ -96,7 +105,7 @@ with_trend as (
 
 ),
 
-final as (
+native as (
 
     select
         with_trend.cost_month,
@@ -129,6 +138,39 @@ final as (
     from with_trend
     left join customers
         on with_trend.customer_id = customers.customer_id
+
+),
+
+{# each row converted and rounded to the cent on its own, so Σ over rows is one figure #}
+converted as (
+
+    select
+        native.*,
+        rates.to_currency as reporting_currency,
+        {{ to_reporting('native.mrr', 'rates.rate') }} as mrr_reporting,
+        {{ to_reporting('native.total_cost', 'rates.rate') }} as total_cost_reporting
+    from native
+    left join rates
+        on
+            native.cost_month = rates.rate_month
+            and native.billing_currency = rates.from_currency
+
+),
+
+{# the customer-month's margin over all its currencies (MRR in EUR, cost in USD) #}
+final as (
+
+    select
+        *,
+        {{ money('mrr_reporting - total_cost_reporting') }} as gross_profit_reporting,
+        case
+            when not is_unallocated
+                then {{ gross_margin(
+                    'sum(mrr_reporting) over (partition by cost_month, customer_id)',
+                    'sum(total_cost_reporting) over (partition by cost_month, customer_id)',
+                ) }}
+        end as gross_margin_reporting
+    from converted
 
 )
 

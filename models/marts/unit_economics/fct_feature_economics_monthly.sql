@@ -7,6 +7,9 @@
     '(no feature)', so revenue ties exactly.
     cost_per_feature_margin = (revenue_attributed − cost) / cost: it divides by cost (return on
     each dollar spent on the feature), not by revenue like gross_margin.
+    Reporting currency (var reporting_currency): the last step converts each row's money at its
+    month's rate (int_unit_economics__reporting_rates) into *_reporting columns rounded to the
+    cent, and a margin over all the currencies' rows; the native columns stay as they are.
 -#}
 with
 
@@ -26,6 +29,12 @@ product_months as (
 products as (
 
     select * from {{ ref('products') }}
+
+),
+
+rates as (
+
+    select * from {{ ref('int_unit_economics__reporting_rates') }}
 
 ),
 
@@ -172,7 +181,7 @@ with_remainder as (
 
 ),
 
-final as (
+native as (
 
     select
         cost_month,
@@ -188,6 +197,63 @@ final as (
                 then {{ safe_ratio('revenue_attributed - total_cost', 'total_cost') }}
         end as cost_per_feature_margin
     from with_remainder
+
+),
+
+{# each row converted and rounded to the cent on its own, so Σ over rows is one figure #}
+converted as (
+
+    select
+        native.*,
+        rates.to_currency as reporting_currency,
+        {{ to_reporting('native.total_cost', 'rates.rate') }} as total_cost_reporting,
+        {{ to_reporting('native.revenue_attributed', 'rates.rate') }}
+            as revenue_attributed_reporting
+    from native
+    left join rates
+        on
+            native.cost_month = rates.rate_month
+            and native.billing_currency = rates.from_currency
+
+),
+
+{# the feature-month's margin over all its currencies #}
+feature_month_totals as (
+
+    select
+        *,
+        sum(total_cost_reporting) over (
+            partition by cost_month, product, feature_id
+        ) as feature_cost_reporting,
+        sum(revenue_attributed_reporting) over (
+            partition by cost_month, product, feature_id
+        ) as feature_revenue_reporting
+    from converted
+
+),
+
+final as (
+
+    select
+        cost_month,
+        product,
+        feature_id,
+        billing_currency,
+        total_cost,
+        feature_uses,
+        cost_per_feature_use,
+        revenue_attributed,
+        cost_per_feature_margin,
+        reporting_currency,
+        total_cost_reporting,
+        revenue_attributed_reporting,
+        case
+            when feature_cost_reporting > 0
+                then {{ safe_ratio(
+                    'feature_revenue_reporting - feature_cost_reporting', 'feature_cost_reporting'
+                ) }}
+        end as cost_per_feature_margin_reporting
+    from feature_month_totals
 
 )
 

@@ -3,6 +3,9 @@
     component), how much it served (its billing unit, from usage), what it earned, and the
     margin. Revenue without cost and cost without revenue both appear (full outer join), so
     Σ total_cost ties to the allocation fact and Σ revenue ties to the revenue export.
+    Reporting currency (var reporting_currency): the last step converts each row's money at its
+    month's rate (int_unit_economics__reporting_rates) into *_reporting columns rounded to the
+    cent, and a margin over all the currencies' rows; the native columns stay as they are.
 -#}
 with
 
@@ -21,6 +24,12 @@ usage as (
 products as (
 
     select * from {{ ref('products') }}
+
+),
+
+rates as (
+
+    select * from {{ ref('int_unit_economics__reporting_rates') }}
 
 ),
 
@@ -79,7 +88,7 @@ with_volume as (
 
 ),
 
-final as (
+native as (
 
     select
         current_month.cost_month,
@@ -112,6 +121,36 @@ final as (
             and current_month.billing_currency = previous_month.billing_currency
             and previous_month.cost_month
             = cast({{ dbt.dateadd('month', -1, 'current_month.cost_month') }} as date)
+
+),
+
+{# each row converted and rounded to the cent on its own, so Σ over rows is one figure #}
+converted as (
+
+    select
+        native.*,
+        rates.to_currency as reporting_currency,
+        {{ to_reporting('native.total_cost', 'rates.rate') }} as total_cost_reporting,
+        {{ to_reporting('native.revenue', 'rates.rate') }} as revenue_reporting
+    from native
+    left join rates
+        on
+            native.cost_month = rates.rate_month
+            and native.billing_currency = rates.from_currency
+
+),
+
+{# the margin of the product-month over all its currencies (cost in EUR, revenue in USD) #}
+final as (
+
+    select
+        *,
+        {{ money('revenue_reporting - total_cost_reporting') }} as gross_profit_reporting,
+        {{ gross_margin(
+            'sum(revenue_reporting) over (partition by cost_month, product)',
+            'sum(total_cost_reporting) over (partition by cost_month, product)',
+        ) }} as gross_margin_reporting
+    from converted
 
 )
 

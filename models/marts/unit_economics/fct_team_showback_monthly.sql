@@ -4,6 +4,9 @@
     (seeds/rules/products.csv); unallocated money is its own '(unallocated)' team, so the teams sum to
     the whole allocation. Budgets (seeds/rules/team_budgets.csv): a row for a month overrides the
     team's default row (blank budget_month).
+    Reporting currency (var reporting_currency): the last step converts each row's money at its
+    month's rate (int_unit_economics__reporting_rates) into *_reporting columns rounded to the
+    cent; the native columns stay as they are.
 -#}
 with
 
@@ -22,6 +25,12 @@ products as (
 budgets as (
 
     select * from {{ ref('team_budgets') }}
+
+),
+
+rates as (
+
+    select * from {{ ref('int_unit_economics__reporting_rates') }}
 
 ),
 
@@ -73,7 +82,7 @@ with_budget as (
 
 ),
 
-final as (
+native as (
 
     select
         cost_month,
@@ -87,6 +96,22 @@ final as (
         {{ safe_ratio('total_cost', 'budget') }} as budget_used,
         coalesce(total_cost > budget, false) as is_over_budget
     from with_budget
+
+),
+
+{# each row converted and rounded to the cent on its own, so Σ over rows is one figure #}
+final as (
+
+    select
+        native.*,
+        rates.to_currency as reporting_currency,
+        {{ to_reporting('native.total_cost', 'rates.rate') }} as total_cost_reporting,
+        {{ to_reporting('native.budget', 'rates.rate') }} as budget_reporting
+    from native
+    left join rates
+        on
+            native.cost_month = rates.rate_month
+            and native.billing_currency = rates.from_currency
 
 )
 
