@@ -1,9 +1,15 @@
-"""FOCUS 1.0–1.2 cost exports (CSV or parquet) from any provider.
+"""FOCUS 1.0–1.3 cost exports (CSV or parquet) from any provider.
 
 Lands in ``raw.focus_line_items`` with FOCUS column names in snake_case (``BilledCost`` →
 ``billed_cost``). Pre-1.0 names still written by some converters (``Provider``,
-``Publisher``, ``InvoiceIssuer``) are accepted as aliases. FOCUS CSVs spell null as ``NULL``.
-Provider-specific ``x_*`` columns are not landed.
+``Publisher``, ``InvoiceIssuer``) are accepted as aliases. FOCUS 1.3 deprecates
+``ProviderName`` for ``ServiceProviderName`` (and ``PublisherName``; ``HostProviderName`` names
+the host): a file without ``ProviderName`` takes its provider from ``ServiceProviderName``, so a
+1.3 or later export of a bill meets its CUR or 1.2 export in the bill-once check. Both 1.3 names,
+the commitment and capacity reservation columns and a provider's own split cost allocation
+columns (``Allocated*``: its allocated rows replace the origin row, so they add up to the bill)
+are landed as given. FOCUS CSVs spell null as ``NULL``. Provider-specific ``x_*`` columns are
+not landed.
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ SPEC = TableSpec(
     source="focus",
     table="raw.focus_line_items",
     columns=(
-        _t("provider_name", "provider", required=True),
+        _t("provider_name", "provider", "service_provider_name", required=True),
         _t("publisher_name", "publisher"),
+        _t("service_provider_name"),
+        _t("host_provider_name"),
         _t("invoice_issuer_name", "invoice_issuer"),
         _t("invoice_id"),
         _t("billing_account_id", required=True),
@@ -42,6 +50,11 @@ SPEC = TableSpec(
         _t("commitment_discount_name"),
         _t("commitment_discount_status"),
         _t("commitment_discount_type"),
+        Column("commitment_discount_quantity", "DOUBLE"),
+        _t("commitment_discount_unit"),
+        _t("contract_applied"),
+        _t("capacity_reservation_id"),
+        _t("capacity_reservation_status"),
         Column("billed_cost", MONEY, required=True),
         Column("effective_cost", MONEY, required=True),
         Column("list_cost", MONEY),
@@ -64,6 +77,11 @@ SPEC = TableSpec(
         _t("service_name"),
         _t("sku_id"),
         _t("sku_price_id"),
+        _t("allocated_method_id"),
+        _t("allocated_method_details"),
+        _t("allocated_resource_id"),
+        _t("allocated_resource_name"),
+        _t("allocated_tags"),
     ),
     maps=(MapColumn("tags", native=("Tags", "tags")),),
     normalise=snake_name,
