@@ -5,7 +5,9 @@
 {{ config(severity='warn') }}
 {%- set covered = [] -%}
 {%- if execute -%}
-    {%- for metric in graph.metrics.values() if metric.name.startswith('total_cost_') -%}
+    {#- per-currency metrics only: total_cost_usd, not total_cost_reporting #}
+    {%- for metric in graph.metrics.values()
+        if metric.name.startswith('total_cost_') and metric.name[11:] | length == 3 -%}
         {%- do covered.append(metric.name[11:] | upper) -%}
     {%- endfor -%}
     {%- set marts = load_relation(ref('fct_product_economics_monthly')) -%}

@@ -47,7 +47,15 @@ MONEY_BASES = (
     "customer_gross_margin",
 )
 MONEY_METRICS = {f"{base}_{c.lower()}" for base in MONEY_BASES for c in CURRENCIES}
-METRICS = MONEY_METRICS | {"unit_volume"}
+# in the reporting currency (var reporting_currency): every row converted, no currency filter
+REPORTING_METRICS = {
+    "total_cost_reporting",
+    "revenue_reporting",
+    "gross_margin_reporting",
+    "mrr_reporting",
+    "customer_cost_reporting",
+}
+METRICS = MONEY_METRICS | REPORTING_METRICS | {"unit_volume"}
 
 
 @pytest.fixture(scope="module")

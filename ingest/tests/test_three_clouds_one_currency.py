@@ -10,7 +10,8 @@ and earns 1,000.00 USD. Finance locked February's EUR → USD rate at 1.10.
 By hand: cost = 100.00 + 200.00 × 1.10 + 40.00 = 360.00 USD; gross margin = (1,000.00 − 360.00)
 / 1,000.00 = 0.64. Natively the marts keep two rows (140.00 USD with the revenue, 200.00 EUR
 without: margins 0.86 and −1), which is why a reporting currency is needed at all. The build
-uses the shipped rules (seeds/rules) with only the product and the rate added.
+uses the shipped rules (seeds/rules) with only the product and the rate added; MetricFlow's
+reporting-currency metrics give the same figures.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from ingest import focus, gcp, revenue
 from ingest.core import connect, load_path
 from ingest.demo import run_dbt
 from ingest.tests.conftest import copy_project
 from ingest.tests.test_gcp import _credit, _row, write_export
+from ingest.tests.test_semantic_layer import mf_query
 
 FOCUS_COLUMNS = [
     "ProviderName", "BillingAccountId", "BillingPeriodStart", "BillingPeriodEnd",
@@ -53,7 +56,10 @@ def _rules(project: Path) -> str:
     """The shipped rule folder, copied, with the product and February's EUR rate added."""
     folder = project / "seeds" / "rules"
     for name, row in (
-        ("products.csv", "widget,Widget,widget-team,requests,request,requests,one product on three clouds"),
+        (
+            "products.csv",
+            "widget,Widget,widget-team,requests,request,requests,one product on three clouds",
+        ),
         ("exchange_rates.csv", "2024-02-01,EUR,USD,1.10,February close"),
     ):
         seed = folder / name
@@ -61,7 +67,9 @@ def _rules(project: Path) -> str:
     return "seeds/rules"
 
 
-def test_one_product_three_clouds_one_reporting_margin(tmp_path: Path) -> None:
+def test_one_product_three_clouds_one_reporting_margin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = copy_project(tmp_path / "project")
     rules = _rules(project)
     db = tmp_path / "w.duckdb"
@@ -116,4 +124,18 @@ def test_one_product_three_clouds_one_reporting_margin(tmp_path: Path) -> None:
     assert sum(r[5] for r in rows) == Decimal("360.00")
     assert sum(r[6] for r in rows) == Decimal("1000.00")
     assert {round(r[7], 9) for r in rows} == {0.64}, "one margin, whichever row a tool reads"
+    # MetricFlow answers the same, one currency: `mf query` in the project copy
+    monkeypatch.setenv("DBT_TARGET_PATH", str(project / "target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(project / "logs"))
+    assert run_dbt(db, "parse", project_dir=project, rules=rules).returncode == 0
+    [row] = mf_query(
+        project,
+        db,
+        tmp_path / "mf.csv",
+        ["total_cost_reporting", "revenue_reporting", "gross_margin_reporting"],
+        ["metric_time__month"],
+    )
+    assert Decimal(row["total_cost_reporting"]) == Decimal("360")
+    assert Decimal(row["revenue_reporting"]) == Decimal("1000")
+    assert float(row["gross_margin_reporting"]) == pytest.approx(0.64, abs=1e-12)
     shutil.rmtree(project)
