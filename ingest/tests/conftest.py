@@ -166,17 +166,10 @@ LONGEST_FIRST = (
     "test_incremental.py",
     "test_bench.py",
     "test_dbt_project.py",
-    "test_diff.py",
     "test_rule_checks.py",
     "test_empty_seeds.py",
     "test_daily.py",
-    "test_reporting_currency.py",
-    "test_semantic_layer.py",
     "test_fuzz.py",
-    "test_focus_export.py",
-    "test_three_clouds_one_currency.py",
-    "test_gcp.py",
-    "test_focus_13.py",
 )
 
 
