@@ -404,11 +404,17 @@ def _pools(con, cte: str, params: list[object]) -> list[PoolPart]:  # type: igno
             where source_kind = 'pool_group' and not is_unallocated
             group by all
         ),
-        pool_sources as (
-            select rule_id, source_key, max(source_effective_cost) as source_cost
+        pool_rows as (
+            -- every pool row of the month and currency of the pools the target got money from:
+            -- read once, for the pools' cost, the products' parts and the driver quantities
+            select *
             from {MARTS}.fct_cost_allocation
             where source_kind = 'pool_group' and cost_month = ? and billing_currency = ?
                 and rule_id in (select rule_id from parts)
+        ),
+        pool_sources as (
+            select rule_id, source_key, max(source_effective_cost) as source_cost
+            from pool_rows
             group by all
         ),
         pool_costs as (
@@ -416,17 +422,14 @@ def _pools(con, cte: str, params: list[object]) -> list[PoolPart]:  # type: igno
         ),
         product_costs as (
             select rule_id, product, sum(allocated_effective_cost) as product_cost
-            from {MARTS}.fct_cost_allocation
-            where source_kind = 'pool_group' and cost_month = ? and billing_currency = ?
-                and rule_id in (select rule_id from parts) and not is_unallocated
+            from pool_rows
+            where not is_unallocated
             group by all
         ),
         period_quantities as (
             select distinct rule_id, period_start, product, driver_name, driver_quantity,
                 share_basis
-            from {MARTS}.fct_cost_allocation
-            where source_kind = 'pool_group' and cost_month = ? and billing_currency = ?
-                and rule_id in (select rule_id from parts)
+            from pool_rows
         ),
         pool_quantities as (
             select rule_id, sum(driver_quantity) as pool_quantity,
@@ -469,7 +472,7 @@ def _pools(con, cte: str, params: list[object]) -> list[PoolPart]:  # type: igno
             and parts.product is not distinct from target_quantities.product
         order by parts.cost desc, parts.rule_id, parts.product
         """,
-        [*params, *params[:2], *params[:2], *params[:2]],
+        [*params, *params[:2]],
     ).fetchall()
     out = []
     for r in rows:
