@@ -55,6 +55,11 @@ REQUIRED_TABLES = (
 ANOMALY_TABLE = "fct_cost_anomalies"
 COMMITMENT_TABLES = ("fct_commitment_utilization_monthly", "fct_commitment_coverage_monthly")
 ROBUSTNESS_TABLE = "fct_margin_robustness_monthly"
+RATES_SCHEMA = "intermediate"
+ONE_CURRENCY_HINT = (
+    "for one total, set the dbt var reporting_currency and the month's rates in exchange_rates.csv"
+)
+RATES_TABLE = "int_unit_economics__reporting_rates"
 OPTIONAL_TABLES = (ANOMALY_TABLE, *COMMITMENT_TABLES, ROBUSTNESS_TABLE)
 # The loss-making customers' row standing for every free tenant (no revenue) together.
 FREE_TENANTS = "(free tenants)"
@@ -282,6 +287,62 @@ class Robustness:
 
 
 @dataclass(frozen=True)
+class ReportingRate:
+    """One billing currency of the month converted to the reporting currency."""
+
+    from_currency: str
+    # The month's locked rate (exchange_rates.csv); None when the rates model is not readable.
+    rate: Decimal | None
+    # The whole bill of the month in that currency (teams, unallocated buckets included).
+    native_cost: Decimal
+    reporting_cost: Decimal
+
+
+@dataclass(frozen=True)
+class ReportingRow:
+    """One product of the month across its billing currencies, in the reporting currency."""
+
+    product: str
+    product_name: str
+    billing_currencies: str
+    total_cost: Decimal
+    revenue: Decimal
+    gross_profit: Decimal
+    gross_margin: float | None
+
+
+@dataclass(frozen=True)
+class ReportingView:
+    """The month's whole bill in the reporting currency (var reporting_currency): the
+    marts' *_reporting columns, each row converted at its month's rate and rounded to the cent."""
+
+    currency: str
+    rates: tuple[ReportingRate, ...]
+    products: tuple[ReportingRow, ...]
+    # Σ team cost of the month in the reporting currency: the whole allocation.
+    total_cost: Decimal
+
+    @property
+    def product_cost(self) -> Decimal:
+        return sum((p.total_cost for p in self.products), Decimal(0))
+
+    @property
+    def revenue(self) -> Decimal:
+        return sum((p.revenue for p in self.products), Decimal(0))
+
+    @property
+    def unallocated_cost(self) -> Decimal:
+        return self.total_cost - self.product_cost
+
+    @property
+    def gross_margin(self) -> float | None:
+        """Whole-bill margin: revenue less every cost, unallocated included."""
+        if self.revenue <= 0:
+            return None
+        return float((self.revenue - self.total_cost) / self.revenue)
+
+
+@dataclass(frozen=True)
 class TeamRow:
     """One team in the report month (fct_team_showback_monthly)."""
 
@@ -349,6 +410,8 @@ class ReportData:
     anomaly_labels: tuple[AnomalyLabel, ...] = ()
     # None: fct_margin_robustness_monthly is not built.
     robustness: Robustness | None = None
+    # None: no reporting currency (var reporting_currency unset, or marts built without it).
+    reporting: ReportingView | None = None
 
     @property
     def previous_month(self) -> date:
@@ -449,7 +512,8 @@ def resolve_period(
     con: duckdb.DuckDBPyConnection, month: date | None, currency: str | None
 ) -> tuple[date, str]:
     """The report's month and currency: the latest month with product cost (in ``currency``
-    when given), then the currency with the most product cost in that month.
+    when given), then the reporting currency if that month has product cost in it, else the
+    currency with the most product cost in that month.
 
     Product cost rather than the whole allocation: a shared sample's few cents of unallocated
     cost in an old month must not become a growth review without products.
@@ -482,8 +546,37 @@ def resolve_period(
             f"no product cost in {month:%Y-%m}{what}; months with cost: {', '.join(months)}"
         )
     if currency is None:
-        currency = max(in_month, key=lambda r: (r[2], r[1]))[1]
+        # The reporting currency when the month has product cost in it, so the detailed
+        # sections read in the same currency as the whole-bill headline.
+        reporting = _reporting_currency(con, month)
+        in_month_currencies = {c for _, c, _ in in_month}
+        if reporting in in_month_currencies:
+            currency = reporting
+        else:
+            currency = max(in_month, key=lambda r: (r[2], r[1]))[1]
     return month, currency
+
+
+def _reporting_currency(con: duckdb.DuckDBPyConnection, month: date) -> str | None:
+    """The marts' reporting currency in ``month``: None without var reporting_currency."""
+    columns = {
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = 'fct_team_showback_monthly'",
+            [SCHEMA],
+        ).fetchall()
+    }
+    if "total_cost_reporting" not in columns:
+        return None
+    [(currency,)] = con.execute(
+        f"""
+        select max(reporting_currency) from {SCHEMA}.fct_team_showback_monthly
+        where cost_month = ?
+        """,
+        [month],
+    ).fetchall()
+    return currency
 
 
 def unit_scale(values: Iterable[float | None]) -> int:
@@ -899,6 +992,66 @@ def robustness_query(con: duckdb.DuckDBPyConnection, month: date, currency: str)
     return Robustness(threshold, n_alternatives, tuple(FragileRow(*r) for r in rows))
 
 
+def reporting_query(con: duckdb.DuckDBPyConnection, month: date) -> ReportingView | None:
+    """The month in the reporting currency, or None when the marts carry none."""
+    currency = _reporting_currency(con, month)
+    if currency is None:
+        return None
+    rates = {
+        frm: rate
+        for frm, rate in _rows_if_table(
+            con,
+            RATES_SCHEMA,
+            RATES_TABLE,
+            f"""
+            select from_currency, rate from {RATES_SCHEMA}.{RATES_TABLE}
+            where rate_month = ? and to_currency = ?
+            """,
+            [month, currency],
+        )
+    }
+    bills = con.execute(
+        f"""
+        select billing_currency, sum(total_cost), sum(total_cost_reporting)
+        from {SCHEMA}.fct_team_showback_monthly
+        where cost_month = ?
+        group by billing_currency
+        order by billing_currency
+        """,
+        [month],
+    ).fetchall()
+    products = con.execute(
+        f"""
+        select product, max(product_name),
+               string_agg(distinct billing_currency, ', ' order by billing_currency),
+               sum(total_cost_reporting), sum(revenue_reporting), sum(gross_profit_reporting),
+               max(gross_margin_reporting)
+        from {SCHEMA}.fct_product_economics_monthly
+        where cost_month = ?
+        group by product
+        order by sum(total_cost_reporting) desc, product
+        """,
+        [month],
+    ).fetchall()
+    return ReportingView(
+        currency=currency,
+        rates=tuple(ReportingRate(c, rates.get(c), native, rep) for c, native, rep in bills),
+        products=tuple(ReportingRow(*r) for r in products),
+        total_cost=sum((rep for _, _, rep in bills), Decimal(0)),
+    )
+
+
+def _rows_if_table(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, sql: str, params: list[Any]
+) -> list[tuple[Any, ...]]:
+    """``sql``'s rows, or none when ``schema.table`` is not in the warehouse."""
+    [(n,)] = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return con.execute(sql, params).fetchall() if n else []
+
+
 def load_assumptions(con: duckdb.DuckDBPyConnection) -> list[Assumption]:
     """Every row of fct_allocation_assumptions, by topic and rule order."""
     rows = con.execute(
@@ -946,6 +1099,7 @@ def collect(
         utilization = utilization_query(con, month, currency) if commitments else None
         coverage = coverage_query(con, month, currency) if commitments else None
         robustness = robustness_query(con, month, currency) if ROBUSTNESS_TABLE in have else None
+        reporting = reporting_query(con, month)
     except duckdb.Error as exc:
         # A mart rebuilt by a newer or older model version: say so instead of a traceback.
         raise ReportError(
@@ -985,6 +1139,7 @@ def collect(
         coverage=None if coverage is None else tuple(coverage),
         anomaly_labels=tuple(labels),
         robustness=robustness,
+        reporting=reporting,
     )
 
 
@@ -1240,6 +1395,43 @@ def _robustness_text(data: ReportData) -> list[str]:
     return out
 
 
+def rate_text(r: ReportingRate, currency: str) -> str:
+    """``EUR 200.00 × 1.1 = USD 220.00`` (the rate as locked in exchange_rates.csv)."""
+    rate = "?" if r.rate is None else f"{r.rate.normalize():f}"
+    return (
+        f"{r.from_currency} {money(r.native_cost)} × {rate} = {currency} {money(r.reporting_cost)}"
+    )
+
+
+def _reporting_text(data: ReportData) -> list[str]:
+    rep = data.reporting
+    if rep is None:
+        return []
+    cur = rep.currency
+    out = [
+        "",
+        f"whole bill in {cur}, {data.month:%Y-%m} (reporting currency; every mart row converted "
+        "at its month's locked rate, then rounded to the cent)",
+        f"  total cost {money(rep.total_cost)} {cur} = products {money(rep.product_cost)} "
+        f"+ unallocated {money(rep.unallocated_cost)}; revenue {money(rep.revenue)}; "
+        f"gross margin {pct(rep.gross_margin)}",
+        "  rates: " + "; ".join(rate_text(r, cur) for r in rep.rates),
+    ]
+    rows = [
+        [
+            p.product_name,
+            p.billing_currencies,
+            money(p.total_cost),
+            money(p.revenue),
+            pct(p.gross_margin),
+        ]
+        for p in rep.products
+    ]
+    header = ["product", "billed in", f"cost {cur}", f"revenue {cur}", "gross margin"]
+    out.extend("  " + line for line in _table(header, rows, {2, 3, 4}))
+    return out
+
+
 def format_text(data: ReportData, html_path: Path | None = None, max_anomalies: int = 20) -> str:
     """The console report: products, worst customers, anomalies, team budgets."""
     cur = data.currency
@@ -1256,7 +1448,9 @@ def format_text(data: ReportData, html_path: Path | None = None, max_anomalies: 
         out.append(
             f"other billing currencies in this warehouse (reported separately, never added): "
             f"{', '.join(data.other_currencies)}; use --currency"
+            + ("" if data.reporting else f"; {ONE_CURRENCY_HINT}")
         )
+    out.extend(_reporting_text(data))
 
     out.append("")
     out.append(f"products, {data.month:%Y-%m} ({cur})")
@@ -1939,6 +2133,49 @@ def _commitment_section(data: ReportData) -> str:
     return "".join(out)
 
 
+def _reporting_section(data: ReportData) -> str:
+    """The whole bill in the reporting currency, or nothing without one."""
+    rep = data.reporting
+    if rep is None:
+        return ""
+    cur = _e(rep.currency)
+    rates = "; ".join(_e(rate_text(r, rep.currency)) for r in rep.rates)
+    rows = [
+        f'<tr data-reporting-product="{_e(p.product)}"><th scope="row">{_e(p.product_name)}</th>'
+        f"<td>{_e(p.billing_currencies)}</td>"
+        + _num_td(p.total_cost, money(p.total_cost), "total_cost_reporting")
+        + _num_td(p.revenue, money(p.revenue), "revenue_reporting")
+        + _num_td(p.gross_margin, pct(p.gross_margin), "gross_margin_reporting")
+        + "</tr>"
+        for p in rep.products
+    ]
+    foot = (
+        '<tfoot><tr data-reporting-product="(all products)"><th scope="row">All products</th>'
+        "<td></td>"
+        + _num_td(rep.product_cost, money(rep.product_cost), "total_cost_reporting")
+        + _num_td(rep.revenue, money(rep.revenue), "revenue_reporting")
+        + "<td></td></tr>"
+        '<tr data-reporting-product="(whole bill)"><th scope="row">Whole bill</th><td></td>'
+        + _num_td(rep.total_cost, money(rep.total_cost), "total_cost_reporting")
+        + _num_td(rep.revenue, money(rep.revenue), "revenue_reporting")
+        + _num_td(rep.gross_margin, pct(rep.gross_margin), "gross_margin_reporting")
+        + "</tr></tfoot>"
+    )
+    return (
+        f'<h2>The whole bill in {cur}</h2>\n<p class="lead" data-reporting="{cur}">Every billing '
+        f"currency converted to the reporting currency {cur} at the month's locked rate "
+        "(<code>exchange_rates.csv</code>), each mart row rounded to the cent: "
+        f"{rates}. The rest of the report stays in {_e(data.currency)}.</p>\n"
+        '<table class="data" data-table="reporting"><thead><tr><th>Product</th>'
+        f"<th>Billed in</th><th class=num>Cost ({cur})</th><th class=num>Revenue ({cur})</th>"
+        "<th class=num>Gross margin</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody>"
+        + foot
+        + "</table>"
+    )
+
+
 def _team_table(data: ReportData) -> str:
     rows = []
     for t in data.teams:
@@ -2006,7 +2243,13 @@ def render_html(data: ReportData, generated_at: datetime | None = None) -> str:
             '<p class="meta">Other billing currencies in this warehouse '
             f"({_e(', '.join(data.other_currencies))})"
             " are reported separately (<code>--currency</code>): amounts in different "
-            "currencies are never added.</p>"
+            "currencies are never added"
+            + (
+                f"; the whole bill in {_e(data.reporting.currency)} is below."
+                if data.reporting
+                else f"; {_e(ONE_CURRENCY_HINT)}."
+            )
+            + "</p>"
         )
     title = f"Cost-to-serve growth review — {data.month:%B %Y} ({cur})"
     return TEMPLATE.format(
@@ -2019,6 +2262,7 @@ def render_html(data: ReportData, generated_at: datetime | None = None) -> str:
         generated=_e(generated),
         others=others,
         kpis=_kpis(data),
+        reporting=_reporting_section(data),
         product_table=_product_table(data),
         customer_table=_customer_table(data),
         top=data.top,
@@ -2092,6 +2336,14 @@ def report_json(data: ReportData, html_path: Path) -> str:
         "unallocated_cost": data.unallocated_cost,
         "html": html_path,
     }
+    if data.reporting is not None:
+        doc["reporting"] = {
+            **asdict(data.reporting),
+            "product_cost": data.reporting.product_cost,
+            "revenue": data.reporting.revenue,
+            "unallocated_cost": data.reporting.unallocated_cost,
+            "gross_margin": data.reporting.gross_margin,
+        }
     return json.dumps(doc, indent=2, default=plain)
 
 
@@ -2455,6 +2707,7 @@ generated {generated}</div>
 <section class="kpis" aria-label="Totals">
 {kpis}
 </section>
+{reporting}
 
 <h2>Cost and margin by product</h2>
 <p class="lead">Allocated cost per product per month; the table is the report month. Cost per

@@ -11,7 +11,7 @@ By hand: cost = 100.00 + 200.00 × 1.10 + 40.00 = 360.00 USD; gross margin = (1,
 / 1,000.00 = 0.64. Natively the marts keep two rows (140.00 USD with the revenue, 200.00 EUR
 without: margins 0.86 and −1), which is why a reporting currency is needed at all. The build
 uses the shipped rules (seeds/rules) with only the product and the rate added; MetricFlow's
-reporting-currency metrics give the same figures.
+reporting-currency metrics and the growth report's "whole bill in USD" give the same figures.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from ingest import focus, gcp, revenue
+from ingest import focus, gcp, report, revenue
 from ingest.core import connect, load_path
 from ingest.demo import run_dbt
 from ingest.tests.conftest import copy_project
@@ -124,6 +125,33 @@ def test_one_product_three_clouds_one_reporting_margin(
     assert sum(r[5] for r in rows) == Decimal("360.00")
     assert sum(r[6] for r in rows) == Decimal("1000.00")
     assert {round(r[7], 9) for r in rows} == {0.64}, "one margin, whichever row a tool reads"
+    # the growth report: the reporting currency first (though EUR is the larger native bill),
+    # the whole bill in USD as its headline
+    data = report.collect(db)
+    assert (data.month, data.currency, data.other_currencies) == (date(2024, 2, 1), "USD", ("EUR",))
+    assert report.collect(db, currency="EUR").reporting == data.reporting, "same headline"
+    rep = data.reporting
+    assert rep is not None and rep.currency == "USD"
+    assert [(r.from_currency, r.rate, r.native_cost, r.reporting_cost) for r in rep.rates] == [
+        ("EUR", Decimal("1.1"), Decimal("200"), Decimal("220.00")),
+        ("USD", Decimal("1"), Decimal("140"), Decimal("140.00")),
+    ]
+    [widget] = rep.products
+    assert (widget.product, widget.billing_currencies) == ("widget", "EUR, USD")
+    assert (widget.total_cost, widget.revenue) == (Decimal("360.00"), Decimal("1000.00"))
+    assert widget.gross_margin == pytest.approx(0.64, abs=1e-12)
+    assert (rep.total_cost, rep.unallocated_cost) == (Decimal("360.00"), Decimal("0.00"))
+    assert rep.gross_margin == pytest.approx(0.64, abs=1e-12)
+    text = report.format_text(data)
+    assert "whole bill in USD, 2024-02" in text
+    assert "total cost 360.00 USD = products 360.00 + unallocated 0.00; revenue 1,000.00" in text
+    assert "EUR 200.00 × 1.1 = USD 220.00; USD 140.00 × 1 = USD 140.00" in text
+    page = report.render_html(data)
+    assert 'data-table="reporting"' in page and "The whole bill in USD" in page
+    assert '<td class="num" data-field="total_cost_reporting" data-value="360.00">' in page
+    doc = json.loads(report.report_json(data, tmp_path / "r.html"))
+    assert doc["reporting"]["products"][0]["total_cost"] == "360.00"
+    assert doc["reporting"]["gross_margin"] == pytest.approx(0.64, abs=1e-12)
     # MetricFlow answers the same, one currency: `mf query` in the project copy
     monkeypatch.setenv("DBT_TARGET_PATH", str(project / "target"))
     monkeypatch.setenv("DBT_LOG_PATH", str(project / "logs"))
