@@ -24,6 +24,7 @@ from ingest import (
     diff,
     explain,
     focus,
+    focus_commitments,
     focus_export,
     gcp,
     oci,
@@ -50,7 +51,11 @@ from ingest.core import (
 )
 
 SOURCES: dict[str, tuple[TableSpec, str]] = {
-    "focus": (focus.SPEC, "FOCUS 1.0-1.2 export (CSV/parquet) from any cloud"),
+    "focus": (focus.SPEC, "FOCUS 1.0-1.3 export (CSV/parquet) from any cloud"),
+    "focus-commitments": (
+        focus_commitments.SPEC,
+        "FOCUS 1.3 Contract Commitment dataset (CSV/parquet)",
+    ),
     "azure": (azure.SPEC, "Azure EA/MCA cost details CSV, actual or amortized (native columns)"),
     "oci": (oci.SPEC, "Oracle Cloud cost report CSV (native columns)"),
     "gcp": (gcp.SPEC, "Google Cloud Billing export from BigQuery (Parquet or JSON lines)"),
@@ -74,7 +79,9 @@ SOURCES: dict[str, tuple[TableSpec, str]] = {
 
 # What `python -m ingest <source> --help` says the source is (a whole sentence after "Load").
 LOAD_DESCRIPTIONS: dict[str, str] = {
-    "focus": "a FOCUS 1.0-1.2 export (CSV or Parquet) from any cloud",
+    "focus": "a FOCUS 1.0-1.3 export (CSV or Parquet) from any cloud",
+    "focus-commitments": "a FOCUS 1.3 Contract Commitment dataset (CSV or Parquet): the "
+    "commitments of a contract the cost rows' ContractApplied points at",
     "azure": "an Azure EA/MCA cost details CSV, actual or amortized (native columns)",
     "oci": "an Oracle Cloud cost report CSV (native columns)",
     "gcp": "a Google Cloud Billing export (standard or detailed cost) exported from BigQuery "

@@ -1331,6 +1331,10 @@ def build_select(
 SOURCE_COMMANDS: dict[str, tuple[str, str]] = {
     "aws_cur": ("cur", "an AWS Cost and Usage Report (CUR)"),
     "focus": ("focus", "a FOCUS export"),
+    "focus_contract_commitments": (
+        "focus-commitments",
+        "a FOCUS Contract Commitment dataset",
+    ),
     "azure": ("azure", "an Azure cost details export"),
     "oci": ("oci", "an Oracle Cloud (OCI) cost report"),
     "gcp": ("gcp", "a Google Cloud Billing export"),
@@ -2125,6 +2129,7 @@ def all_specs() -> list[TableSpec]:
         clickhouse_query_log,
         cost_explorer,
         focus,
+        focus_commitments,
         gcp,
         oci,
         opencost,
@@ -2140,6 +2145,7 @@ def all_specs() -> list[TableSpec]:
         otel_spans.SPEC,
         aws_cur.SPEC,
         focus.SPEC,
+        focus_commitments.SPEC,
         azure.SPEC,
         oci.SPEC,
         gcp.SPEC,

@@ -43,6 +43,8 @@ renamed as (
         commitment_discount_status,
         commitment_discount_type,
         pricing_category,
+        contract_applied,
+        _correction_sign as correction_sign,
         tags as source_tags,
         billed_cost * _correction_sign as billed_cost,
         effective_cost * _correction_sign as effective_cost,
