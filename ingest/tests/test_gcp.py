@@ -391,6 +391,11 @@ def test_non_gcp_files_are_refused_with_nothing_loaded(tmp_path: Path) -> None:
     )
     proc = ingest_cli(db, "gcp", str(cur), "--quiet")
     assert proc.returncode == 1 and "Parquet or newline-delimited JSON" in proc.stderr
+    avro = tmp_path / "avro" / "billing.avro"
+    avro.parent.mkdir()
+    avro.write_bytes(b"Obj\x01 an Avro export")
+    proc = ingest_cli(db, "gcp", str(avro), "--quiet")
+    assert proc.returncode == 1 and "--destination_format PARQUET" in proc.stderr
     con = connect(db)
     try:
         assert snapshot(con) == {}
