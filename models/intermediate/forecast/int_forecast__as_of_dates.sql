@@ -29,7 +29,16 @@ current_day as (
 
     select
         {% if settings['as_of_date'] %}
-            cast('{{ settings["as_of_date"] }}' as date)
+            {#- a day past the data would count the days in between as zero cost -#}
+            case
+                when cast('{{ settings["as_of_date"] }}' as date) > last_date
+                    then {{ raise_row_error(
+                        "'var forecast.as_of_date {} is after the last day with cost in the "
+                        ~ "data (' || cast(last_date as " ~ dbt.type_string() ~ ") || '): set "
+                        ~ "it on or before that day, or leave it null for the last day.'"
+                    ) | replace('{}', settings['as_of_date']) }}
+                else cast('{{ settings["as_of_date"] }}' as date)
+            end
         {% else %}
             last_date
         {% endif %} as as_of_date,
