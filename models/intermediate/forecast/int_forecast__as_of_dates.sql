@@ -45,6 +45,8 @@ current_day as (
         1 as is_current,
         0 as is_backtest
     from data_range
+    -- no cost yet (a new warehouse): nothing to forecast
+    where last_date is not null
 
 ),
 
