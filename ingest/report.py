@@ -352,6 +352,12 @@ class TeamRow:
     budget_remaining: Decimal | None
     budget_used: float | None
     is_over_budget: bool
+    # the month-end forecast (fct_cost_forecast_monthly) on the forecast's month, else None
+    forecast_cost: Decimal | None = None
+    forecast_low_cost: Decimal | None = None
+    forecast_high_cost: Decimal | None = None
+    forecast_over_budget: Decimal | None = None
+    budget_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -768,7 +774,8 @@ def _teams(con: duckdb.DuckDBPyConnection, month: date, currency: str) -> list[T
     rows = con.execute(
         f"""
         select team, total_cost, budget, budget_remaining, budget_used,
-               coalesce(is_over_budget, false)
+               coalesce(is_over_budget, false), forecast_cost, forecast_low_cost,
+               forecast_high_cost, forecast_over_budget, budget_status
         from {SCHEMA}.fct_team_showback_monthly
         where cost_month = ? and billing_currency = ?
         order by
@@ -1528,17 +1535,19 @@ def format_text(data: ReportData, html_path: Path | None = None, max_anomalies: 
     out.append(f"team budgets, {data.month:%Y-%m} ({cur})")
     rows = []
     for t in data.teams:
-        if t.budget is None:
-            status = "no budget"
-        elif t.is_over_budget:
-            status = f"OVER by {money(-(t.budget_remaining or 0))}"
-        else:
-            status = f"under by {money(t.budget_remaining)}"
-        rows.append([t.team, money(t.team_cost), money(t.budget), pct(t.budget_used), status])
-    out.extend(
-        "  " + line
-        for line in _table(["team", "cost", "budget", "used", "status"], rows, {1, 2, 3})
-    )
+        status, _ = budget_status_text(t)
+        rows.append(
+            [
+                t.team,
+                money(t.team_cost),
+                money(t.forecast_cost),
+                money(t.budget),
+                pct(t.budget_used),
+                status,
+            ]
+        )
+    header = ["team", "cost", "forecast", "budget", "used", "status"]
+    out.extend("  " + line for line in _table(header, rows, {1, 2, 3, 4}))
     if html_path is not None:
         out.append("")
         out.append(f"HTML report: {html_path}")
@@ -2176,15 +2185,31 @@ def _reporting_section(data: ReportData) -> str:
     )
 
 
+def budget_status_text(t: TeamRow) -> tuple[str, str]:
+    """The team's budget status for people, and its CSS class: from the mart's budget_status
+    and the month-end forecast on the forecast's month, from the actual cost otherwise."""
+    if t.budget is None:
+        return "no budget", "muted"
+    if t.is_over_budget:
+        return f"OVER by {money(-(t.budget_remaining or 0))}", "neg"
+    if t.forecast_cost is None:
+        return f"under by {money(t.budget_remaining)}", "pos"
+    if t.budget_status == "on_track_to_exceed":
+        return f"on track to exceed by {money(t.forecast_over_budget)}", "neg"
+    if t.budget_status == "may_exceed":
+        return f"within budget, band up to {money(t.forecast_high_cost)}", "warn"
+    return f"within budget (forecast {money(t.forecast_cost)})", "pos"
+
+
 def _team_table(data: ReportData) -> str:
     rows = []
     for t in data.teams:
-        if t.budget is None:
-            status, cls = "no budget", "muted"
-        elif t.is_over_budget:
-            status, cls = f"over by {money(-(t.budget_remaining or 0))}", "neg"
-        else:
-            status, cls = f"under by {money(t.budget_remaining)}", "pos"
+        status, cls = budget_status_text(t)
+        band = (
+            f"band {money(t.forecast_low_cost)} – {money(t.forecast_high_cost)}"
+            if t.forecast_low_cost is not None
+            else "no band"
+        )
         used = t.budget_used
         bar = ""
         if used is not None:
@@ -2197,15 +2222,19 @@ def _team_table(data: ReportData) -> str:
         rows.append(
             f'<tr data-team="{_e(t.team)}"><th scope="row">{_e(t.team)}</th>'
             + _num_td(t.team_cost, money(t.team_cost), "team_cost")
+            + f'<td class="num" data-field="forecast_cost" title="{_e(band)}"'
+            f' data-value="{_e(_raw(t.forecast_cost))}">{_e(money(t.forecast_cost))}</td>'
             + _num_td(t.budget, money(t.budget), "budget")
             + _num_td(t.budget_used, pct(t.budget_used), "budget_used")
             + f"<td>{bar}</td>"
-            + f'<td class="{cls}" data-field="status" data-over="{str(t.is_over_budget).lower()}">'
+            + f'<td class="{cls}" data-field="status" data-over="{str(t.is_over_budget).lower()}"'
+            f' data-budget-status="{_e(t.budget_status or "")}">'
             f"{_e(status)}</td></tr>"
         )
     return (
         '<table class="data" data-table="teams"><thead><tr><th>Team</th>'
-        f"<th class=num>Cost ({_e(data.currency)})</th><th class=num>Budget</th>"
+        f"<th class=num>Cost ({_e(data.currency)})</th><th class=num>Month-end forecast</th>"
+        "<th class=num>Budget</th>"
         "<th class=num>Used</th><th>vs budget (line = 100 %)</th><th>Status</th></tr></thead>"
         "<tbody>" + "".join(rows) + "</tbody></table>"
     )
@@ -2388,7 +2417,7 @@ table.data .num{text-align:right;white-space:nowrap}
 table.data tfoot th,table.data tfoot td{font-weight:650;border-top:2px solid var(--line)}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
 .unit{font-size:11px;color:var(--muted);font-weight:400}
-.neg{color:var(--neg)} .pos{color:var(--pos)} .muted{color:var(--muted)}
+.neg{color:var(--neg)} .pos{color:var(--pos)} .muted{color:var(--muted)} .warn{color:var(--warn)}
 td.up{color:var(--ink)} td.down{color:var(--ink)}
 .badge{display:inline-block;font-size:11px;font-weight:600;text-transform:uppercase;
 padding:1px 7px;border-radius:9px;letter-spacing:.03em}
@@ -2398,7 +2427,7 @@ td.desc{color:var(--muted);font-size:12px;min-width:320px}
 .meter{position:relative;height:10px;width:140px;background:var(--soft);
 border:1px solid var(--line);border-radius:3px;margin-top:4px}
 .meter-fill{position:absolute;left:0;top:0;bottom:0;background:var(--accent);border-radius:2px}
-.meter-fill.neg{background:var(--neg)} .meter-fill.pos{background:var(--pos)}
+.meter-fill.neg{background:var(--neg)} .meter-fill.pos{background:var(--pos)} .meter-fill.warn{background:var(--warn)}
 .meter-budget{position:absolute;top:-3px;bottom:-3px;width:2px;background:var(--ink)}
 .note{color:var(--muted);font-size:12px;margin:6px 0}
 p.empty{color:var(--muted);font-style:italic}

@@ -4,7 +4,8 @@
     rounded to the cent and every row within a cent of the mart; direct_cost + shared_cost is
     the rounded total split within the row, so it adds up exactly; budget is cent-exact already;
     budget_remaining = budget − total_cost on the row. budget_used and is_over_budget are the
-    mart's, computed from the exact cost.
+    mart's, computed from the exact cost. The forecast columns are estimates shown to the
+    cent; forecast_over_budget = forecast_cost − budget on the row.
 -#}
 with
 
@@ -56,6 +57,15 @@ final as (
         ) as budget_remaining,
         budget_used,
         is_over_budget,
+        forecast_as_of_date,
+        cast(forecast_cost as decimal(18, 2)) as forecast_cost,
+        cast(forecast_low_cost as decimal(18, 2)) as forecast_low_cost,
+        cast(forecast_high_cost as decimal(18, 2)) as forecast_high_cost,
+        cast(
+            cast(forecast_cost as decimal(18, 2)) - cast(budget as decimal(18, 2))
+            as decimal(18, 2)
+        ) as forecast_over_budget,
+        budget_status,
         reporting_currency,
         cast(total_cost_reporting as decimal(18, 2)) as total_cost_reporting,
         cast(budget_reporting as decimal(18, 2)) as budget_reporting

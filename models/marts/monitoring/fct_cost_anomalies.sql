@@ -2,9 +2,10 @@
     Cost anomalies: every alarm the monitoring rules raised, one row per rule × scope × currency
     × period, in one shape so a dashboard or an alert job reads one table. Each rule is one
     readable model in models/intermediate/anomalies (product and component week over week,
-    daily z-score, daily spike, broken tagging); this model only stacks them and gives each row
-    a stable id. Day-grain allocation cost only: monthly pools (tax, credits, support) booked on
-    the 1st would otherwise raise a spike every month.
+    daily z-score, daily spike, broken tagging, team budget forecast); this model only stacks
+    them and gives each row a stable id. Day-grain allocation cost only (monthly pools booked
+    on the 1st would raise a spike every month), except budget_forecast, which compares a
+    whole month with its budget.
 -#}
 {%- set rules = [
     'product_week_over_week',
@@ -12,6 +13,7 @@
     'daily_zscore',
     'daily_spike',
     'broken_tagging',
+    'budget_forecast',
 ] -%}
 {%- set columns = [
     'rule', 'scope_type', 'scope', 'billing_currency', 'period_grain', 'period_start', 'value',

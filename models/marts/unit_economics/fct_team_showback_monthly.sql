@@ -4,6 +4,11 @@
     (seeds/rules/products.csv); unallocated money is its own '(unallocated)' team, so the teams sum to
     the whole allocation. Budgets (seeds/rules/team_budgets.csv): a row for a month overrides the
     team's default row (blank budget_month).
+    Forecast: the month of the forecast's as-of day (fct_cost_forecast_monthly, level 'team')
+    carries the month-end forecast and its band, and budget_status says where the month is
+    heading: 'over_budget' (already spent more), 'on_track_to_exceed' (forecast > budget),
+    'may_exceed' (only the band's high end > budget), 'within_budget'. Other months: their
+    actual against the budget. No budget → null.
     Reporting currency (var reporting_currency): the last step converts each row's money at its
     month's rate (int_unit_economics__reporting_rates) into *_reporting columns rounded to the
     cent; the native columns stay as they are.
@@ -25,6 +30,13 @@ products as (
 budgets as (
 
     select * from {{ ref('team_budgets') }}
+
+),
+
+forecasts as (
+
+    select * from {{ ref('fct_cost_forecast_monthly') }}
+    where level = 'team'
 
 ),
 
@@ -99,19 +111,44 @@ native as (
 
 ),
 
+with_forecast as (
+
+    select
+        native.*,
+        forecasts.as_of_date as forecast_as_of_date,
+        forecasts.forecast_cost,
+        forecasts.forecast_low_cost,
+        forecasts.forecast_high_cost,
+        cast(forecasts.forecast_cost - native.budget as decimal(38, 12)) as forecast_over_budget,
+        case
+            when native.budget is null then null
+            when native.total_cost > native.budget then 'over_budget'
+            when forecasts.forecast_cost > native.budget then 'on_track_to_exceed'
+            when forecasts.forecast_high_cost > native.budget then 'may_exceed'
+            else 'within_budget'
+        end as budget_status
+    from native
+    left join forecasts
+        on
+            native.cost_month = forecasts.cost_month
+            and native.team = forecasts.level_value
+            and native.billing_currency = forecasts.billing_currency
+
+),
+
 {# each row converted and rounded to the cent on its own, so Σ over rows is one figure #}
 final as (
 
     select
-        native.*,
+        with_forecast.*,
         rates.to_currency as reporting_currency,
-        {{ to_reporting('native.total_cost', 'rates.rate') }} as total_cost_reporting,
-        {{ to_reporting('native.budget', 'rates.rate') }} as budget_reporting
-    from native
+        {{ to_reporting('with_forecast.total_cost', 'rates.rate') }} as total_cost_reporting,
+        {{ to_reporting('with_forecast.budget', 'rates.rate') }} as budget_reporting
+    from with_forecast
     left join rates
         on
-            native.cost_month = rates.rate_month
-            and native.billing_currency = rates.from_currency
+            with_forecast.cost_month = rates.rate_month
+            and with_forecast.billing_currency = rates.from_currency
 
 )
 
