@@ -23,8 +23,9 @@ import duckdb
 import pytest
 
 from ingest import daily, publish
-from ingest.core import UsageError, connect
 from ingest.demo import PROJECT_DIR
+from ingest.load.db import connect
+from ingest.load.spec import UsageError
 
 NEW_MONTH = "BILLING_PERIOD=2026-10"
 WARN_ONLY = "{unallocated_thresholds: {default: {warn_pct: 0, error_pct: null}}}"
