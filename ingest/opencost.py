@@ -276,6 +276,7 @@ register(
         "partitions it contains.",
         add_arguments=_add_arguments,
         load=_load_command,
-        config_keys=frozenset({"cluster"}),
+        # daily has always accepted `replace` here (its command has no --replace).
+        config_keys=frozenset({"cluster", "replace"}),
     )
 )

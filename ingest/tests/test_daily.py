@@ -264,7 +264,7 @@ def write(tmp_path: Path, text: str) -> Path:
         (
             '[[load]]\nsource = "cur"\npath = "cur"\n\n[[load]]\nsource = "cru"\npath = "cur"\n',
             ", line 6: [[load]] #2: source 'cru' is not a source daily loads (did you mean "
-            "'cur'?); use one of cur, opencost, focus,",
+            "'cur'?); use one of ai-requests, azure, cur, customers, focus,",
         ),
         (
             '[[load]]\nsource = "usage"\n',
@@ -273,7 +273,7 @@ def write(tmp_path: Path, text: str) -> Path:
         ),
         (
             '[[load]]\npath = "cur"\n',
-            ", line 1: [[load]] #1 has no source; add source = one of cur, opencost,",
+            ", line 1: [[load]] #1 has no source; add source = one of ai-requests, azure, cur,",
         ),
         (
             '[[load]]\nsource = "cur"\npath = "cur"\nexprt = "x"\n',
