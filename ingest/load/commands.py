@@ -12,8 +12,6 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
-
 from ingest import registry
 from ingest.load.db import connect
 from ingest.load.files import file_fingerprint
@@ -154,31 +152,22 @@ def run_source(args: argparse.Namespace, load: Callable[..., list[LoadResult]]) 
     progress = None if args.quiet else stderr_progress
     con = connect(args.db, wait=args.wait, progress=progress)
     try:
-        return _run_source(con, args, load, progress)
+        if str(args.path).startswith("s3://"):
+            from ingest import s3
+
+            with tempfile.TemporaryDirectory(prefix="ingest-s3-") as tmp:
+                etags = s3.download(str(args.path), Path(tmp), progress)
+                return load(
+                    con,
+                    Path(tmp),
+                    args,
+                    fingerprint=lambda p: etags.get(p, file_fingerprint(p)),
+                    display_root=str(args.path),
+                    progress=progress,
+                )
+        return load(con, Path(args.path), args, progress=progress)
     finally:
         con.close()
-
-
-def _run_source(
-    con: duckdb.DuckDBPyConnection,
-    args: argparse.Namespace,
-    load: Callable[..., list[LoadResult]],
-    progress: Callable[[str], None] | None,
-) -> list[LoadResult]:
-    if str(args.path).startswith("s3://"):
-        from ingest import s3
-
-        with tempfile.TemporaryDirectory(prefix="ingest-s3-") as tmp:
-            etags = s3.download(str(args.path), Path(tmp), progress)
-            return load(
-                con,
-                Path(tmp),
-                args,
-                fingerprint=lambda p: etags.get(p, file_fingerprint(p)),
-                display_root=str(args.path),
-                progress=progress,
-            )
-    return load(con, Path(args.path), args, progress=progress)
 
 
 def print_results(results: list[LoadResult], *, as_json: bool) -> None:
