@@ -102,7 +102,7 @@ def _registers(path: Path) -> bool:
         text = path.read_text(encoding="utf-8")
     except OSError:
         return False
-    if "register(" not in text:
+    if "register(" not in text or "registry" not in text:
         return False
     for node in ast.parse(text, str(path)).body:
         call = node.value if isinstance(node, ast.Expr | ast.Assign) else None
