@@ -44,6 +44,7 @@ def test_the_known_sources_are_found() -> None:
         "clickhouse_query_log",
         "cost_explorer",
         "focus",
+        "focus_commitments",
         "gcp",
         "oci",
         "opencost",
@@ -52,7 +53,7 @@ def test_the_known_sources_are_found() -> None:
         "usage",
     ]
     commands = [s.command for s in registry.sources()]
-    assert len(commands) == len(set(commands)) == 13  # revenue.py registers customers too
+    assert len(commands) == len(set(commands)) == 14  # revenue.py registers customers too
 
 
 @pytest.mark.parametrize("module", SOURCE_MODULES)
