@@ -10,7 +10,8 @@ Prices are not in the log: dbt prices each request from the rate card in
 
 from __future__ import annotations
 
-from ingest.core import CUSTOMER_LOOK_ALIKES, Column, TableSpec, snake_name
+from ingest.load.spec import CUSTOMER_LOOK_ALIKES, Column, TableSpec, snake_name
+from ingest.registry import Source, register
 
 SPEC = TableSpec(
     source="ai_requests",
@@ -62,4 +63,15 @@ SPEC = TableSpec(
     currency_column=None,
     billed_column=None,
     narrow=True,
+)
+
+
+register(
+    Source(
+        SPEC,
+        command="ai-requests",
+        label="an AI request log",
+        help="AI request log: timestamp, customer_id, feature_id, provider, model, tokens, is_batch",
+        description="Load an AI request log (columns timestamp, customer_id, feature_id, provider, model, tokens, is_batch).",
+    )
 )

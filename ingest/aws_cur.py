@@ -19,6 +19,7 @@ below the path is loaded.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 from collections.abc import Callable
@@ -27,7 +28,11 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.core import (
+from ingest.load import commands
+from ingest.load.db import transaction
+from ingest.load.files import file_fingerprint, walk_files, walk_tree
+from ingest.load.land import land
+from ingest.load.spec import (
     DEFAULT_GUARDS,
     MONEY,
     Column,
@@ -37,13 +42,9 @@ from ingest.core import (
     MapColumn,
     SourceFile,
     TableSpec,
-    file_fingerprint,
-    land,
     snake_name,
-    transaction,
-    walk_files,
-    walk_tree,
 )
+from ingest.registry import Source, register
 
 log = logging.getLogger(__name__)
 
@@ -279,3 +280,48 @@ def load(
             )
             for delivery in deliveries
         ]
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--header-file",
+        type=Path,
+        help="names for headerless text exports (one column name per line)",
+    )
+
+
+def _load_command(con, path, args, **kw):  # type: ignore[no-untyped-def]
+    header = None
+    if args.header_file:
+        try:
+            header = [h.strip() for h in args.header_file.read_text().splitlines() if h.strip()]
+        except OSError as exc:
+            raise LoadError(f"{args.header_file}: cannot read header file ({exc})") from None
+    return load(
+        con,
+        path,
+        export_name=args.export_name,
+        header_names=header,
+        force=args.force,
+        allow_currencies=tuple(args.allow_currency),
+        guards=commands.guards(args),
+        **kw,
+    )
+
+
+register(
+    Source(
+        SPEC,
+        command="cur",
+        label="an AWS Cost and Usage Report (CUR)",
+        help="AWS CUR 2.0 or legacy CUR (parquet, csv, csv.gz, zip), auto-detected",
+        description="Load an AWS CUR 2.0 (Data Exports) or legacy CUR delivery. Manifests, "
+        "when present, decide which files are current. A delivery replaces the billing "
+        "periods it contains; closed (invoiced) periods get correction rows instead.",
+        add_arguments=_add_arguments,
+        load=_load_command,
+        header_hint="pass the export's column names with --header-file FILE (one name per line, "
+        "e.g. the header file that came with the delivery)",
+        config_keys=frozenset({"header_file"}),
+    )
+)

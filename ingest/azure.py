@@ -18,13 +18,17 @@ different things, never one bill delivered twice; staging pairs them
 
 from __future__ import annotations
 
+import argparse
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import duckdb
 
-from ingest.core import (
+from ingest.load import commands
+from ingest.load.files import expanded, file_fingerprint, format_family, source_files
+from ingest.load.land import run_load
+from ingest.load.spec import (
     DEFAULT_GUARDS,
     MONEY,
     Column,
@@ -34,14 +38,10 @@ from ingest.core import (
     MapColumn,
     SourceFile,
     TableSpec,
-    expanded,
-    file_fingerprint,
-    format_family,
     quote_ident,
-    run_load,
     snake_name,
-    source_files,
 )
+from ingest.registry import Source, register
 
 log = logging.getLogger(__name__)
 
@@ -207,3 +207,40 @@ def load(
         guards=guards,
         load_values={"_cost_basis": basis},
     )
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cost-basis",
+        choices=COST_BASES,
+        help="actual (the invoice) or amortized cost export (default: detected from "
+        "the file: Unused* charges or priced reservation usage mean amortized); an "
+        "amortized export loads as EXPORT-amortized, beside the actual one",
+    )
+
+
+def _load_command(con, path, args, **kw):  # type: ignore[no-untyped-def]
+    return load(
+        con,
+        path,
+        export_name=args.export_name,
+        cost_basis=args.cost_basis,
+        force=args.force,
+        allow_currencies=tuple(args.allow_currency),
+        guards=commands.guards(args),
+        **kw,
+    )
+
+
+register(
+    Source(
+        SPEC,
+        command="azure",
+        label="an Azure cost details export",
+        help="Azure EA/MCA cost details CSV, actual or amortized (native columns)",
+        description="Load an Azure EA/MCA cost details CSV, actual or amortized (native columns).",
+        add_arguments=_add_arguments,
+        load=_load_command,
+        config_keys=frozenset({"cost_basis"}),
+    )
+)

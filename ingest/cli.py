@@ -10,149 +10,17 @@ import argparse
 import datetime as dt
 import json
 import sys
-import tempfile
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
-from ingest import (
-    ai_requests,
-    aws_cur,
-    azure,
-    clickhouse_query_log,
-    diff,
-    explain,
-    focus,
-    focus_commitments,
-    focus_export,
-    gcp,
-    oci,
-    opencost,
-    otel_spans,
-    revenue,
-    usage,
-)
-from ingest.core import (
-    DEFAULT_DB_ENV,
-    DEFAULT_DB_PATH,
-    Guards,
-    LoadError,
-    LoadResult,
-    TableSpec,
-    UsageError,
-    bill_sources,
-    connect,
-    database_path,
-    ensure_all_tables,
-    file_fingerprint,
-    load_path,
-    stderr_progress,
-)
-
-SOURCES: dict[str, tuple[TableSpec, str]] = {
-    "focus": (focus.SPEC, "FOCUS 1.0-1.3 export (CSV/parquet) from any cloud"),
-    "focus-commitments": (
-        focus_commitments.SPEC,
-        "FOCUS 1.3 Contract Commitment dataset (CSV/parquet)",
-    ),
-    "azure": (azure.SPEC, "Azure EA/MCA cost details CSV, actual or amortized (native columns)"),
-    "oci": (oci.SPEC, "Oracle Cloud cost report CSV (native columns)"),
-    "gcp": (gcp.SPEC, "Google Cloud Billing export from BigQuery (Parquet or JSON lines)"),
-    "query-log": (
-        clickhouse_query_log.SPEC,
-        "ClickHouse system.query_log export (Parquet, TSVWithNames, CSVWithNames, JSONEachRow)",
-    ),
-    "usage": (usage.SPEC, "usage driver metrics: date, metric, product, customer_id, ..."),
-    "revenue": (revenue.REVENUE, "revenue: month, customer_id, product, amount, currency"),
-    "customers": (revenue.CUSTOMERS, "customer list: customer_id, name, plan, status"),
-    "ai-requests": (
-        ai_requests.SPEC,
-        "AI request log: timestamp, customer_id, feature_id, provider, model, tokens, is_batch",
-    ),
-    "otel-spans": (
-        otel_spans.SPEC,
-        "OpenTelemetry spans as OTLP/JSON (collector file exporter JSON Lines, or OTLP/HTTP bodies)",
-    ),
-}
-
-
-# What `python -m ingest <source> --help` says the source is (a whole sentence after "Load").
-LOAD_DESCRIPTIONS: dict[str, str] = {
-    "focus": "a FOCUS 1.0-1.3 export (CSV or Parquet) from any cloud",
-    "focus-commitments": "a FOCUS 1.3 Contract Commitment dataset (CSV or Parquet): the "
-    "commitments of a contract the cost rows' ContractApplied points at",
-    "azure": "an Azure EA/MCA cost details CSV, actual or amortized (native columns)",
-    "oci": "an Oracle Cloud cost report CSV (native columns)",
-    "gcp": "a Google Cloud Billing export (standard or detailed cost) exported from BigQuery "
-    "as Parquet or newline-delimited JSON",
-    "query-log": "a ClickHouse system.query_log export (Parquet, TSVWithNames, CSVWithNames, "
-    "JSONEachRow)",
-    "usage": "usage driver metrics (columns date, metric, product, customer_id, ...)",
-    "revenue": "revenue (columns month, customer_id, product, amount, currency)",
-    "customers": "the customer list (columns customer_id, name, plan, status)",
-    "ai-requests": "an AI request log (columns timestamp, customer_id, feature_id, provider, "
-    "model, tokens, is_batch)",
-    "otel-spans": "OpenTelemetry spans as OTLP/JSON (collector file exporter JSON Lines, or "
-    "OTLP/HTTP bodies)",
-}
-
-
-def _common(p: argparse.ArgumentParser, spec: TableSpec) -> None:
-    """The options every file loader has, and those that mean something for ``spec`` only:
-    ``--allow-currency`` where the source carries a currency, ``--replace`` where a delivery
-    can hold a bill or a fact another export already holds."""
-    p.add_argument("path", help="a file, a folder (searched recursively) or s3://bucket/prefix")
-    p.add_argument(
-        "--db",
-        help=f"DuckDB file (default: ${DEFAULT_DB_ENV} or {DEFAULT_DB_PATH})",
-    )
-    p.add_argument("--export", dest="export_name", help="export name (default: from manifest)")
-    p.add_argument(
-        "--force", action="store_true", help="reload even if these exact files were loaded"
-    )
-    if spec.currency_column:
-        p.add_argument(
-            "--allow-currency",
-            action="append",
-            default=[],
-            metavar="CODE",
-            help="accept a non-ISO billing currency (repeatable), e.g. CHC",
-        )
-    else:
-        p.set_defaults(allow_currency=[])
-    if spec.is_bill or (spec.natural_key and spec.period_grain != "all"):
-        p.add_argument(
-            "--replace",
-            action="store_true",
-            help="make this delivery count for the bills (or usage days) it holds, replacing "
-            "one loaded before under another export name or format (default: refuse to count "
-            "twice)",
-        )
-    else:
-        p.set_defaults(replace=False)
-    p.add_argument(
-        "--allow-shrink",
-        action="store_true",
-        help="replace a loaded period even when this delivery is much smaller than it",
-    )
-    p.add_argument(
-        "--shrink-limit",
-        type=_fraction,
-        default=Guards.shrink_limit,
-        metavar="FRACTION",
-        help="refuse a delivery with fewer rows or less gross cost than this fraction of the "
-        "period it replaces (default %(default)s)",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.add_argument("--json", action="store_true", help="print what the load did as JSON")
-    p.add_argument(
-        "--wait",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="if another load or dbt build holds the database, wait this long (default: fail)",
-    )
+from ingest import diff, explain, focus_export
+from ingest.load import commands
+from ingest.load.bill_once import bill_sources
+from ingest.load.db import connect, database_path
+from ingest.load.spec import DEFAULT_DB_ENV, DEFAULT_DB_PATH, LoadError, UsageError
+from ingest.registry import ensure_all_tables
 
 
 def version_text() -> str:
@@ -201,47 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the project's version and those of dbt and DuckDB, then exit",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    cur = sub.add_parser(
-        "cur",
-        help="AWS CUR 2.0 or legacy CUR (parquet, csv, csv.gz, zip), auto-detected",
-        description="Load an AWS CUR 2.0 (Data Exports) or legacy CUR delivery. Manifests, "
-        "when present, decide which files are current. A delivery replaces the billing "
-        "periods it contains; closed (invoiced) periods get correction rows instead.",
-    )
-    _common(cur, aws_cur.SPEC)
-    cur.add_argument(
-        "--header-file",
-        type=Path,
-        help="names for headerless text exports (one column name per line)",
-    )
-    for name, (spec, text) in SOURCES.items():
-        source_parser = sub.add_parser(
-            name, help=text, description=f"Load {LOAD_DESCRIPTIONS.get(name, text)}."
-        )
-        _common(source_parser, spec)
-        if name == "azure":
-            source_parser.add_argument(
-                "--cost-basis",
-                choices=azure.COST_BASES,
-                help="actual (the invoice) or amortized cost export (default: detected from "
-                "the file: Unused* charges or priced reservation usage mean amortized); an "
-                "amortized export loads as EXPORT-amortized, beside the actual one",
-            )
-    oc = sub.add_parser(
-        "opencost",
-        help="OpenCost Kubernetes allocations: daily CSV export or allocation API JSON",
-        description="Load OpenCost allocations (the EXPORT_CSV_FILE export, or /allocation API "
-        "responses saved as .json). They become the driver that splits each cluster's node "
-        "cost from the bill (one pool per cluster in seeds/rules/allocation_pools.csv); OpenCost's "
-        "own dollars are never added to the bill. A load replaces the (cluster, day) "
-        "partitions it contains.",
-    )
-    _common(oc, opencost.SPEC)
-    oc.add_argument(
-        "--cluster",
-        help="cluster name for CSV exports, which do not carry one (API responses do)",
-    )
-    _cost_explorer_parsers(sub)
+    commands.add_source_parsers(sub)
     gen = sub.add_parser(
         "generate-sample",
         help="write the bundled fictional SaaS company's bills and usage exports",
@@ -436,112 +264,6 @@ def _schedule_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     daily.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
-def _cost_explorer_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """``cost-explorer`` (the API) and ``cost-explorer-file`` (saved responses)."""
-    api = sub.add_parser(
-        "cost-explorer",
-        help="AWS Cost Explorer GetCostAndUsage (daily/monthly × service × tag), via the API",
-        description="Query AWS Cost Explorer for [--start, --end) and load the result: "
-        "UnblendedCost, AmortizedCost and UsageQuantity per group, credits and refunds as "
-        "their own rows. A load replaces the account's days it contains. Credentials and "
-        "endpoint come from the standard AWS environment (AWS_PROFILE, AWS_ENDPOINT_URL, ...).",
-    )
-    api.add_argument("--start", type=_date, required=True, metavar="YYYY-MM-DD")
-    api.add_argument("--end", type=_date, required=True, metavar="YYYY-MM-DD", help="exclusive")
-    api.add_argument("--granularity", choices=["DAILY", "MONTHLY"], default="DAILY", type=str.upper)
-    api.add_argument("--endpoint-url", help="Cost Explorer (and STS) endpoint, e.g. a test server")
-    ce_file = sub.add_parser(
-        "cost-explorer-file",
-        help="saved AWS Cost Explorer GetCostAndUsage responses (.json file or folder)",
-        description="Load saved GetCostAndUsage responses through the same flattening as "
-        "cost-explorer. A response with only BlendedCost is refused (never allocate on "
-        "blended cost) unless --allow-blended.",
-    )
-    ce_file.add_argument("path", type=Path, help="a .json response or a folder of them")
-    ce_file.add_argument(
-        "--allow-blended",
-        action="store_true",
-        help="load BlendedCost-only responses anyway (billed = effective = blended)",
-    )
-    ce_file.add_argument(
-        "--force", action="store_true", help="reload even if these exact files were loaded"
-    )
-    for p in (api, ce_file):
-        p.add_argument(
-            "--group-by",
-            action="append",
-            default=[],
-            metavar="KEY",
-            help="SERVICE, LINKED_ACCOUNT, REGION …, TAG:<key> or COST_CATEGORY:<name> "
-            "(at most 2; API default SERVICE; for files: the keys of a response saved "
-            "without GroupDefinitions)",
-        )
-        p.add_argument(
-            "--account-id",
-            help="billing account of the results (default: the LINKED_ACCOUNT group key, "
-            "else STS GetCallerIdentity on the API path)",
-        )
-        p.add_argument(
-            "--db", help=f"DuckDB file (default: ${DEFAULT_DB_ENV} or {DEFAULT_DB_PATH})"
-        )
-        p.add_argument(
-            "--allow-currency",
-            action="append",
-            default=[],
-            metavar="CODE",
-            help="accept a non-ISO currency (repeatable)",
-        )
-        p.add_argument("--quiet", action="store_true", help="no progress lines")
-        p.add_argument("--json", action="store_true", help="print what the load did as JSON")
-        p.add_argument(
-            "--wait",
-            type=float,
-            default=0.0,
-            metavar="SECONDS",
-            help="if another process holds the database, wait this long",
-        )
-
-
-def _run_cost_explorer(args: argparse.Namespace) -> LoadResult:
-    from ingest import cost_explorer
-
-    group_bys = [cost_explorer.parse_group_by(g) for g in args.group_by]
-    progress = None if args.quiet else stderr_progress
-    con = connect(args.db, wait=args.wait, progress=progress)
-    try:
-        if args.command == "cost-explorer":
-            return cost_explorer.load_api(
-                con,
-                start=args.start,
-                end=args.end,
-                granularity=args.granularity,
-                group_bys=group_bys or [cost_explorer.GroupBy("DIMENSION", "SERVICE")],
-                account_id=args.account_id,
-                endpoint_url=args.endpoint_url,
-                allow_currencies=tuple(args.allow_currency),
-                progress=progress,
-            )
-        return cost_explorer.load_files(
-            con,
-            args.path,
-            group_bys=group_bys,
-            account_id=args.account_id,
-            allow_blended=args.allow_blended,
-            allow_currencies=tuple(args.allow_currency),
-            force=args.force,
-            progress=progress,
-        )
-    finally:
-        con.close()
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-10-01") from None
-
-
 def _month(text: str) -> dt.date:
     try:
         return dt.datetime.strptime(text, "%Y-%m").date()
@@ -576,22 +298,6 @@ def _bills_text(rows: list[dict[str, object]], *, as_json: bool) -> str:
     return "\n".join(lines)
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction between 0 and 1, e.g. 0.5")
-    return value
-
-
-def _guards(args: argparse.Namespace) -> Guards:
-    return Guards(
-        replace=args.replace, allow_shrink=args.allow_shrink, shrink_limit=args.shrink_limit
-    )
-
-
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -600,136 +306,6 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
     return value
-
-
-def _run_source(
-    args: argparse.Namespace, load: Callable[..., list[LoadResult]]
-) -> list[LoadResult]:
-    progress = None if args.quiet else stderr_progress
-    con = connect(args.db, wait=args.wait, progress=progress)
-    try:
-        if str(args.path).startswith("s3://"):
-            from ingest import s3
-
-            with tempfile.TemporaryDirectory(prefix="ingest-s3-") as tmp:
-                etags = s3.download(str(args.path), Path(tmp), progress)
-                return load(
-                    con,
-                    Path(tmp),
-                    args,
-                    fingerprint=lambda p: etags.get(p, file_fingerprint(p)),
-                    display_root=str(args.path),
-                    progress=progress,
-                )
-        return load(con, Path(args.path), args, progress=progress)
-    finally:
-        con.close()
-
-
-def _load_cur(con, path, args, **kw):  # type: ignore[no-untyped-def]
-    header = None
-    if args.header_file:
-        try:
-            header = [h.strip() for h in args.header_file.read_text().splitlines() if h.strip()]
-        except OSError as exc:
-            raise LoadError(f"{args.header_file}: cannot read header file ({exc})") from None
-    return aws_cur.load(
-        con,
-        path,
-        export_name=args.export_name,
-        header_names=header,
-        force=args.force,
-        allow_currencies=tuple(args.allow_currency),
-        guards=_guards(args),
-        **kw,
-    )
-
-
-def _load_opencost(con, path, args, **kw):  # type: ignore[no-untyped-def]
-    return [
-        opencost.load(
-            con,
-            path,
-            cluster=args.cluster,
-            export_name=args.export_name,
-            force=args.force,
-            guards=_guards(args),
-            **kw,
-        )
-    ]
-
-
-def _load_otel_spans(con, path, args, **kw):  # type: ignore[no-untyped-def]
-    return [
-        otel_spans.load(
-            con,
-            path,
-            export_name=args.export_name or otel_spans.SPEC.source,
-            force=args.force,
-            guards=_guards(args),
-            **kw,
-        )
-    ]
-
-
-def _load_azure(con, path, args, **kw):  # type: ignore[no-untyped-def]
-    return [
-        azure.load(
-            con,
-            path,
-            export_name=args.export_name,
-            cost_basis=args.cost_basis,
-            force=args.force,
-            allow_currencies=tuple(args.allow_currency),
-            guards=_guards(args),
-            **kw,
-        )
-    ]
-
-
-def _load_gcp(con, path, args, **kw):  # type: ignore[no-untyped-def]
-    return [
-        gcp.load(
-            con,
-            path,
-            export_name=args.export_name,
-            force=args.force,
-            allow_currencies=tuple(args.allow_currency),
-            guards=_guards(args),
-            **kw,
-        )
-    ]
-
-
-def _loader_for(spec: TableSpec) -> Callable[..., list[LoadResult]]:
-    if spec is otel_spans.SPEC:
-        return _load_otel_spans
-    if spec is gcp.SPEC:
-        return _load_gcp
-
-    def _load(con, path, args, **kw):  # type: ignore[no-untyped-def]
-        return [
-            load_path(
-                con,
-                spec,
-                path,
-                export_name=args.export_name or spec.source,
-                force=args.force,
-                allow_currencies=tuple(args.allow_currency),
-                guards=_guards(args),
-                **kw,
-            )
-        ]
-
-    return _load
-
-
-def _print_results(results: list[LoadResult], *, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps([r.as_dict() for r in results], indent=2))
-    else:
-        for result in results:
-            print(result.summary())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -830,19 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ingest import daily as daily_run
 
             return daily_run.run(args)
-        if args.command in ("cost-explorer", "cost-explorer-file"):
-            _print_results([_run_cost_explorer(args)], as_json=args.json)
-            return 0
-        if args.command == "cur":
-            loader = _load_cur
-        elif args.command == "opencost":
-            loader = _load_opencost
-        elif args.command == "azure":
-            loader = _load_azure
-        else:
-            loader = _loader_for(SOURCES[args.command][0])
-        _print_results(list(_run_source(args, loader)), as_json=args.json)
-        return 0
+        return commands.run(args)
     except LoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -10,7 +10,8 @@ contains, so re-exporting a day from a node restates that day; export every node
 
 from __future__ import annotations
 
-from ingest.core import Column, MapColumn, TableSpec
+from ingest.load.spec import Column, MapColumn, TableSpec
+from ingest.registry import Source, register
 
 
 def _t(name: str, *, required: bool = False) -> Column:
@@ -82,4 +83,15 @@ SPEC = TableSpec(
     # QueryFinish share it, and clients may reuse their own ids).
     line_id=("hostname", "query_id", "type", "event_time"),
     natural_key=("hostname", "query_id", "type", "event_time"),
+)
+
+
+register(
+    Source(
+        SPEC,
+        command="query-log",
+        label="a ClickHouse query_log export",
+        help="ClickHouse system.query_log export (Parquet, TSVWithNames, CSVWithNames, JSONEachRow)",
+        description="Load a ClickHouse system.query_log export (Parquet, TSVWithNames, CSVWithNames, JSONEachRow).",
+    )
 )

@@ -27,6 +27,7 @@ the organisation and must not be allocated (DOMAIN.md hard case 13).
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import logging
@@ -39,7 +40,15 @@ from typing import Any
 
 import duckdb
 
-from ingest.core import (
+from ingest.currencies import ISO_4217
+from ingest.load import commands
+from ingest.load.db import connect, transaction
+from ingest.load.files import file_fingerprint, literal_paths, walk_tree
+from ingest.load.land import stderr_progress
+from ingest.load.partitions import delivery_fingerprint, new_load_id, prior_load, record_load
+from ingest.load.spec import (
+    DEFAULT_DB_ENV,
+    DEFAULT_DB_PATH,
     LINEAGE_COLUMNS,
     MONEY,
     Column,
@@ -49,18 +58,9 @@ from ingest.core import (
     PartitionResult,
     TableSpec,
     UsageError,
-    delivery_fingerprint,
-    ensure_all_tables,
-    file_fingerprint,
-    literal_paths,
-    new_load_id,
-    prior_load,
-    record_load,
     snake_name,
-    transaction,
-    walk_tree,
 )
-from ingest.currencies import ISO_4217
+from ingest.registry import Source, ensure_all_tables, register
 
 log = logging.getLogger(__name__)
 
@@ -774,3 +774,128 @@ def _replace(
         """
     ).fetchall()
     return [PartitionResult(a, m, action, int(n)) for a, m, action, n in months]
+
+
+# ------------------------------------------------------------------ command line
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``cost-explorer`` (the API) and ``cost-explorer-file`` (saved responses)."""
+    api = sub.add_parser(
+        "cost-explorer",
+        help="AWS Cost Explorer GetCostAndUsage (daily/monthly × service × tag), via the API",
+        description="Query AWS Cost Explorer for [--start, --end) and load the result: "
+        "UnblendedCost, AmortizedCost and UsageQuantity per group, credits and refunds as "
+        "their own rows. A load replaces the account's days it contains. Credentials and "
+        "endpoint come from the standard AWS environment (AWS_PROFILE, AWS_ENDPOINT_URL, ...).",
+    )
+    api.add_argument("--start", type=_date, required=True, metavar="YYYY-MM-DD")
+    api.add_argument("--end", type=_date, required=True, metavar="YYYY-MM-DD", help="exclusive")
+    api.add_argument("--granularity", choices=["DAILY", "MONTHLY"], default="DAILY", type=str.upper)
+    api.add_argument("--endpoint-url", help="Cost Explorer (and STS) endpoint, e.g. a test server")
+    ce_file = sub.add_parser(
+        "cost-explorer-file",
+        help="saved AWS Cost Explorer GetCostAndUsage responses (.json file or folder)",
+        description="Load saved GetCostAndUsage responses through the same flattening as "
+        "cost-explorer. A response with only BlendedCost is refused (never allocate on "
+        "blended cost) unless --allow-blended.",
+    )
+    ce_file.add_argument("path", type=Path, help="a .json response or a folder of them")
+    ce_file.add_argument(
+        "--allow-blended",
+        action="store_true",
+        help="load BlendedCost-only responses anyway (billed = effective = blended)",
+    )
+    ce_file.add_argument(
+        "--force", action="store_true", help="reload even if these exact files were loaded"
+    )
+    for p in (api, ce_file):
+        p.add_argument(
+            "--group-by",
+            action="append",
+            default=[],
+            metavar="KEY",
+            help="SERVICE, LINKED_ACCOUNT, REGION …, TAG:<key> or COST_CATEGORY:<name> "
+            "(at most 2; API default SERVICE; for files: the keys of a response saved "
+            "without GroupDefinitions)",
+        )
+        p.add_argument(
+            "--account-id",
+            help="billing account of the results (default: the LINKED_ACCOUNT group key, "
+            "else STS GetCallerIdentity on the API path)",
+        )
+        p.add_argument(
+            "--db", help=f"DuckDB file (default: ${DEFAULT_DB_ENV} or {DEFAULT_DB_PATH})"
+        )
+        p.add_argument(
+            "--allow-currency",
+            action="append",
+            default=[],
+            metavar="CODE",
+            help="accept a non-ISO currency (repeatable)",
+        )
+        p.add_argument("--quiet", action="store_true", help="no progress lines")
+        p.add_argument("--json", action="store_true", help="print what the load did as JSON")
+        p.add_argument(
+            "--wait",
+            type=float,
+            default=0.0,
+            metavar="SECONDS",
+            help="if another process holds the database, wait this long",
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``cost-explorer`` or ``cost-explorer-file``; print what the load did."""
+    commands.print_results([_run(args)], as_json=args.json)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> LoadResult:
+    group_bys = [parse_group_by(g) for g in args.group_by]
+    progress = None if args.quiet else stderr_progress
+    con = connect(args.db, wait=args.wait, progress=progress)
+    try:
+        if args.command == "cost-explorer":
+            return load_api(
+                con,
+                start=args.start,
+                end=args.end,
+                granularity=args.granularity,
+                group_bys=group_bys or [GroupBy("DIMENSION", "SERVICE")],
+                account_id=args.account_id,
+                endpoint_url=args.endpoint_url,
+                allow_currencies=tuple(args.allow_currency),
+                progress=progress,
+            )
+        return load_files(
+            con,
+            args.path,
+            group_bys=group_bys,
+            account_id=args.account_id,
+            allow_blended=args.allow_blended,
+            allow_currencies=tuple(args.allow_currency),
+            force=args.force,
+            progress=progress,
+        )
+    finally:
+        con.close()
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-10-01") from None
+
+
+register(
+    Source(
+        SPEC,
+        command="cost-explorer-file",
+        label="an AWS Cost Explorer response",
+        add_parser=add_parser,
+        run=run,
+        commands=("cost-explorer", "cost-explorer-file"),
+    )
+)

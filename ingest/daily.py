@@ -27,16 +27,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.core import (
-    Guards,
-    LoadError,
-    LoadResult,
-    UsageError,
-    connect,
-    database_path,
-    ensure_all_tables,
-)
+from ingest import registry
+from ingest.load import commands
+from ingest.load.db import connect, database_path
+from ingest.load.spec import Guards, LoadError, LoadResult, UsageError
 from ingest.publish import PublishError, published_path, published_stamp
+from ingest.registry import ensure_all_tables
 
 CONFIG_NAME = "cost_model.toml"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WARNED = 0, 1, 2, 3
@@ -108,17 +104,14 @@ class DailyResult:
 
 def _sources() -> dict[str, set[str]]:
     """Every source ``daily`` can load → the option keys it takes beyond the common ones."""
-    from ingest.cli import SOURCES
-
-    options: dict[str, set[str]] = {"cur": {"header_file", "allow_currency", "replace"}}
-    options["opencost"] = {"cluster", "replace"}
-    for name, (spec, _) in SOURCES.items():
-        keys = {"allow_currency"} if spec.currency_column else set()
-        if spec.is_bill or (spec.natural_key and spec.period_grain != "all"):
+    options: dict[str, set[str]] = {}
+    for source in registry.sources():
+        if source.add_parser is not None:
+            continue  # commands unlike a file load (the Cost Explorer API)
+        keys = {"allow_currency"} if source.spec.currency_column else set()
+        if commands.counts_once(source.spec):
             keys.add("replace")
-        if name == "azure":
-            keys.add("cost_basis")
-        options[name] = keys
+        options[source.command] = keys | source.config_keys
     return options
 
 
@@ -270,15 +263,10 @@ def _namespace(db: Path, spec: LoadSpec, wait: float, quiet: bool) -> argparse.N
 
 
 def _loader(source: str) -> Callable[..., list[LoadResult]]:
-    from ingest import cli
-
-    if source == "cur":
-        return cli._load_cur
-    if source == "opencost":
-        return cli._load_opencost
-    if source == "azure":
-        return cli._load_azure
-    return cli._loader_for(cli.SOURCES[source][0])
+    found = registry.by_command(source)
+    if found is None:
+        raise KeyError(source)
+    return commands.loader(found)
 
 
 def _outcome(spec: LoadSpec, results: list[LoadResult]) -> LoadOutcome:
@@ -332,7 +320,6 @@ def run_daily(
     quiet: bool = False,
 ) -> DailyResult:
     """Load, build, publish; the result says what happened and the exit code."""
-    from ingest.cli import _run_source
     from ingest.demo import dbt_logged
     from ingest.publish import publish
 
@@ -348,7 +335,7 @@ def run_daily(
     for spec in cfg.loads:
         args = _namespace(db, spec, wait, quiet)
         try:
-            outcome = _outcome(spec, _run_source(args, _loader(spec.source)))
+            outcome = _outcome(spec, commands.run_source(args, _loader(spec.source)))
         except LoadError as exc:
             result.loads.append(LoadOutcome(spec.source, spec.path, "failed", summary=str(exc)))
             result.error = (

@@ -13,19 +13,14 @@ from pathlib import Path
 import duckdb
 
 from ingest import aws_cur, clickhouse_query_log, otel_spans, revenue, usage
-from ingest.core import (
-    connect,
-    database_path,
-    ensure_all_tables,
-    load_path,
-    lock_holder,
-    stderr_progress,
-)
+from ingest.load.db import connect, database_path, lock_holder
+from ingest.load.land import load_path, stderr_progress
 from ingest.project import (
     PROJECT_DIR,
     RULES_ENV,
     SAMPLE_RULES,
 )
+from ingest.registry import ensure_all_tables
 
 
 def _dbt_env(db: Path, rules: str | None) -> dict[str, str]:

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.core import database_path
 from ingest.demo import dbt_console_lines
+from ingest.load.db import database_path
 from ingest.project import PROJECT_DIR, RULES_ENV, rules_folder
 
 log = logging.getLogger(__name__)

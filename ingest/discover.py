@@ -41,8 +41,8 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.core import database_path
 from ingest.demo import run_dbt
+from ingest.load.db import database_path
 from ingest.project import PROJECT_DIR, rules_folder
 from ingest.publish import reader_path
 

@@ -14,7 +14,8 @@ not landed.
 
 from __future__ import annotations
 
-from ingest.core import MONEY, Column, MapColumn, TableSpec, snake_name
+from ingest.load.spec import MONEY, Column, MapColumn, TableSpec, snake_name
+from ingest.registry import Source, register
 
 
 def _t(name: str, *aliases: str, required: bool = False) -> Column:
@@ -92,4 +93,15 @@ SPEC = TableSpec(
     invoice_column="invoice_id",
     null_strings=("", "NULL"),
     provider_column="provider_name",
+)
+
+
+register(
+    Source(
+        SPEC,
+        command="focus",
+        label="a FOCUS export",
+        help="FOCUS 1.0-1.3 export (CSV/parquet) from any cloud",
+        description="Load a FOCUS 1.0-1.3 export (CSV or Parquet) from any cloud.",
+    )
 )

@@ -12,7 +12,8 @@ contract replaces its rows.
 
 from __future__ import annotations
 
-from ingest.core import MONEY, Column, TableSpec, snake_name
+from ingest.load.spec import MONEY, Column, TableSpec, snake_name
+from ingest.registry import Source, register
 
 
 def _t(name: str, *aliases: str, required: bool = False) -> Column:
@@ -45,4 +46,16 @@ SPEC = TableSpec(
     billed_column=None,
     natural_key=("contract_id", "contract_commitment_id", "contract_commitment_period_start"),
     null_strings=("", "NULL"),
+)
+
+
+register(
+    Source(
+        SPEC,
+        command="focus-commitments",
+        label="a FOCUS Contract Commitment dataset",
+        help="FOCUS 1.3 Contract Commitment dataset (CSV/parquet)",
+        description="Load a FOCUS 1.3 Contract Commitment dataset (CSV or Parquet): the "
+        "commitments of a contract the cost rows' ContractApplied points at.",
+    )
 )

@@ -95,7 +95,7 @@ def _month(text: str) -> dt.date:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``export-focus``; print what was written. Exit 1 with a message on a bad request."""
-    from ingest.core import database_path
+    from ingest.load.db import database_path
 
     try:
         result = export_focus(database_path(args.db), args.out, month=args.month)

@@ -34,7 +34,19 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.core import (
+from ingest.load import commands
+from ingest.load.db import transaction
+from ingest.load.files import (
+    _reader,
+    describe,
+    expanded,
+    file_fingerprint,
+    format_family,
+    source_files,
+)
+from ingest.load.land import land
+from ingest.load.projection import match_sources, wrong_file_hint
+from ingest.load.spec import (
     DEFAULT_GUARDS,
     MONEY,
     Column,
@@ -44,20 +56,11 @@ from ingest.core import (
     MapColumn,
     SourceFile,
     TableSpec,
-    _reader,
-    describe,
     error_line,
-    expanded,
-    file_fingerprint,
-    format_family,
-    land,
-    match_sources,
     quote_ident,
     snake_name,
-    source_files,
-    transaction,
-    wrong_file_hint,
 )
+from ingest.registry import Source, register
 
 log = logging.getLogger(__name__)
 
@@ -468,3 +471,28 @@ def _reconcile(
 
 def _num(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
+
+
+def _load_command(con, path, args, **kw):  # type: ignore[no-untyped-def]
+    return load(
+        con,
+        path,
+        export_name=args.export_name,
+        force=args.force,
+        allow_currencies=tuple(args.allow_currency),
+        guards=commands.guards(args),
+        **kw,
+    )
+
+
+register(
+    Source(
+        SPEC,
+        command="gcp",
+        label="a Google Cloud Billing export",
+        help="Google Cloud Billing export from BigQuery (Parquet or JSON lines)",
+        description="Load a Google Cloud Billing export (standard or detailed cost) exported "
+        "from BigQuery as Parquet or newline-delimited JSON.",
+        load=_load_command,
+    )
+)

@@ -8,7 +8,8 @@ omit seconds (``2023-11-13T10:00Z``). Tags are flattened as ``tags/<namespace>.<
 
 from __future__ import annotations
 
-from ingest.core import MONEY, Column, MapColumn, TableSpec, snake_name
+from ingest.load.spec import MONEY, Column, MapColumn, TableSpec, snake_name
+from ingest.registry import Source, register
 
 _ISO_NO_SECONDS = ("%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M:%SZ")
 
@@ -58,4 +59,15 @@ SPEC = TableSpec(
     billed_column="cost_my_cost",
     line_id=("line_item_reference_no",),
     provider="oci",
+)
+
+
+register(
+    Source(
+        SPEC,
+        command="oci",
+        label="an Oracle Cloud (OCI) cost report",
+        help="Oracle Cloud cost report CSV (native columns)",
+        description="Load an Oracle Cloud cost report CSV (native columns).",
+    )
 )

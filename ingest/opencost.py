@@ -19,6 +19,7 @@ guarantees. A load replaces the (cluster, day) partitions it contains.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import re
 import tempfile
@@ -27,7 +28,10 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.core import (
+from ingest.load import commands
+from ingest.load.files import file_fingerprint, format_family, literal_files, source_files
+from ingest.load.land import run_load
+from ingest.load.spec import (
     DEFAULT_GUARDS,
     MONEY,
     Column,
@@ -37,12 +41,8 @@ from ingest.core import (
     MapColumn,
     SourceFile,
     TableSpec,
-    file_fingerprint,
-    format_family,
-    literal_files,
-    run_load,
-    source_files,
 )
+from ingest.registry import Source, register
 
 
 def opencost_name(header: str) -> str:
@@ -242,3 +242,41 @@ def load(
             progress=progress,
             guards=guards,
         )
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cluster",
+        help="cluster name for CSV exports, which do not carry one (API responses do)",
+    )
+
+
+def _load_command(con, path, args, **kw):  # type: ignore[no-untyped-def]
+    return load(
+        con,
+        path,
+        cluster=args.cluster,
+        export_name=args.export_name,
+        force=args.force,
+        guards=commands.guards(args),
+        **kw,
+    )
+
+
+register(
+    Source(
+        SPEC,
+        command="opencost",
+        label="an OpenCost allocation export",
+        help="OpenCost Kubernetes allocations: daily CSV export or allocation API JSON",
+        description="Load OpenCost allocations (the EXPORT_CSV_FILE export, or /allocation API "
+        "responses saved as .json). They become the driver that splits each cluster's node "
+        "cost from the bill (one pool per cluster in seeds/rules/allocation_pools.csv); "
+        "OpenCost's own dollars are never added to the bill. A load replaces the (cluster, day) "
+        "partitions it contains.",
+        add_arguments=_add_arguments,
+        load=_load_command,
+        # daily has always accepted `replace` here (its command has no --replace).
+        config_keys=frozenset({"cluster", "replace"}),
+    )
+)

@@ -27,7 +27,7 @@ Proto3's JSON mapping writes 64-bit integers (``intValue``, ``*UnixNano``) as st
 strings and numbers are accepted. Guarantees are the other loaders': one transaction per load,
 a reload of the same files is a no-op, a load replaces the (service, day) partitions it holds
 (so load a day's folder at once: a file loaded alone replaces its services' days), and a bad
-file raises a :class:`~ingest.core.LoadError` naming file, request, span and field.
+file raises a :class:`~ingest.load.spec.LoadError` naming file, request, span and field.
 """
 
 from __future__ import annotations
@@ -41,7 +41,17 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.core import (
+from ingest.load import commands
+from ingest.load.db import transaction
+from ingest.load.files import file_fingerprint, format_family, literal_files, source_files
+from ingest.load.partitions import (
+    apply_partitions,
+    delivery_fingerprint,
+    new_load_id,
+    prior_load,
+    record_load,
+)
+from ingest.load.spec import (
     DEFAULT_GUARDS,
     LINEAGE_COLUMNS,
     Column,
@@ -50,21 +60,11 @@ from ingest.core import (
     LoadResult,
     MapColumn,
     TableSpec,
-    apply_partitions,
-    delivery_fingerprint,
-    ensure_all_tables,
     error_line,
-    file_fingerprint,
-    format_family,
-    literal_files,
-    new_load_id,
-    prior_load,
     quote_ident,
-    record_load,
     snake_name,
-    source_files,
-    transaction,
 )
+from ingest.registry import Source, ensure_all_tables, register
 
 log = logging.getLogger(__name__)
 
@@ -360,3 +360,28 @@ def _insert(
         [load_id, loaded_at, export_name],
     ).fetchone()
     return int(got[0]) if got else 0
+
+
+def _load_command(con, path, args, **kw):  # type: ignore[no-untyped-def]
+    return load(
+        con,
+        path,
+        export_name=args.export_name or SPEC.source,
+        force=args.force,
+        guards=commands.guards(args),
+        **kw,
+    )
+
+
+register(
+    Source(
+        SPEC,
+        command="otel-spans",
+        label="an OpenTelemetry span export",
+        help="OpenTelemetry spans as OTLP/JSON (collector file exporter JSON Lines, or OTLP/HTTP "
+        "bodies)",
+        description="Load OpenTelemetry spans as OTLP/JSON (collector file exporter JSON Lines, "
+        "or OTLP/HTTP bodies).",
+        load=_load_command,
+    )
+)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.core import quote_ident
+from ingest.load.spec import quote_ident
 
 
 def export_raw(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, int]:

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.core import connect, database_path, error_line
+from ingest.load.db import connect, database_path
+from ingest.load.spec import error_line
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import duckdb
 
-from ingest.core import database_path
+from ingest.load.db import database_path
 from ingest.project import rules_folder
 from ingest.publish import reader_path
 

@@ -7,7 +7,8 @@ it whole.
 
 from __future__ import annotations
 
-from ingest.core import CUSTOMER_LOOK_ALIKES, MONEY, Column, TableSpec, snake_name
+from ingest.load.spec import CUSTOMER_LOOK_ALIKES, MONEY, Column, TableSpec, snake_name
+from ingest.registry import Source, register
 
 REVENUE = TableSpec(
     source="revenue",
@@ -61,4 +62,25 @@ CUSTOMERS = TableSpec(
     currency_column=None,
     billed_column=None,
     narrow=True,
+)
+
+
+register(
+    Source(
+        REVENUE,
+        command="revenue",
+        label="a revenue file",
+        help="revenue: month, customer_id, product, amount, currency",
+        description="Load revenue (columns month, customer_id, product, amount, currency).",
+    )
+)
+
+register(
+    Source(
+        CUSTOMERS,
+        command="customers",
+        label="a customer list",
+        help="customer list: customer_id, name, plan, status",
+        description="Load the customer list (columns customer_id, name, plan, status).",
+    )
 )

@@ -11,7 +11,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest.core import LoadError, is_supported
+from ingest.load.files import is_supported
+from ingest.load.spec import LoadError
 
 log = logging.getLogger(__name__)
 

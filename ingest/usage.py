@@ -8,7 +8,8 @@ the (metric, date) partitions it contains, so a re-export of a day restates that
 
 from __future__ import annotations
 
-from ingest.core import CUSTOMER_LOOK_ALIKES, Column, TableSpec, snake_name
+from ingest.load.spec import CUSTOMER_LOOK_ALIKES, Column, TableSpec, snake_name
+from ingest.registry import Source, register
 
 SPEC = TableSpec(
     source="usage",
@@ -45,4 +46,15 @@ SPEC = TableSpec(
     billed_column=None,
     natural_key=("date", "metric", "product", "customer_id", "feature_id"),
     narrow=True,
+)
+
+
+register(
+    Source(
+        SPEC,
+        command="usage",
+        label="a usage metrics file",
+        help="usage driver metrics: date, metric, product, customer_id, ...",
+        description="Load usage driver metrics (columns date, metric, product, customer_id, ...).",
+    )
 )

@@ -15,8 +15,9 @@ import duckdb
 import pytest
 
 from ingest import aws_cur, azure, focus, oci
-from ingest.core import connect, load_path
 from ingest.demo import dbt_build, load_sample
+from ingest.load.db import connect
+from ingest.load.land import load_path
 from ingest.project import RULES_ENV, SAMPLE_RULES
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]

@@ -15,8 +15,11 @@ import duckdb
 import pytest
 
 from ingest import ai_requests
-from ingest.core import LoadError, connect, ensure_all_tables, load_path
 from ingest.demo import run_dbt
+from ingest.load.db import connect
+from ingest.load.land import load_path
+from ingest.load.spec import LoadError
+from ingest.registry import ensure_all_tables
 from ingest.tests.conftest import snapshot
 
 # only the pricing: tests that also read later models (the raw tie-out) are left out

@@ -16,9 +16,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest import cli
-from ingest.core import connect, ensure_all_tables
+from ingest import cli, registry
 from ingest.demo import dbt_console_lines, dbt_logged
+from ingest.load.db import connect
+from ingest.registry import ensure_all_tables
 from ingest.tests.conftest import PROJECT_DIR, ingest_cli, snapshot
 
 CUR_HEADER = (
@@ -94,9 +95,7 @@ def _sub_parsers() -> Iterator[tuple[str, object]]:
 
 
 def test_help_shows_each_option_only_where_it_applies(capsys) -> None:
-    specs = {"cur": cli.aws_cur.SPEC, "opencost": cli.opencost.SPEC} | {
-        name: spec for name, (spec, _) in cli.SOURCES.items()
-    }
+    specs = {s.command: s.spec for s in registry.sources() if s.add_parser is None}
     seen = 0
     for name, sub_parser in _sub_parsers():
         with pytest.raises(SystemExit):

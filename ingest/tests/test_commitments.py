@@ -17,8 +17,10 @@ import duckdb
 import pytest
 
 from ingest import aws_cur, focus
-from ingest.core import connect, ensure_all_tables, load_path
 from ingest.demo import dbt_build
+from ingest.load.db import connect
+from ingest.load.land import load_path
+from ingest.registry import ensure_all_tables
 
 WORKSHOP = "aws_cur/well_architected_labs/{}2018-WorkshopCUR-00001.snappy.parquet"
 STEP5 = "aws_cur/well_architected_labs/CostOpt_Step5CUR.gz"

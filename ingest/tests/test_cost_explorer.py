@@ -16,8 +16,8 @@ import duckdb
 import pytest
 
 from ingest.cli import main
-from ingest.core import connect
 from ingest.demo import run_dbt
+from ingest.load.db import connect
 from ingest.tests.conftest import snapshot
 
 EC2 = "Amazon Elastic Compute Cloud - Compute"

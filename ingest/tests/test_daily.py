@@ -23,8 +23,9 @@ import duckdb
 import pytest
 
 from ingest import daily, publish
-from ingest.core import UsageError, connect
 from ingest.demo import PROJECT_DIR
+from ingest.load.db import connect
+from ingest.load.spec import UsageError
 
 NEW_MONTH = "BILLING_PERIOD=2026-10"
 WARN_ONLY = "{unallocated_thresholds: {default: {warn_pct: 0, error_pct: null}}}"
@@ -263,7 +264,7 @@ def write(tmp_path: Path, text: str) -> Path:
         (
             '[[load]]\nsource = "cur"\npath = "cur"\n\n[[load]]\nsource = "cru"\npath = "cur"\n',
             ", line 6: [[load]] #2: source 'cru' is not a source daily loads (did you mean "
-            "'cur'?); use one of cur, opencost, focus,",
+            "'cur'?); use one of ai-requests, azure, cur, customers, focus,",
         ),
         (
             '[[load]]\nsource = "usage"\n',
@@ -272,7 +273,7 @@ def write(tmp_path: Path, text: str) -> Path:
         ),
         (
             '[[load]]\npath = "cur"\n',
-            ", line 1: [[load]] #1 has no source; add source = one of cur, opencost,",
+            ", line 1: [[load]] #1 has no source; add source = one of ai-requests, azure, cur,",
         ),
         (
             '[[load]]\nsource = "cur"\npath = "cur"\nexprt = "x"\n',

@@ -16,8 +16,9 @@ import duckdb
 import pytest
 
 from ingest import aws_cur
-from ingest.core import LoadError, connect
 from ingest.demo import run_dbt
+from ingest.load.db import connect
+from ingest.load.spec import LoadError
 from ingest.tests.conftest import PROJECT_DIR, snapshot
 from ingest.tests.conftest import ingest_cli as cli
 from ingest.tests.test_cost_explorer import DAY, EC2, metrics, response
@@ -176,7 +177,8 @@ def test_a_zip_member_is_streamed_not_read_into_memory(tmp_path: Path) -> None:
     child = f"""
 import resource, sys
 from pathlib import Path
-from ingest.core import SourceFile, expanded
+from ingest.load.files import expanded
+from ingest.load.spec import SourceFile
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 with expanded([SourceFile(Path({str(archive)!r}), "big.zip", "fp")]) as files:
     assert files[0].path.stat().st_size == {member + len(HEADER)}

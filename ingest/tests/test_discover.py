@@ -21,9 +21,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.core import connect, ensure_all_tables
 from ingest.demo import load_sample, run_dbt
+from ingest.load.db import connect
 from ingest.project import DEFAULT_RULES, RULES_ENV, SAMPLE_RULES
+from ingest.registry import ensure_all_tables
 from ingest.tests.conftest import (
     PROJECT_DIR,
     SHARED_DATA,

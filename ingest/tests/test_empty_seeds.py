@@ -21,8 +21,8 @@ import pytest
 import yaml
 
 from ingest import sample_data
-from ingest.core import connect
 from ingest.demo import load_sample, run_dbt
+from ingest.load.db import connect
 from ingest.tests.conftest import (
     PROJECT_DIR,
     UNIT_TESTS_OFF,

@@ -25,8 +25,11 @@ import duckdb
 import pytest
 
 from ingest import focus, focus_commitments
-from ingest.core import LoadError, bill_sources, connect, load_path
 from ingest.demo import dbt_build
+from ingest.load.bill_once import bill_sources
+from ingest.load.db import connect
+from ingest.load.land import load_path
+from ingest.load.spec import LoadError
 
 PROVIDERS = {"aws": "aws", "azure": "azure", "gcp": "gcp"}
 TOOLKIT = Path(sys.executable).parent / "focus-toolkit"

@@ -95,7 +95,7 @@ DATES = ("bill/BillingPeriodStartDate", "lineItem/UsageStartDate")
 # Text a hostile file carries that must land exactly as written.
 VERBATIM = ("bill_payer_account_id", "line_item_line_item_type", "resource_tags")
 NULL_STRINGS = ("", "\\N")  # aws_cur.SPEC.null_strings: these tag values mean "no tag"
-# The loader picks the delimiter from the header line among these (core._DELIMITERS).
+# The loader picks the delimiter from the header line among these (ingest.load.files._DELIMITERS).
 SNIFFED = (",", "\t", "\x01", "|", ";")
 
 GOOD_ACCOUNT = "000000000000"  # the earlier load; generated files never use this account
@@ -975,7 +975,7 @@ def test_corpus(name: str, warehouse: Warehouse) -> None:
     assert read[0] > 0  # type: ignore[index]
 
 
-# ------------------------------------------- bugs these tests found, fixed in ingest/core.py
+# ------------------------------------------- bugs these tests found, fixed in ingest/load/
 
 
 def load_one(
@@ -1018,7 +1018,7 @@ def load_one(
     ],
 )
 def test_impossible_dates_are_refused(warehouse: Warehouse, command: str, data: str) -> None:
-    """core._cast_expr trusts TRY_CAST(... AS TIMESTAMPTZ), which accepts years up to 294276
+    """projection._cast_expr trusts TRY_CAST(... AS TIMESTAMPTZ), which accepts years up to 294276
     and DuckDB's special words ('epoch', 'infinity', '-infinity')."""
     result, path, db, before = load_one(warehouse, "dates.csv", data, command)
     assert_failed_cleanly(result, str(path), db, before, r"row 1, column '[^']+': cannot read")

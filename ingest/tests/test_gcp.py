@@ -19,8 +19,9 @@ import duckdb
 import pytest
 
 from ingest import gcp
-from ingest.core import LoadError, connect
 from ingest.demo import dbt_build
+from ingest.load.db import connect
+from ingest.load.spec import LoadError
 from ingest.tests.conftest import ingest_cli, snapshot
 
 ACCOUNT = "018984-D0AAA4-940B88"  # koku's sample billing account

@@ -6,7 +6,7 @@ import gzip
 from pathlib import Path
 
 from ingest import aws_cur, focus
-from ingest.core import load_path
+from ingest.load.land import load_path
 
 
 def test_mixed_currencies_are_never_summed(tmp_path: Path, con) -> None:

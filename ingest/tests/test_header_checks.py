@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from ingest import ai_requests, aws_cur, revenue, usage
-from ingest.core import LoadError, TableSpec, load_path
+from ingest.load.land import load_path
+from ingest.load.spec import LoadError, TableSpec
 from ingest.tests.conftest import ingest_cli, snapshot
 
 USAGE_HEADER = "date,metric,product,customer_id,feature_id,quantity\n"

@@ -124,7 +124,7 @@ def _differences(incremental: Path, full: Path) -> dict[str, tuple[int, int, int
 
 def _load_cur(db: Path, path: Path) -> None:
     from ingest import aws_cur
-    from ingest.core import connect
+    from ingest.load.db import connect
 
     con = connect(db)
     try:
@@ -135,7 +135,8 @@ def _load_cur(db: Path, path: Path) -> None:
 
 def _load_query_log(db: Path, path: Path) -> None:
     from ingest import clickhouse_query_log
-    from ingest.core import connect, load_path
+    from ingest.load.db import connect
+    from ingest.load.land import load_path
 
     con = connect(db)
     try:
@@ -149,7 +150,7 @@ def _load_query_log(db: Path, path: Path) -> None:
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The bundled sample alone, loaded and fully built once (sample dir, warehouse)."""
     from ingest import sample_data
-    from ingest.core import connect
+    from ingest.load.db import connect
 
     root = tmp_path_factory.mktemp("incremental")
     sample_data.generate(root / "sample", cur_lines=20_000)

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from ingest import aws_cur
-from ingest.core import LoadError
+from ingest.load.spec import LoadError
 from ingest.tests.conftest import PROJECT_DIR, snapshot
 
 HEADER = (
@@ -209,7 +209,7 @@ def test_second_writer_gets_a_clear_message(db_path: Path, con) -> None:
 
 
 def test_long_file_reports_progress(tmp_path: Path, con, monkeypatch) -> None:
-    import ingest.core as core
+    import ingest.load.land as land
 
     f = tmp_path / "big.csv"
     duckdb.execute(
@@ -220,9 +220,9 @@ def test_long_file_reports_progress(tmp_path: Path, con, monkeypatch) -> None:
                          'USD' as "lineItem/CurrencyCode", i * 0.001 as "lineItem/UnblendedCost"
                   from range(600000) t(i)) to '{f}' (header)"""
     )
-    watch = core._progress_watch
+    watch = land._progress_watch
     monkeypatch.setattr(
-        core, "_progress_watch", lambda c, what, say, every=0.05: watch(c, what, say, every)
+        land, "_progress_watch", lambda c, what, say, every=0.05: watch(c, what, say, every)
     )
     lines: list[str] = []
     aws_cur.load(con, f, progress=lines.append)
@@ -230,7 +230,7 @@ def test_long_file_reports_progress(tmp_path: Path, con, monkeypatch) -> None:
 
 
 def test_every_load_is_reconciled_against_a_second_read(tmp_path: Path, con) -> None:
-    import ingest.core as core
+    from ingest.load import files, projection, reconcile, spec
 
     f = cur_csv(
         tmp_path / "cur.csv",
@@ -241,15 +241,15 @@ def test_every_load_is_reconciled_against_a_second_read(tmp_path: Path, con) -> 
     assert "reconciled 1 file(s) against a second read: 2 rows, cost 11.75" in result.summary()
     # The check itself: a row lost after landing must be caught.
     con.execute("delete from raw.aws_cur_line_items where identity_line_item_id = 'b'")
-    src = core.SourceFile(f, str(f), "fp")
-    call, params, row_expr = core._reader(aws_cur.SPEC, src)
-    _, _, _, _, billed = core.build_select(
-        aws_cur.SPEC, src, core.describe(con, aws_cur.SPEC, src), row_expr
+    src = spec.SourceFile(f, str(f), "fp")
+    call, params, row_expr = files._reader(aws_cur.SPEC, src)
+    _, _, _, _, billed = projection.build_select(
+        aws_cur.SPEC, src, files.describe(con, aws_cur.SPEC, src), row_expr
     )
     with pytest.raises(
         LoadError, match=r"reconciliation failed: the file has 2 rows .* but 1 rows"
     ):
-        core._reconcile(con, aws_cur.SPEC, src, call, params, billed, result.load_id)
+        reconcile._reconcile(con, aws_cur.SPEC, src, call, params, billed, result.load_id)
 
 
 def test_a_warehouse_from_an_older_version_gains_the_new_columns(tmp_path: Path, con) -> None:

@@ -14,8 +14,11 @@ import pytest
 
 from ingest import focus, opencost
 from ingest.cli import main
-from ingest.core import LoadError, connect, ensure_all_tables, load_path
 from ingest.demo import run_dbt
+from ingest.load.db import connect
+from ingest.load.land import load_path
+from ingest.load.spec import LoadError
+from ingest.registry import ensure_all_tables
 from ingest.tests.conftest import PROJECT_DIR, seed_file, snapshot
 
 CSV_HEADER = (

@@ -22,8 +22,9 @@ import yaml
 
 from ingest import otel_sample, otel_spans
 from ingest.cli import main
-from ingest.core import Guards, LoadError, connect
 from ingest.demo import PROJECT_DIR, run_dbt
+from ingest.load.db import connect
+from ingest.load.spec import Guards, LoadError
 from ingest.tests.conftest import dbt_target, snapshot
 
 MS = 1_000_000  # nanoseconds

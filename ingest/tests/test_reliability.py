@@ -14,8 +14,8 @@ import duckdb
 import pytest
 
 from ingest import aws_cur
-from ingest.core import connect
 from ingest.demo import run_dbt
+from ingest.load.db import connect
 from ingest.tests.conftest import PROJECT_DIR, snapshot
 
 BIG_ROWS = 1_500_000

@@ -22,8 +22,8 @@ import duckdb
 import pytest
 
 from ingest import sample_data
-from ingest.core import connect
 from ingest.demo import load_sample, run_dbt
+from ingest.load.db import connect
 from ingest.tests.conftest import copy_project, ingest_cli, seed_file
 
 KNOWN = "active_tenants, ai_requests, events, flag_requests, gb_stored, recordings, requests"

@@ -12,7 +12,8 @@ import duckdb
 import pytest
 
 from ingest import aws_cur, azure, focus, oci
-from ingest.core import LoadError, TableSpec, load_path
+from ingest.load.land import load_path
+from ingest.load.spec import LoadError, TableSpec
 
 CASES = [
     # (loader, relative path, how to read it independently, period expr, currency, cost)

@@ -25,8 +25,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.core import connect
 from ingest.demo import load_sample
+from ingest.load.db import connect
 from ingest.parquet_export import export_raw
 from ingest.tests.conftest import PROJECT_DIR, UNIT_TESTS_OFF
 
@@ -202,7 +202,7 @@ def test_a_new_day_on_spark_incrementally_equals_a_full_refresh(
     from new_day import write_new_day, write_query_log_new_day
 
     from ingest import aws_cur, clickhouse_query_log
-    from ingest.core import load_path
+    from ingest.load.land import load_path
 
     db, spark_tables = both_engines
     root, spark_env, target = BUILDS[db]

@@ -27,8 +27,9 @@ import duckdb
 import pytest
 
 from ingest import focus, gcp, report, revenue
-from ingest.core import connect, load_path
 from ingest.demo import run_dbt
+from ingest.load.db import connect
+from ingest.load.land import load_path
 from ingest.tests.conftest import copy_project
 from ingest.tests.test_gcp import _credit, _row, write_export
 from ingest.tests.test_semantic_layer import mf_query

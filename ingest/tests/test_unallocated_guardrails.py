@@ -21,8 +21,8 @@ import duckdb
 import pytest
 
 from ingest import report, sample_data
-from ingest.core import connect
 from ingest.demo import load_sample, run_dbt
+from ingest.load.db import connect
 from ingest.tests.conftest import copy_project, seed_file
 
 REASONS = (

@@ -14,7 +14,9 @@ import pytest
 
 from ingest import clickhouse_query_log, revenue, sample_data, usage
 from ingest.cli import build_parser, main
-from ingest.core import Guards, LoadError, TableSpec, connect, load_path
+from ingest.load.db import connect
+from ingest.load.land import load_path
+from ingest.load.spec import Guards, LoadError, TableSpec
 from ingest.tests.conftest import snapshot
 
 QL = "raw.clickhouse_query_log"
