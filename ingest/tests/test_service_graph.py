@@ -156,8 +156,12 @@ def test_cycle_path_is_named(solved: duckdb.DuckDBPyConnection) -> None:
     path = solved.execute(
         "select service_path from shared where pool_id = 'a' and product = 'p1'"
     ).fetchone()[0]
-    # direct 50 %, via b 8 %, then the rest of the walk round the cycle
-    assert path.startswith("a → p1 50.0%; a → b → p1 8.0%; a → b → a → p1 1.0%")
+    # direct 50 %, via b 0.2 · 0.4 = 8 %, back through a 0.2 · 0.1 · 0.5 = 1 %, then the rest
+    # of the walk round the cycle: 59.18 % in all, x_a
+    assert path == (
+        "a → p1 50.0%; a → b → p1 8.0%; a → b → a → p1 1.0%; a → b → … → b → p1 0.16%; "
+        "a → b → … → a → p1 0.02%"
+    )
 
 
 def test_residual_cases_are_rows_with_a_reason(solved: duckdb.DuckDBPyConnection) -> None:

@@ -303,8 +303,9 @@ resolved as (
         paths.product,
         sum(paths.portion) / max(origin_totals.total_portion) as share,
         {{ dbt.listagg(
-            "paths.hop_path || ' ' || cast(round(paths.portion * 100, 2) as "
-            ~ dbt.type_string() ~ ") || '%'",
+            "paths.hop_path || ' ' || case when paths.portion < 0.00005 then '<0.01'"
+            ~ " else cast(round(paths.portion * 100, 2) as " ~ dbt.type_string()
+            ~ ") end || '%'",
             "'; '",
             paths_ordered_by,
         ) }} as service_path
