@@ -61,7 +61,7 @@ group_nodes as (
 
 ),
 
-{#- one group stands for its node: every group of a node has the same shares -#}
+{#- one group stands for its node: every group of a node has the same shares #}
 
 node_groups as (
 
@@ -110,7 +110,16 @@ service_nodes as (
 
 ),
 
-{#- what one unit at a node does in one hop, self-service taken out -#}
+nodes_with_shares as (
+
+    select distinct
+        graph_key,
+        pool_id
+    from node_shares
+
+),
+
+{#- what one unit at a node does in one hop, self-service taken out #}
 
 hop_shares as (
 
@@ -128,7 +137,7 @@ hop_shares as (
         on
             node_shares.graph_key = service_nodes.graph_key
             and node_shares.pool_id = service_nodes.pool_id
-    left join (select distinct graph_key, pool_id from node_shares) as targets
+    left join nodes_with_shares as targets
         on
             node_shares.graph_key = targets.graph_key
             and node_shares.target_pool_id = targets.pool_id
@@ -176,6 +185,8 @@ walk_0 as (
 
 ),
 
+{#- sqlfluff cannot map the unrolled loops' indent back to this file #}
+-- noqa: disable=LT02
 {%- for hop in range(1, max_hops + 1) %}
 
 walk_{{ hop }} as (
@@ -225,14 +236,17 @@ hop_absorbed as (
             walk.graph_key = absorbing.graph_key
             and walk.current_pool_id = absorbing.pool_id
     {%- endfor %}
+    -- noqa: enable=LT02
 
 ),
 
-{#- a node has an exit when some of its own unit reached a final target -#}
+{#- a node has an exit when some of its own unit reached a final target #}
 
 exits as (
 
-    select distinct origin_pool_id as pool_id, graph_key
+    select distinct
+        origin_pool_id as pool_id,
+        graph_key
     from hop_absorbed
     where mass > 1e-9
 
@@ -293,7 +307,18 @@ paths as (
 ),
 
 {#- the mass dropped below 1e-18 per hop (and a converged tail ≤ 1e-9) is scaled back in,
-    so the final shares of a pool sum to 1 -#}
+    so the final shares of a pool sum to 1 #}
+
+origin_totals as (
+
+    select
+        graph_key,
+        origin_pool_id,
+        sum(portion) as total_portion
+    from paths
+    group by graph_key, origin_pool_id
+
+),
 
 resolved as (
 
@@ -310,14 +335,7 @@ resolved as (
             paths_ordered_by,
         ) }} as service_path
     from paths
-    inner join (
-        select
-            graph_key,
-            origin_pool_id,
-            sum(portion) as total_portion
-        from paths
-        group by graph_key, origin_pool_id
-    ) as origin_totals
+    inner join origin_totals
         on
             paths.graph_key = origin_totals.graph_key
             and paths.origin_pool_id = origin_totals.origin_pool_id
@@ -325,7 +343,7 @@ resolved as (
 
 ),
 
-{#- the origin's own driver quantity for a product it reaches directly -#}
+{#- the origin's own driver quantity for a product it reaches directly #}
 
 own_quantities as (
 
