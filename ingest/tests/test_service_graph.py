@@ -8,6 +8,7 @@ inputs, so the SQL under test is the project's own, row for row.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -57,7 +58,7 @@ def _compiled_sql(tmp_path: Path) -> dict[str, str]:
         text=True,
         timeout=600,
         check=False,
-        env={**__import__("os").environ, "COST_MODEL_DB": str(tmp_path / "compile.duckdb")},
+        env={**os.environ, "COST_MODEL_DB": str(tmp_path / "compile.duckdb")},
     )
     assert done.returncode == 0, done.stdout + done.stderr
     manifest = json.loads((dbt_target() / "manifest.json").read_text())
@@ -131,7 +132,19 @@ def test_two_service_cycle_ties_to_the_exact_cents(solved: duckdb.DuckDBPyConnec
     assert float(x_b * 50) == pytest.approx(22.9591836, abs=1e-6)
     assert _cents(solved, "a") == {"p1": Decimal("59.18"), "p2": Decimal("40.82")}
     assert _cents(solved, "b") == {"p1": Decimal("22.96"), "p2": Decimal("27.04")}
-    # products: 82.14 + 67.86 = 150.00 (exact totals 82.142857…, 67.857142…)
+    # products: 82.14 + 67.86 = 150.00; the reciprocal totals T_a = 105 / 0.98, T_b = 50 + 0.2 T_a
+    # give p1 0.5 T_a + 0.4 T_b = 82.142857…, so each hop's money arrives to the cent
+    t_a = Fraction(105) / Fraction(98, 100)
+    t_b = 50 + Fraction(2, 10) * t_a
+    products = dict(
+        solved.execute(
+            "select product, sum(allocated_effective_cost) from shared "
+            "where pool_id in ('a', 'b') group by all"
+        ).fetchall()
+    )
+    exact_p1 = Fraction(1, 2) * t_a + Fraction(4, 10) * t_b
+    assert products == {"p1": Decimal("82.14"), "p2": Decimal("67.86")}
+    assert abs(Fraction(products["p1"]) - exact_p1) < Fraction(1, 100)
     shares = dict(
         solved.execute(
             """select product, share from fx_int_allocation__service_shares
