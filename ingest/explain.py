@@ -99,6 +99,9 @@ class PoolPart:
     product_cost: Decimal
     cost: Decimal
     largest_allocation_key: str
+    # for a pool that serves other pools: the hop paths of its largest row, e.g.
+    # "monitoring → clickhouse → replay 12.5%; monitoring → replay 40.1%" (share of the source)
+    service_path: str | None = None
 
     @property
     def product_share(self) -> float | None:
@@ -399,7 +402,8 @@ def _pools(con, cte: str, params: list[object]) -> list[PoolPart]:  # type: igno
                 rule_id, product, period_grain, method,
                 count(distinct period_start) as periods,
                 sum(allocated_effective_cost) as cost,
-                arg_max(allocation_key, abs(allocated_effective_cost)) as largest_key
+                arg_max(allocation_key, abs(allocated_effective_cost)) as largest_key,
+                arg_max(service_path, abs(allocated_effective_cost)) as service_path
             from target_rows
             where source_kind = 'pool_group' and not is_unallocated
             group by all
@@ -459,7 +463,8 @@ def _pools(con, cte: str, params: list[object]) -> list[PoolPart]:  # type: igno
                 from bases as b
                 where b.rule_id = parts.rule_id and b.product is not distinct from parts.product),
             target_quantities.target_quantity, pool_quantities.pool_quantity,
-            pool_costs.pool_cost, product_costs.product_cost, parts.cost, parts.largest_key
+            pool_costs.pool_cost, product_costs.product_cost, parts.cost, parts.largest_key,
+            parts.service_path
         from parts
         left join {SEEDS}.allocation_pools as pools on parts.rule_id = pools.pool_id
         left join pool_costs on parts.rule_id = pool_costs.rule_id
@@ -814,6 +819,14 @@ def render(e: Explanation, *, markdown: bool = False) -> str:
                 f"{'- ' if markdown else '  '}{p.pool_id}: {p.description or '(no description)'} "
                 f"[split per {p.share_grain}; share basis per period: {bases}]"
             )
+        paths = [p for p in e.pools if p.service_path]
+        if paths:
+            out += ["", "Pools that serve pools: how each part got here (its largest day):"]
+            for p in paths:
+                out.append(
+                    f"{'- ' if markdown else '  '}{p.pool_id} → {p.product or '—'}: "
+                    f"{p.service_path}"
+                )
     if e.customer_splits:
         out += ["", f"{h2}Customer split: each product's cost to customers"]
         out += _table(

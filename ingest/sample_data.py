@@ -73,6 +73,8 @@ CLICKHOUSE_USERS: Mapping[str, str | None] = {
     "analytics_svc": "analytics",
     "flags_svc": "flags",
     "ai_svc": "ai_assistant",
+    # the monitoring service keeps its metrics in ClickHouse: a service pool, not a product
+    "metrics_svc": "pool:monitoring",
     "etl": None,
     "default": None,
 }
@@ -148,9 +150,10 @@ MAX_ROWS_PER_FILE = 2_000_000
 # re-sized at the switch, so the bill is not monotonic in cur_lines across that threshold.
 MAX_DAILY_LINES_PER_DAY = 2_000
 # Lines per usage period that do not grow with the fleet: SP recurring fee (1), RDS under the RI
-# (2 instances) + its storage (1), the ingress ALB (2 usage types), EKS node (1) + pod rows (6).
-_FIXED_LINES_PER_UNIT = 13
-_EKS_POD_ROWS = 6
+# (2 instances) + its storage (1), the ingress ALB (2 usage types), EKS node (1) + pod rows (8),
+# the monitoring node (1).
+_FIXED_LINES_PER_UNIT = 16
+_EKS_POD_ROWS = 8
 # Monthly one-off lines: RIFee, Credit, Support fee and one Tax line per charged product code
 # (AmazonEC2, AmazonS3, AmazonRDS, AWSELB, AmazonCloudWatch, ComputeSavingsPlans,
 # AWSSupportBusiness); a Refund in one month comes on top.
@@ -652,8 +655,10 @@ def _create_resources(con: duckdb.DuckDBPyConnection, plan: _CurPlan) -> None:
     for name in order:
         ranges.append((name, nxt, plan.counts[name]))
         nxt += plan.counts[name]
-    # Fixed shared infrastructure follows the scalable fleet.
-    for name, n in (("rds", 2), ("rds_storage", 1), ("alb", 2), ("eks_node", 1)):
+    # Fixed shared infrastructure follows the scalable fleet; the EKS node last, as its pods
+    # take the ids after it.
+    fixed = (("rds", 2), ("rds_storage", 1), ("alb", 2), ("mon_node", 1), ("eks_node", 1))
+    for name, n in fixed:
         ranges.append((name, nxt, n))
         nxt += n
     con.execute("CREATE TABLE classes (cls VARCHAR, first_id BIGINT, n BIGINT)")
@@ -697,7 +702,8 @@ spec AS (
              WHEN cls = 'acme' THEN CASE WHEN k % 2 = 0 THEN 'analytics' ELSE 'replay' END
              ELSE '' END AS tag_product,
         CASE WHEN cls IN ('app_od', 'app_ebs') THEN env_rnd
-             WHEN cls IN ('app_sp', 'acme', 'ch_ec2', 'ch_ebs', 'rds', 'rds_storage', 'eks_node')
+             WHEN cls IN ('app_sp', 'acme', 'ch_ec2', 'ch_ebs', 'rds', 'rds_storage', 'eks_node',
+                          'mon_node')
                   THEN 'prod'
              -- the first bucket of every product is prod; later ones alternate
              WHEN cls = 's3' THEN CASE WHEN k // 2 < 4 OR (k // 2) % 3 <> 2 THEN 'prod'
@@ -710,6 +716,7 @@ spec AS (
         CASE cls WHEN 'ch_ec2' THEN 'clickhouse' WHEN 'ch_ebs' THEN 'clickhouse'
                  WHEN 'rds' THEN 'shared-postgres' WHEN 'rds_storage' THEN 'shared-postgres'
                  WHEN 'alb' THEN 'ingress-alb' WHEN 'eks_node' THEN 'eks-cluster'
+                 WHEN 'mon_node' THEN 'monitoring'
                  ELSE '' END AS tag_service,
         -- instance type per workload: product pools, bigger boxes for ClickHouse; Acme's
         -- dedicated (customer-tagged) boxes are small: a single-tenant ingest worker
@@ -725,6 +732,7 @@ spec AS (
                 ELSE ['r6i.4xlarge', 'm6i.2xlarge', 'm6i.large'][k % 3 + 1] END
             WHEN cls = 'untagged_ec2' THEN ['t3.medium', 'm6i.large'][k % 2 + 1]
             WHEN cls = 'eks_node' THEN 'm6i.4xlarge'
+            WHEN cls = 'mon_node' THEN 'm6i.xlarge'
             ELSE NULL END AS ec2_type
     FROM base b
 )
@@ -857,8 +865,11 @@ WITH pods AS (
         (1, 'replay-api', 'replay', 'GB', 0.10, 8.0),
         (2, 'analytics-ingest', 'analytics', 'vCPU', 0.25, 4.0),
         (3, 'analytics-ingest', 'analytics', 'GB', 0.15, 16.0),
-        (4, 'ai-worker', 'ai_assistant', 'vCPU', 0.20, 3.0),
-        (5, 'ai-worker', 'ai_assistant', 'GB', 0.10, 12.0)
+        (4, 'ai-worker', 'ai_assistant', 'vCPU', 0.14, 3.0),
+        (5, 'ai-worker', 'ai_assistant', 'GB', 0.06, 12.0),
+        -- ClickHouse Keeper runs on the cluster: its pods serve the ClickHouse pool
+        (6, 'clickhouse-keeper', 'pool:clickhouse', 'vCPU', 0.06, 1.0),
+        (7, 'clickhouse-keeper', 'pool:clickhouse', 'GB', 0.04, 4.0)
     ) t(k, pod, product, dim, weight, amount)
 ),
 cum AS (
@@ -881,7 +892,7 @@ SELECT
     c.product AS tag_product, 'prod' AS tag_env, '' AS tag_customer, '' AS tag_feature,
     '' AS tag_service,
     CASE c.product WHEN 'replay' THEN 'replay-team' WHEN 'analytics' THEN 'analytics-team'
-        ELSE 'ml-team' END AS tag_team,
+        WHEN 'ai_assistant' THEN 'ml-team' ELSE 'platform' END AS tag_team,
     'product-engineering' AS business_unit,
     n.res_id AS parent_res_id, n.od_rate AS parent_rate, n.resource_id AS parent_resource_id,
     CASE WHEN c.k = 0 THEN 0 ELSE c.lo END::DECIMAL(7, 6) AS share_lo,
@@ -1396,6 +1407,12 @@ CREATE OR REPLACE TABLE query_templates AS SELECT * FROM (VALUES
      'SELECT team_id, count() FROM replay.session_replay_events WHERE min_first_timestamp >= yesterday() GROUP BY team_id'),
     ('etl', 2, 'Select', 'analytics', 'analytics.events',
      'SELECT team_id, uniq(person_id) FROM analytics.events WHERE timestamp >= yesterday() GROUP BY team_id'),
+    ('metrics', 0, 'Insert', 'metrics', 'metrics.samples',
+     'INSERT INTO metrics.samples FORMAT RowBinary'),
+    ('metrics', 1, 'Select', 'metrics', 'metrics.samples',
+     'SELECT metric, avg(value) FROM metrics.samples WHERE timestamp >= now() - INTERVAL 1 HOUR GROUP BY metric'),
+    ('metrics', 2, 'Select', 'metrics', 'metrics.samples',
+     'SELECT quantile(0.99)(value) FROM metrics.samples WHERE metric = ''query_duration_ms'' AND timestamp >= now() - INTERVAL 1 DAY'),
     ('default', 0, 'Select', 'system', 'system.parts',
      'SELECT database, table, sum(bytes_on_disk) FROM system.parts WHERE active GROUP BY database, table'),
     ('default', 1, 'Select', 'system', 'system.one', 'SELECT 1'),
@@ -1445,7 +1462,8 @@ q2 AS (
     SELECT q.*,
         CASE WHEN u_user < 0.30 THEN 'replay' WHEN u_user < 0.65 THEN 'analytics'
              WHEN u_user < 0.80 THEN 'flags' WHEN u_user < 0.92 THEN 'ai_assistant'
-             WHEN u_user < 0.96 THEN 'etl' ELSE 'default' END AS workload,
+             WHEN u_user < 0.94 THEN 'metrics' WHEN u_user < 0.96 THEN 'etl'
+             ELSE 'default' END AS workload,
         CASE WHEN u_status < 0.02 THEN 'ExceptionBeforeStart'
              WHEN u_status < 0.05 THEN 'ExceptionWhileProcessing'
              ELSE 'QueryFinish' END AS outcome
@@ -1459,10 +1477,11 @@ q3 AS (
         CASE WHEN u_dist < 0.25 THEN hexid('q2', q) END AS h2,
         CASE WHEN u_user < 0.30 THEN hexid('session', q) END AS hs,
         CASE workload WHEN 'replay' THEN 'replay_svc' WHEN 'analytics' THEN 'analytics_svc'
-             WHEN 'flags' THEN 'flags_svc' WHEN 'ai_assistant' THEN 'ai_svc' ELSE workload END
+             WHEN 'flags' THEN 'flags_svc' WHEN 'ai_assistant' THEN 'ai_svc'
+             WHEN 'metrics' THEN 'metrics_svc' ELSE workload END
             AS user_name,
         -- a sixth of product traffic is ingestion (inserts), the rest reads
-        CASE WHEN workload IN ('etl', 'default') THEN (hash(q, 21, @seed@) % 3)::INTEGER
+        CASE WHEN workload IN ('etl', 'default', 'metrics') THEN (hash(q, 21, @seed@) % 3)::INTEGER
              WHEN u_kind < 0.17 THEN 2
              ELSE (hash(q, 22, @seed@) % 2)::INTEGER END AS template_no,
         cl.ids[1 + (hash(q, 23, @seed@) % len(cl.ids))::INTEGER] AS customer_id,
@@ -1484,7 +1503,7 @@ SELECT
     q3.outcome = 'QueryFinish' AND t.query_kind = 'Select' AND q3.workload <> 'default'
         AND q3.u_dist < 0.25 AS is_distributed,
     CASE
-        WHEN q3.workload IN ('etl', 'default') THEN
+        WHEN q3.workload IN ('etl', 'default', 'metrics') THEN
             CASE WHEN q3.workload = 'etl' AND q3.u_comment < 0.5
                  THEN '{"job": "daily_rollup"}' ELSE '' END
         WHEN q3.u_comment < 0.80 THEN
@@ -1692,6 +1711,13 @@ drivers AS (
         round(p.gb * (1 + 0.001 * (d.date - (SELECT min(date) FROM days))), 3)
     FROM days d CROSS JOIN (VALUES ('replay', 42000.0), ('analytics', 65000.0),
                                    ('flags', 800.0), ('ai_assistant', 5200.0)) p(product, gb)
+    UNION ALL
+    -- the monitoring service's driver: time series it keeps per product, and for ClickHouse
+    -- (monitoring watches ClickHouse; a `pool:` target is a service pool, not a product)
+    SELECT d.date, 'monitored_series', s.target, NULL, NULL,
+        round(s.n * (1 + 0.002 * (d.date - (SELECT min(date) FROM days))))
+    FROM days d CROSS JOIN (VALUES ('replay', 1800.0), ('analytics', 3200.0), ('flags', 700.0),
+                                   ('ai_assistant', 1100.0), ('pool:clickhouse', 2600.0)) s(target, n)
     UNION ALL
     SELECT date, 'active_tenants', product, NULL, NULL,
         count(*) FILTER (WHERE rnd(hash(customer_id), hash(product, date), 43) > 0.05)::DOUBLE

@@ -492,6 +492,8 @@ def test_usage_metrics(con: duckdb.DuckDBPyConnection, daily: SampleSummary) -> 
         "ai_requests": 1,
         "gb_stored": 4,
         "active_tenants": 4,
+        # the four products and the ClickHouse pool (pool:clickhouse)
+        "monitored_series": 5,
     }
     ai_without_feature = con.execute(
         f"""SELECT count(*) FROM read_parquet('{daily.usage_file.as_posix()}')

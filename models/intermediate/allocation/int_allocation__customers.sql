@@ -10,7 +10,8 @@
 {%- set passthrough = [
     'source_kind', 'source_key', 'period_grain', 'period_start', 'billing_currency',
     'billing_period', 'billing_account_id', 'rule_id',
-    'method', 'share_basis', 'driver_name', 'driver_quantity', 'product_share', 'product', 'team',
+    'method', 'share_basis', 'driver_name', 'driver_quantity', 'service_path',
+    'product_share', 'product', 'team',
     'feature_id', 'environment', 'service_code', 'component', 'source_effective_cost',
     'source_billed_cost',
 ] -%}

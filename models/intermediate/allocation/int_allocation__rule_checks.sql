@@ -906,7 +906,13 @@ product_problems as (
     cross join loaded
     left join products
         on product_references.product = products.product
-    where loaded.n_products > 0 and products.product is null
+    {#- a service pool as target (docs/allocation.md, "Services that serve services") #}
+    left join pools as service_pools
+        on product_references.product = 'pool:' || service_pools.pool_id
+    where
+        loaded.n_products > 0
+        and products.product is null
+        and service_pools.pool_id is null
 
 ),
 

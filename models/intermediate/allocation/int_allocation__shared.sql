@@ -3,7 +3,10 @@
     cents tie exactly (macros/allocation/largest_remainder.sql). Groups with no shares (driver
     zero and fallback `unallocated`, or a `residual` pool) become one explicit row with the
     whole amount and a reason; so do ClickHouse work no product could be found for, and a
-    Kubernetes cluster's idle capacity and unlabelled workloads (OpenCost driver).
+    Kubernetes cluster's idle capacity and unlabelled workloads (OpenCost driver). Pools that
+    serve other pools are split by their solved shares (int_allocation__service_shares): the
+    cost that passes through other pools lands on products in one step, with its hop path in
+    service_path; what the service graph cannot place is a residual row with its reason.
 -#}
 with
 
@@ -21,7 +24,10 @@ pools as (
 
 shares as (
 
-    select * from {{ ref('int_allocation__pool_shares') }}
+    select
+        *,
+        product || ':' || coalesce(service_path, '') as target_key
+    from {{ ref('int_allocation__service_shares') }}
 
 ),
 
@@ -43,6 +49,8 @@ to_split as (
         shares.driver_quantity,
         shares.product,
         shares.share,
+        shares.service_path,
+        shares.target_key,
         pool_costs.pool_effective_cost as source_effective_cost,
         pool_costs.pool_billed_cost as source_billed_cost
     from pool_costs
@@ -60,7 +68,7 @@ split as (
         ['source_effective_cost', 'source_billed_cost'],
         'share',
         ['pool_group_key'],
-        'product',
+        'target_key',
     ) }}
 
 ),
@@ -85,14 +93,25 @@ allocated as (
         share_basis,
         driver_name,
         driver_quantity,
-        case when product in ('(unattributed)', '(idle)') then null else product end as product,
+        case
+            when product in (
+                '(unattributed)', '(idle)', '(no_service_driver)', '(self_service_only)',
+                '(no_path_to_product)', '(not_converged)'
+            ) then null
+            else product
+        end as product,
         case
             when product = '(idle)' then 'idle_capacity'
+            when product in (
+                '(no_service_driver)', '(self_service_only)', '(no_path_to_product)',
+                '(not_converged)'
+            ) then substring(product, 2, length(product) - 2)
             when product = '(unattributed)' and driver_name like 'opencost:%'
                 then 'unattributed_workloads'
             when product = '(unattributed)' then 'unattributed_queries'
         end as unallocated_reason,
         share,
+        service_path,
         source_effective_cost,
         source_billed_cost,
         allocated_source_effective_cost as allocated_effective_cost,
@@ -122,6 +141,7 @@ unsplit as (
             when pools.method = 'residual' then pools.pool_id else 'no_driver'
         end as unallocated_reason,
         1.0 as share,
+        cast(null as {{ dbt.type_string() }}) as service_path,
         pool_costs.pool_effective_cost as source_effective_cost,
         pool_costs.pool_billed_cost as source_billed_cost,
         pool_costs.pool_effective_cost as allocated_effective_cost,

@@ -45,6 +45,7 @@ allocation_rows as (
         driver_name,
         driver_quantity,
         customer_driver_name,
+        service_path,
         cast(product_share as double) as product_share,
         cast(customer_share as double) as customer_share,
         cast(product_share * customer_share as double) as share,
@@ -82,6 +83,7 @@ final as (
             ('x_ProductShare', 'product_share', 'number'),
             ('x_CustomerShare', 'customer_share', 'number'),
             ('x_CustomerDriverName', 'customer_driver_name', 'string'),
+            ('x_ServicePath', 'service_path', 'string'),
         ]) }}, ']}') as allocated_method_details,
         case
             when product is null then concat('unallocated/', coalesce(unallocated_reason, '-'))

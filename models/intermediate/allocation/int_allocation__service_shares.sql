@@ -1,0 +1,417 @@
+{#-
+    Pool shares with the service graph solved: a pool's driver may name another pool as a
+    target (`pool:<pool_id>` in the driver's product column, e.g. a usage row of monitoring's
+    metric whose product is `pool:clickhouse`). Such a share is not final: the target pool
+    passes it on by its own shares, possibly back to the first pool (a cycle). This model
+    replaces every pool's shares by the fractions of its cost that end at each final target
+    (product, or an explicit residual), the reciprocal method: total_i = own_i + Σ a_ji total_j.
+
+    Per graph (share_grain × period_start × billing_currency) each service pool is a node with
+    the shares int_allocation__pool_shares gives its groups (the same for every group of one
+    pool, period and currency). A unit of cost starts at each node that has service links and
+    is walked hop by hop: at each hop the mass at a node goes to its final targets (absorbed)
+    and to the pools it serves (carried on). Mass per (origin, first hop, current node, depth)
+    is summed at each hop, so a hop costs at most n³ rows. The walk is unrolled
+    var('service_max_hops') times, no recursive CTE: its step aggregates, which a recursive
+    term may not do, and an unrolled chain of CTEs runs on every engine (dbt-spark too).
+    Mass below 1e-18 is dropped. Where every node keeps a path to a final target, the mass
+    still travelling shrinks geometrically (at 50 % passed on per hop, 64 hops leave 5e-20);
+    more than 1e-9 of a unit left at a node that has an exit becomes `(not_converged)`, which
+    tests/assert_service_walk_converged.sql fails on (raise var service_max_hops).
+
+    Defined results (every unit ends somewhere):
+      * self-service (`pool:<itself>`): the own share is removed and the rest scaled up; a
+        pool whose only target is itself → `(self_service_only)`;
+      * a link to a pool without shares that period (no cost, zero driver with fallback
+        `unallocated`, a residual pool, another share_grain) → `(no_service_driver)`;
+      * mass still travelling after the last hop with > 1e-9 of a unit: it is caught in a
+        cycle with no way out to a product → `(no_path_to_product)`.
+    Each final row keeps its hop paths in service_path: "monitoring → clickhouse → search
+    38.12%" (origin first; a walk of more than two hops shows its first and last pool, "…"
+    between), the percentages being of the pool's cost. Groups of pools without service links
+    keep their pool shares row for row (service_path null). Cents are split downstream
+    (int_allocation__shared) by largest remainder per pool group, so every hop ties exactly.
+-#}
+{%- set max_hops = var('service_max_hops', 64) -%}
+{#- Spark's listagg cannot order (it warns): there the paths come in any order -#}
+{%- set paths_ordered_by = none if target.type == 'spark'
+    else 'order by paths.portion desc, paths.hop_path' -%}
+with
+
+pool_shares as (
+
+    select * from {{ ref('int_allocation__pool_shares') }}
+
+),
+
+pool_costs as (
+
+    select * from {{ ref('int_allocation__pool_costs') }}
+
+),
+
+group_nodes as (
+
+    select distinct
+        pool_group_key,
+        pool_id,
+        share_grain || ':' || cast(period_start as {{ dbt.type_string() }})
+        || ':' || billing_currency as graph_key
+    from pool_costs
+
+),
+
+{#- one group stands for its node: every group of a node has the same shares #}
+
+node_groups as (
+
+    select
+        graph_key,
+        pool_id,
+        min(pool_group_key) as pool_group_key
+    from group_nodes
+    group by graph_key, pool_id
+
+),
+
+node_shares as (
+
+    select
+        node_groups.graph_key,
+        node_groups.pool_id,
+        pool_shares.share_basis,
+        pool_shares.driver_name,
+        pool_shares.driver_quantity,
+        pool_shares.product,
+        pool_shares.share,
+        case
+            when pool_shares.product like 'pool:%'
+                then substring(pool_shares.product, 6, 200)
+        end as target_pool_id
+    from node_groups
+    inner join pool_shares
+        on node_groups.pool_group_key = pool_shares.pool_group_key
+
+),
+
+service_nodes as (
+
+    select
+        graph_key,
+        pool_id,
+        sum(
+            case when target_pool_id = pool_id then share else 0 end
+        ) as self_share,
+        max(share_basis) as share_basis,
+        max(driver_name) as driver_name
+    from node_shares
+    group by graph_key, pool_id
+    having max(case when target_pool_id is not null then 1 else 0 end) = 1
+
+),
+
+nodes_with_shares as (
+
+    select distinct
+        graph_key,
+        pool_id
+    from node_shares
+
+),
+
+{#- what one unit at a node does in one hop, self-service taken out #}
+
+hop_shares as (
+
+    select
+        node_shares.graph_key,
+        node_shares.pool_id,
+        case
+            when node_shares.target_pool_id is null then node_shares.product
+            when targets.pool_id is null then '(no_service_driver)'
+        end as product,
+        case when targets.pool_id is not null then node_shares.target_pool_id end as next_pool_id,
+        node_shares.share / (1 - coalesce(service_nodes.self_share, 0)) as share
+    from node_shares
+    left join service_nodes
+        on
+            node_shares.graph_key = service_nodes.graph_key
+            and node_shares.pool_id = service_nodes.pool_id
+    left join nodes_with_shares as targets
+        on
+            node_shares.graph_key = targets.graph_key
+            and node_shares.target_pool_id = targets.pool_id
+    where
+        coalesce(node_shares.target_pool_id, '') <> node_shares.pool_id
+        and coalesce(service_nodes.self_share, 0) < 1 - 1e-12
+
+    union all
+
+    select
+        graph_key,
+        pool_id,
+        '(self_service_only)' as product,
+        cast(null as {{ dbt.type_string() }}) as next_pool_id,
+        1.0 as share
+    from service_nodes
+    where self_share >= 1 - 1e-12
+
+),
+
+absorbing as (
+
+    select * from hop_shares
+    where next_pool_id is null
+
+),
+
+links as (
+
+    select * from hop_shares
+    where next_pool_id is not null
+
+),
+
+walk_0 as (
+
+    select
+        graph_key,
+        pool_id as origin_pool_id,
+        cast(null as {{ dbt.type_string() }}) as first_pool_id,
+        pool_id as current_pool_id,
+        0 as depth,
+        cast(1.0 as double) as mass
+    from service_nodes
+
+),
+
+{#- sqlfluff cannot map the unrolled loops' indent back to this file #}
+-- noqa: disable=LT02
+{%- for hop in range(1, max_hops + 1) %}
+
+walk_{{ hop }} as (
+
+    select
+        walk.graph_key,
+        walk.origin_pool_id,
+        coalesce(walk.first_pool_id, links.next_pool_id) as first_pool_id,
+        links.next_pool_id as current_pool_id,
+        case when walk.depth >= 3 then 3 else walk.depth + 1 end as depth,
+        sum(walk.mass * links.share) as mass
+    from walk_{{ hop - 1 }} as walk
+    inner join links
+        on
+            walk.graph_key = links.graph_key
+            and walk.current_pool_id = links.pool_id
+    group by
+        walk.graph_key,
+        walk.origin_pool_id,
+        coalesce(walk.first_pool_id, links.next_pool_id),
+        links.next_pool_id,
+        case when walk.depth >= 3 then 3 else walk.depth + 1 end
+    having sum(walk.mass * links.share) > 1e-18
+
+),
+{%- endfor %}
+
+hop_absorbed as (
+
+    {%- for hop in range(0, max_hops + 1) %}
+    {%- if not loop.first %}
+
+    union all
+    {%- endif %}
+
+    select
+        walk.graph_key,
+        walk.origin_pool_id,
+        walk.first_pool_id,
+        walk.current_pool_id,
+        walk.depth,
+        absorbing.product,
+        walk.mass * absorbing.share as mass
+    from walk_{{ hop }} as walk
+    inner join absorbing
+        on
+            walk.graph_key = absorbing.graph_key
+            and walk.current_pool_id = absorbing.pool_id
+    {%- endfor %}
+    -- noqa: enable=LT02
+
+),
+
+{#- a node has an exit when some of its own unit reached a final target #}
+
+exits as (
+
+    select distinct
+        origin_pool_id as pool_id,
+        graph_key
+    from hop_absorbed
+    where mass > 1e-9
+
+),
+
+absorbed as (
+
+    select * from hop_absorbed
+
+    union all
+
+    select
+        tail.graph_key,
+        tail.origin_pool_id,
+        tail.first_pool_id,
+        tail.current_pool_id,
+        tail.depth,
+        case
+            when exits.pool_id is null then '(no_path_to_product)' else '(not_converged)'
+        end as product,
+        tail.mass
+    from walk_{{ max_hops }} as tail
+    left join exits
+        on
+            tail.graph_key = exits.graph_key
+            and tail.current_pool_id = exits.pool_id
+    where tail.mass > 1e-9
+
+),
+
+paths as (
+
+    select
+        graph_key,
+        origin_pool_id,
+        product,
+        case
+            when depth = 0 then origin_pool_id
+            when depth = 1 then origin_pool_id || ' → ' || current_pool_id
+            when depth = 2
+                then origin_pool_id || ' → ' || first_pool_id || ' → ' || current_pool_id
+            else origin_pool_id || ' → ' || first_pool_id || ' → … → ' || current_pool_id
+        end || ' → ' || product as hop_path,
+        sum(mass) as portion
+    from absorbed
+    group by
+        graph_key,
+        origin_pool_id,
+        product,
+        case
+            when depth = 0 then origin_pool_id
+            when depth = 1 then origin_pool_id || ' → ' || current_pool_id
+            when depth = 2
+                then origin_pool_id || ' → ' || first_pool_id || ' → ' || current_pool_id
+            else origin_pool_id || ' → ' || first_pool_id || ' → … → ' || current_pool_id
+        end || ' → ' || product
+
+),
+
+{#- the mass dropped below 1e-18 per hop (and a converged tail ≤ 1e-9) is scaled back in,
+    so the final shares of a pool sum to 1 #}
+
+origin_totals as (
+
+    select
+        graph_key,
+        origin_pool_id,
+        sum(portion) as total_portion
+    from paths
+    group by graph_key, origin_pool_id
+
+),
+
+resolved as (
+
+    select
+        paths.graph_key,
+        paths.origin_pool_id,
+        paths.product,
+        sum(paths.portion) / max(origin_totals.total_portion) as share,
+        {{ dbt.listagg(
+            "paths.hop_path || ' ' || case when paths.portion < 0.00005 then '<0.01'"
+            ~ " else cast(round(paths.portion * 100, 2) as " ~ dbt.type_string()
+            ~ ") end || '%'",
+            "'; '",
+            paths_ordered_by,
+        ) }} as service_path
+    from paths
+    inner join origin_totals
+        on
+            paths.graph_key = origin_totals.graph_key
+            and paths.origin_pool_id = origin_totals.origin_pool_id
+    group by paths.graph_key, paths.origin_pool_id, paths.product
+
+),
+
+{#- the origin's own driver quantity for a product it reaches directly #}
+
+own_quantities as (
+
+    select
+        graph_key,
+        pool_id,
+        product,
+        driver_quantity
+    from node_shares
+    where target_pool_id is null
+
+),
+
+service_group_shares as (
+
+    select
+        group_nodes.pool_group_key,
+        service_nodes.share_basis,
+        service_nodes.driver_name,
+        own_quantities.driver_quantity,
+        resolved.product,
+        resolved.share,
+        resolved.service_path
+    from group_nodes
+    inner join service_nodes
+        on
+            group_nodes.graph_key = service_nodes.graph_key
+            and group_nodes.pool_id = service_nodes.pool_id
+    inner join resolved
+        on
+            group_nodes.graph_key = resolved.graph_key
+            and group_nodes.pool_id = resolved.origin_pool_id
+    left join own_quantities
+        on
+            resolved.graph_key = own_quantities.graph_key
+            and resolved.origin_pool_id = own_quantities.pool_id
+            and resolved.product = own_quantities.product
+
+),
+
+plain_group_shares as (
+
+    select
+        pool_shares.pool_group_key,
+        pool_shares.share_basis,
+        pool_shares.driver_name,
+        pool_shares.driver_quantity,
+        pool_shares.product,
+        pool_shares.share,
+        cast(null as {{ dbt.type_string() }}) as service_path
+    from pool_shares
+    inner join group_nodes
+        on pool_shares.pool_group_key = group_nodes.pool_group_key
+    where not exists (
+        select 1 from service_nodes
+        where
+            service_nodes.graph_key = group_nodes.graph_key
+            and service_nodes.pool_id = group_nodes.pool_id
+    )
+
+),
+
+final as (
+
+    select * from plain_group_shares
+    union all
+    select * from service_group_shares
+
+)
+
+select * from final
