@@ -103,6 +103,10 @@ def test_one_product_three_clouds_one_reporting_margin(
     load_path(con, revenue.REVENUE, income, export_name="revenue")
     con.close()
 
+    # the build writes the project copy's target/ (semantic_manifest.json for `mf`), so the
+    # parse below reuses its parse (dbt's partial parse) instead of parsing again from scratch
+    monkeypatch.setenv("DBT_TARGET_PATH", str(project / "target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(project / "logs"))
     built = run_dbt(
         db, "build", "--vars", "{reporting_currency: USD}", project_dir=project, rules=rules,
         capture=True,
@@ -125,8 +129,6 @@ def test_one_product_three_clouds_one_reporting_margin(
     assert sum(r[6] for r in rows) == Decimal("1000.00")
     assert {round(r[7], 9) for r in rows} == {0.64}, "one margin, whichever row a tool reads"
     # MetricFlow answers the same, one currency: `mf query` in the project copy
-    monkeypatch.setenv("DBT_TARGET_PATH", str(project / "target"))
-    monkeypatch.setenv("DBT_LOG_PATH", str(project / "logs"))
     assert run_dbt(db, "parse", project_dir=project, rules=rules).returncode == 0
     [row] = mf_query(
         project,
