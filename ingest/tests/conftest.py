@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -123,17 +125,16 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[object, ...]]:
     return out
 
 
-@pytest.fixture(scope="session")
-def built_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled sample plus every shared sample, loaded and built once for the session."""
+def _build_sample(root: Path, shared_samples: bool = True) -> None:
+    """The bundled sample (plus every shared sample) in ``root``/sample, loaded into
+    ``root``/warehouse.duckdb and built."""
     from ingest import sample_data
 
-    root = tmp_path_factory.mktemp("e2e")
     sample_data.generate(root / "sample", cur_lines=20_000)
     db = root / "warehouse.duckdb"
     con = connect(db)
     load_sample(con, root / "sample")
-    if SHARED_DATA.is_dir():
+    if shared_samples and SHARED_DATA.is_dir():
         aws_cur.load(
             con, SHARED_DATA / "aws_cur/focus_converters_sample-anonymous-aws-export-dataset.csv"
         )
@@ -154,8 +155,70 @@ def built_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     con.close()
     started = time.monotonic()
     assert dbt_build(db), "dbt build failed (see the dbt output above)"
-    print(f"\ndbt build on the bundled sample: {time.monotonic() - started:.1f} s")
-    return db
+    assert not (root / "warehouse.duckdb.wal").exists(), "dbt left a WAL unmerged"
+    print(f"\ndbt build of {root.name}: {time.monotonic() - started:.1f} s")
+
+
+def run_shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """A folder every xdist worker of this run shares (the run's base temp), else None."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return None
+    return tmp_path_factory.getbasetemp().parent
+
+
+def once_per_run(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """A folder ``build`` fills, built once for the whole run: never open files in it, copy them.
+
+    Under xdist the first worker to ask builds it under a lock in the run's shared temp folder
+    and the others wait for it: a run pays one build, not one per worker."""
+    shared = run_shared_dir(tmp_path_factory)
+    if shared is None:
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    folder = shared / "once" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        built, failed = folder / "built", folder / "failed"
+        if failed.exists():
+            pytest.fail(f"another worker's build of {name} failed: {failed.read_text()}")
+        if not built.exists():
+            try:
+                build(folder / "build")
+            except BaseException as exc:
+                failed.write_text(f"{type(exc).__name__}: {exc}"[:2000])
+                raise
+            os.replace(folder / "build", built)
+    return built
+
+
+def copy_built(built: Path, dest: Path) -> Path:
+    """A copy of a folder made by ``once_per_run`` that this test process may open and change
+    (DuckDB locks a file that one process writes, so workers never share one)."""
+    shutil.copytree(built, dest, dirs_exist_ok=True)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def built_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample plus every shared sample, loaded and built once for the run; this
+    process's own copy (warehouse.duckdb: dbt-duckdb names the database after the file)."""
+    built = once_per_run(tmp_path_factory, "e2e", _build_sample)
+    own = tmp_path_factory.mktemp("e2e-copy")
+    shutil.copyfile(built / "warehouse.duckdb", own / "warehouse.duckdb")
+    return own / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="session")
+def bundled_sample_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample alone (20,000 CUR lines) in sample/, loaded into warehouse.duckdb and
+    built, once for the run: a module copies it (``copy_built``) before opening anything."""
+    return once_per_run(
+        tmp_path_factory, "bundled", lambda root: _build_sample(root, shared_samples=False)
+    )
 
 
 # The longest files start first, so that under `make test` (`pytest -n N --dist loadfile

@@ -20,8 +20,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.demo import dbt_build, load_sample, run_dbt
-from ingest.tests.conftest import PROJECT_DIR
+from ingest.demo import dbt_build, run_dbt
+from ingest.tests.conftest import PROJECT_DIR, copy_built
 
 sys.path.insert(0, str(PROJECT_DIR / "bench"))
 from new_day import write_new_day, write_query_log_new_day  # noqa: E402
@@ -147,19 +147,13 @@ def _load_query_log(db: Path, path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The bundled sample alone, loaded and fully built once (sample dir, warehouse)."""
-    from ingest import sample_data
-    from ingest.load.db import connect
-
-    root = tmp_path_factory.mktemp("incremental")
-    sample_data.generate(root / "sample", cur_lines=20_000)
-    db = root / "base.duckdb"
-    con = connect(db)
-    load_sample(con, root / "sample")
-    con.close()
-    assert dbt_build(db)
-    return root / "sample", db
+def built(
+    bundled_sample_build: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path]:
+    """The bundled sample alone, loaded and fully built (once per run): this module's own copy
+    (sample dir, warehouse)."""
+    root = copy_built(bundled_sample_build, tmp_path_factory.mktemp("incremental"))
+    return root / "sample", root / "warehouse.duckdb"
 
 
 def _incremental_vs_full(

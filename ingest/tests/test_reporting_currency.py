@@ -128,8 +128,7 @@ def _add_revenue(db: Path, month: str, amount: str, currency: str) -> None:
 
 
 def test_usd_reporting_is_the_native_money_to_the_cent(warehouse: Path, project: Path) -> None:
-    code, out = _build(warehouse, project)
-    assert code == 0, out[-3000:]
+    # the copy as the sample built it: without the var (its exchange_rates.csv has rates)
     for mart, (_, money, _) in MARTS.items():
         [(rows, unconverted)] = _query(
             warehouse,

@@ -25,10 +25,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.demo import load_sample
 from ingest.load.db import connect
 from ingest.parquet_export import export_raw
-from ingest.tests.conftest import PROJECT_DIR, UNIT_TESTS_OFF
+from ingest.tests.conftest import PROJECT_DIR, UNIT_TESTS_OFF, copy_built
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("pyspark") is None
@@ -55,19 +54,16 @@ def _dbt(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def both_engines(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    from ingest import sample_data
-
-    root = tmp_path_factory.mktemp("spark")
-    sample_data.generate(root / "sample", cur_lines=20_000)
-    db = root / "duckdb.duckdb"
+def both_engines(
+    bundled_sample_build: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path]:
+    # the bundled sample, loaded and built on DuckDB once per run (conftest): this module's copy
+    root = copy_built(bundled_sample_build, tmp_path_factory.mktemp("spark"))
+    db = root / "warehouse.duckdb"
     con = connect(db)
-    load_sample(con, root / "sample")
     export_raw(con, root / "raw")
     con.close()
     base = {**os.environ, "WORK_DIR": str(root)}
-    duck = _dbt({**base, "COST_MODEL_DB": str(db)}, "build", "--target", "duckdb")
-    assert duck.returncode == 0, duck.stdout[-3000:]
     spark_env = {
         **{k: v for k, v in base.items() if k != UNIT_TESTS_OFF},  # Spark runs the unit tests too
         "COST_MODEL_RAW_PARQUET": str(root / "raw"),

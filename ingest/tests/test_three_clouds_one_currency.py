@@ -105,6 +105,10 @@ def test_one_product_three_clouds_one_reporting_margin(
     load_path(con, revenue.REVENUE, income, export_name="revenue")
     con.close()
 
+    # the build writes the project copy's target/ (semantic_manifest.json for `mf`), so the
+    # parse below reuses its parse (dbt's partial parse) instead of parsing again from scratch
+    monkeypatch.setenv("DBT_TARGET_PATH", str(project / "target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(project / "logs"))
     built = run_dbt(
         db, "build", "--vars", "{reporting_currency: USD}", project_dir=project, rules=rules,
         capture=True,
@@ -154,8 +158,6 @@ def test_one_product_three_clouds_one_reporting_margin(
     assert doc["reporting"]["products"][0]["total_cost"] == "360.00"
     assert doc["reporting"]["gross_margin"] == pytest.approx(0.64, abs=1e-12)
     # MetricFlow answers the same, one currency: `mf query` in the project copy
-    monkeypatch.setenv("DBT_TARGET_PATH", str(project / "target"))
-    monkeypatch.setenv("DBT_LOG_PATH", str(project / "logs"))
     assert run_dbt(db, "parse", project_dir=project, rules=rules).returncode == 0
     [row] = mf_query(
         project,
