@@ -8,6 +8,9 @@
     As for the rule itself (int_allocation__pool_shares), a group uses only drivers of its own
     currency, and an alternative keeps its pool's driver_scope when the scope fits the
     alternative driver (hostname scopes for ClickHouse work, cost scopes for direct cost).
+    A share the alternative gives another pool (`pool:<id>`, a service link) passes on by that
+    pool's final shares under the rules (int_allocation__service_shares), so the alternative
+    splits the whole pool between products and residuals, as the rule does.
 -#}
 with
 
@@ -72,7 +75,13 @@ rule_amounts as (
 
 ),
 
-alternative_shares as (
+service_shares as (
+
+    select * from {{ ref('int_allocation__service_shares') }}
+
+),
+
+raw_alternative_shares as (
 
     select
         pool_costs.pool_group_key,
@@ -100,6 +109,103 @@ alternative_shares as (
                 drivers.billing_currency is null
                 or pool_costs.billing_currency = drivers.billing_currency
             )
+
+),
+
+{#- every group of a pool in one period and currency has the same final shares #}
+
+target_groups as (
+
+    select
+        pool_id,
+        share_grain,
+        period_start,
+        billing_currency,
+        min(pool_group_key) as pool_group_key
+    from pool_costs
+    group by
+        pool_id,
+        share_grain,
+        period_start,
+        billing_currency
+
+),
+
+target_pool_shares as (
+
+    select
+        target_groups.pool_id,
+        target_groups.share_grain,
+        target_groups.period_start,
+        target_groups.billing_currency,
+        service_shares.product,
+        service_shares.share
+    from target_groups
+    inner join service_shares
+        on target_groups.pool_group_key = service_shares.pool_group_key
+
+),
+
+passed_on as (
+
+    select
+        raw_alternative_shares.pool_group_key,
+        raw_alternative_shares.pool_id,
+        raw_alternative_shares.share_grain,
+        raw_alternative_shares.period_start,
+        raw_alternative_shares.billing_currency,
+        raw_alternative_shares.pool_effective_cost,
+        raw_alternative_shares.alternative_id,
+        raw_alternative_shares.alternative_driver,
+        coalesce(target_pool_shares.product, '(no_service_driver)') as product,
+        raw_alternative_shares.alternative_share
+        * coalesce(target_pool_shares.share, 1) as alternative_share
+    from raw_alternative_shares
+    left join target_pool_shares
+        on
+            substring(raw_alternative_shares.product, 6, 200) = target_pool_shares.pool_id
+            and raw_alternative_shares.share_grain = target_pool_shares.share_grain
+            and raw_alternative_shares.period_start = target_pool_shares.period_start
+            and raw_alternative_shares.billing_currency = target_pool_shares.billing_currency
+    where raw_alternative_shares.product like 'pool:%'
+
+),
+
+direct_and_passed_on as (
+
+    select * from raw_alternative_shares
+    where product not like 'pool:%'
+
+    union all
+
+    select * from passed_on
+
+),
+
+alternative_shares as (
+
+    select
+        pool_group_key,
+        pool_id,
+        share_grain,
+        period_start,
+        billing_currency,
+        pool_effective_cost,
+        alternative_id,
+        alternative_driver,
+        product,
+        sum(alternative_share) as alternative_share
+    from direct_and_passed_on
+    group by
+        pool_group_key,
+        pool_id,
+        share_grain,
+        period_start,
+        billing_currency,
+        pool_effective_cost,
+        alternative_id,
+        alternative_driver,
+        product
 
 ),
 
@@ -186,8 +292,9 @@ final as (
         alternative_amount,
         alternative_amount - rule_amount as alternative_delta
     from compared
-    {#- work no product could be found for stays unallocated under every driver #}
-    where product <> '(unattributed)'
+    {#- work no product could be found for, and the service graph's residuals, stay
+        unallocated under every driver #}
+    where product not like '(%'
 
 )
 
