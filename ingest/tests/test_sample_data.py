@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from ingest import sample_data
+from ingest.sample import cur
 from ingest.sample_data import SampleSummary, generate
 
 TOLERANCE = 1e-6
@@ -29,7 +30,7 @@ def daily(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
 def hourly(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleSummary]:
     # A low split threshold exercises the multi-file layout without generating 6 M lines.
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sample_data, "MAX_ROWS_PER_FILE", 25_000)
+        mp.setattr(cur, "MAX_ROWS_PER_FILE", 25_000)
         yield generate(
             tmp_path_factory.mktemp("hourly"), cur_lines=200_000, query_log_rows=2_000, seed=5
         )
