@@ -106,10 +106,7 @@ CUSTOMERS: tuple[tuple[str, str, str, str, int, str], ...] = (
     ("cust_039", "Keystone Events", "free", "active", 0, "flags"),
     ("cust_040", "Lighthouse NGO", "free", "active", 0, "analytics"),
 )
-
-# --------------------------------------------------------------------------------------------
-# Sizing knobs.
-# Usage scales with the plan so enterprise tenants dominate drivers, as in real SaaS; a few
+# How much each customer uses, relative to the others (tenant size). Usage scales with the plan so enterprise tenants dominate drivers, as in real SaaS; a few
 # tenants use more than their plan pays for (the growth review's loss-makers): Gamma LLC is a
 # heavy starter and every free tenant costs something. Acme is a small enterprise deal.
 PLAN_SIZES: Mapping[str, float] = {

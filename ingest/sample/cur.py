@@ -37,11 +37,13 @@ from ingest.sample.company import (
 
 logger = logging.getLogger(__name__)
 
+# Contract constants: the loaders, tests and docs name this export and its S3 location.
 EXPORT_NAME = "saas-cur"
 S3_BUCKET = "sample-bucket"
 S3_PREFIX = "cur"
 
 # --------------------------------------------------------------------------------------------
+# Sizing knobs.
 # --------------------------------------------------------------------------------------------
 MAX_ROWS_PER_FILE = 2_000_000
 # Above this many CUR lines per day the export switches to hourly lines (CUR's hourly time

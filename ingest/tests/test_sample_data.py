@@ -538,3 +538,31 @@ def test_customers_file(daily: SampleSummary) -> None:
     ]
     assert {r["plan"] for r in rows} == set(sample_data.PLAN_PRICES)
     assert {r["status"] for r in rows} == {"active", "churned"}
+
+
+def test_sample_modules_import_one_way() -> None:
+    """company → sources → generator: a source never imports another source or the generator."""
+    import ast
+
+    package = Path(__file__).resolve().parents[1] / "sample"
+    imports: dict[str, set[str]] = {}
+    for path in package.glob("*.py"):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module == "ingest.sample":
+                    names |= {alias.name for alias in node.names}
+                elif node.module.startswith("ingest.sample."):
+                    names.add(node.module.rpartition(".")[2])
+            elif isinstance(node, ast.Import):
+                names |= {
+                    a.name.rpartition(".")[2] for a in node.names if a.name.startswith("ingest.")
+                }
+        imports[path.stem] = names
+    sources = set(imports) - {"__init__", "company", "generator"}
+    assert sources == {"cur", "query_log", "usage", "revenue", "customers", "otel"}
+    assert imports["__init__"] == set()
+    assert imports["company"] == set()
+    for source in sources:
+        assert imports[source] <= {"company"}, f"{source} imports {imports[source] - {'company'}}"
+    assert imports["generator"] == {"company", *sources}
