@@ -3,7 +3,8 @@
 The hashes were taken from the generator before it was split into ``ingest/sample/``. Text files
 (CSV, JSON manifests, JSON Lines spans) are pinned byte for byte. Parquet files are pinned by
 their sorted rows: DuckDB writes in parallel (``preserve_insertion_order = false``), so the row
-order inside ``usage.parquet`` differs from run to run while its content does not.
+order inside a parquet file (``usage.parquet`` often, a CUR file now and then) differs from run
+to run while its content does not.
 
 If a change to the sample data is intended, regenerate with the arguments below, check the
 difference is the one intended, and update the hashes in the same commit.
