@@ -20,11 +20,12 @@ import duckdb
 import pytest
 import yaml
 
-from ingest import otel_sample, otel_spans
+from ingest import otel_spans
 from ingest.cli import main
 from ingest.demo import PROJECT_DIR, run_dbt
 from ingest.load.db import connect
 from ingest.load.spec import Guards, LoadError
+from ingest.sample import otel as otel_sample
 from ingest.tests.conftest import dbt_target, snapshot
 
 MS = 1_000_000  # nanoseconds

@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from ingest import sample_data
+from ingest.sample import cur
 from ingest.sample_data import SampleSummary, generate
 
 TOLERANCE = 1e-6
@@ -29,7 +30,7 @@ def daily(tmp_path_factory: pytest.TempPathFactory) -> SampleSummary:
 def hourly(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleSummary]:
     # A low split threshold exercises the multi-file layout without generating 6 M lines.
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sample_data, "MAX_ROWS_PER_FILE", 25_000)
+        mp.setattr(cur, "MAX_ROWS_PER_FILE", 25_000)
         yield generate(
             tmp_path_factory.mktemp("hourly"), cur_lines=200_000, query_log_rows=2_000, seed=5
         )
@@ -537,3 +538,31 @@ def test_customers_file(daily: SampleSummary) -> None:
     ]
     assert {r["plan"] for r in rows} == set(sample_data.PLAN_PRICES)
     assert {r["status"] for r in rows} == {"active", "churned"}
+
+
+def test_sample_modules_import_one_way() -> None:
+    """company → sources → generator: a source never imports another source or the generator."""
+    import ast
+
+    package = Path(__file__).resolve().parents[1] / "sample"
+    imports: dict[str, set[str]] = {}
+    for path in package.glob("*.py"):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module == "ingest.sample":
+                    names |= {alias.name for alias in node.names}
+                elif node.module.startswith("ingest.sample."):
+                    names.add(node.module.rpartition(".")[2])
+            elif isinstance(node, ast.Import):
+                names |= {
+                    a.name.rpartition(".")[2] for a in node.names if a.name.startswith("ingest.")
+                }
+        imports[path.stem] = names
+    sources = set(imports) - {"__init__", "company", "generator"}
+    assert sources == {"cur", "query_log", "usage", "revenue", "customers", "otel"}
+    assert imports["__init__"] == set()
+    assert imports["company"] == set()
+    for source in sources:
+        assert imports[source] <= {"company"}, f"{source} imports {imports[source] - {'company'}}"
+    assert imports["generator"] == {"company", *sources}

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.sample_data import CUSTOMERS
+from ingest.sample.company import CUSTOMERS
 
 # service → (product, spans per hour, (feature, weight, min s, max s, max db.query events)...)
 SERVICES: dict[str, tuple[str, int, tuple[tuple[str, float, int, int, int], ...]]] = {
