@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from ingest import report
+from ingest import report, report_charts
 from ingest.cli import build_parser
 from ingest.tests.conftest import PROJECT_DIR
 
@@ -810,6 +810,18 @@ def test_chart_text_is_readable_at_1280_px(report_run: Report, tmp_path: Path) -
     body = next(n for n in dom.nodes if n.tag == "body")
     assert int(body.attrs["data-text-count"]) > 20
     assert float(body.attrs["data-min-font-px"]) >= 12 - 1e-6, body.attrs["data-min-font-px"]
+
+
+def test_names_are_escaped_in_charts_and_page() -> None:
+    """A customer or product named like markup stays text: pygal writes XML-escaped text and
+    the page template autoescapes."""
+    hostile = '</svg><script>alert("x")</script>'
+    svg = report_charts.customer_margin(
+        [report_charts.Bar("c1", hostile, Decimal("-0.5"), hostile)], lambda r: f"{r:.0%}"
+    )
+    assert "<script>" not in svg and "&lt;/svg&gt;" in svg
+    page = report._templates().from_string("<p>{{ name }}</p>").render(name=hostile)
+    assert "<script>" not in page
 
 
 # --------------------------------------------------------------------------- assumptions
