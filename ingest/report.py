@@ -1157,13 +1157,6 @@ def collect(
 # --------------------------------------------------------------------------- formatting
 
 
-def cents(value: Decimal | float | None) -> float | None:
-    """Money rounded to the cent (half up, like an invoice), as a float for JSON."""
-    if value is None:
-        return None
-    return float(Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP))
-
-
 def money(value: Decimal | float | None) -> str:
     """12,345.67 (no symbol: the currency is in the heading)."""
     if value is None:

@@ -123,6 +123,7 @@ def cost_trend(
             y_title=f"Cost ({currency})",
             x_title="Month (report month last)",
             value_formatter=short,
+            margin_bottom=24,  # room for the legend's text below its boxes
         ),
         style=_style([s.color for s in series]),
     )
