@@ -1734,7 +1734,7 @@ def charts(data: ReportData) -> dict[str, Any]:
     return {
         "cost_trend": Markup(
             report_charts.cost_trend(
-                trend, months, cur, lambda v: symbol_money(v, cur), _short_money(symbol)
+                trend, months, data.month, cur, lambda v: symbol_money(v, cur), _short_money(symbol)
             )
         ),
         "customer_margin": Markup(report_charts.customer_margin(bars, lambda r: pct(r, 0))),
@@ -1743,7 +1743,7 @@ def charts(data: ReportData) -> dict[str, Any]:
                 s,
                 Markup(
                     report_charts.cost_per_unit_panel(
-                        s, months, cur, lambda v: format_significant(float(v))
+                        s, months, data.month, cur, lambda v: format_significant(float(v))
                     )
                 ),
             )

@@ -109,6 +109,7 @@ def _value(
 def cost_trend(
     series: Sequence[Series],
     months: Sequence[date],
+    month: date,
     currency: str,
     money: Callable[[Decimal], str],
     short: Callable[[float], str],
@@ -121,13 +122,14 @@ def cost_trend(
             legend_at_bottom=True,
             legend_at_bottom_columns=min(4, max(1, len(series))),
             y_title=f"Cost ({currency})",
-            x_title="Month (report month last)",
+            x_title="Month (report month in bold)",
             value_formatter=short,
             margin_bottom=24,  # room for the legend's text below its boxes
         ),
         style=_style([s.color for s in series]),
     )
     chart.x_labels = [f"{m:%b %Y}" for m in months]
+    chart.x_labels_major = [f"{month:%b %Y}"]  # the page's CSS sets major labels in bold
     for s in series:
         chart.add(
             s.name,
@@ -167,7 +169,11 @@ def customer_margin(bars: Sequence[Bar], pct: Callable[[float], str]) -> str:
 
 
 def cost_per_unit_panel(
-    s: Series, months: Sequence[date], currency: str, fmt: Callable[[Decimal], str]
+    s: Series,
+    months: Sequence[date],
+    month: date,
+    currency: str,
+    fmt: Callable[[Decimal], str],
 ) -> str:
     """One product's cost per unit over time, on its own scale (units differ)."""
     chart = pygal.Line(
@@ -185,6 +191,7 @@ def cost_per_unit_panel(
         style=_style([s.color]),
     )
     chart.x_labels = [f"{m:%b %Y}" for m in months]
+    chart.x_labels_major = [f"{month:%b %Y}"]  # the page's CSS sets major labels in bold
     chart.add(
         s.name,
         [
