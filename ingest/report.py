@@ -19,12 +19,13 @@ added together, so every figure is for the one currency the report is about.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import logging
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -32,7 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import jinja2
+from markupsafe import Markup
 
+from ingest import report_charts
 from ingest.load.db import database_path
 from ingest.project import rules_folder
 from ingest.publish import reader_path
@@ -1153,13 +1157,6 @@ def collect(
 # --------------------------------------------------------------------------- formatting
 
 
-def cents(value: Decimal | float | None) -> float | None:
-    """Money rounded to the cent (half up, like an invoice), as a float for JSON."""
-    if value is None:
-        return None
-    return float(Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP))
-
-
 def money(value: Decimal | float | None) -> str:
     """12,345.67 (no symbol: the currency is in the heading)."""
     if value is None:
@@ -1671,72 +1668,88 @@ def _month_label(month: date) -> str:
     return f"{month:%b %Y}"
 
 
-def chart_data(data: ReportData) -> dict[str, Any]:
-    """The JSON blob the charts are drawn from: numbers already rounded as displayed."""
+def _short_money(symbol: str) -> Callable[[float], str]:
+    """An axis tick: $1.2k, $3M (axis labels only; marks carry the exact amount)."""
+
+    def short(v: float) -> str:
+        a, sign = abs(v), "−" if v < 0 else ""
+        for size, suffix in ((1e6, "M"), (1e3, "k")):
+            if a >= size:
+                return f"{sign}{symbol}{round(a / size, 1):g}{suffix}"
+        return f"{sign}{symbol}{round(a, 1):g}"
+
+    return short
+
+
+def charts(data: ReportData) -> dict[str, Any]:
+    """The three charts as static SVG (pygal), from the marts' numbers rounded as displayed."""
     months = data.months
+    cur = data.currency
+    symbol = CURRENCY_SYMBOLS.get(cur, cur + " ")
     names = {p.product: p.product_name for p in data.products}
     colors = {p.product: p.color for p in data.products}
+    units = {p.product: p.unit_name for p in data.products}
     products_ever = sorted({t.product for t in data.trend})
     by_key = {(t.product, t.month): t for t in data.trend}
-    scales = {
-        p: unit_scale(t.cost_per_unit for t in data.trend if t.product == p) for p in products_ever
-    }
-    units = {p.product: p.unit_name for p in data.products}
-    series = []
-    unit_series = []
+    trend, panels = [], []
     for i, product in enumerate(products_ever):
         color = colors.get(product, PALETTE[i % len(PALETTE)])
+        name = names.get(product, product)
         points = [by_key.get((product, m)) for m in months]
-        series.append(
-            {
-                "key": product,
-                "name": names.get(product, product),
-                "color": color,
-                "values": [cents(p.total_cost) if p else None for p in points],
-            }
+        trend.append(
+            report_charts.Series(
+                product,
+                name,
+                color,
+                [None if p is None else p.total_cost.quantize(CENT, ROUND_HALF_UP) for p in points],
+            )
         )
-        scale = scales[product]
-        unit_series.append(
-            {
-                "key": product,
-                "name": names.get(product, product),
-                "color": color,
-                "per": scale,
-                "label": per_units(units.get(product), scale),
-                "values": [
-                    significant(p.cost_per_unit * scale)
-                    if p and p.cost_per_unit is not None
-                    else None
+        scale = unit_scale(t.cost_per_unit for t in data.trend if t.product == product)
+        panels.append(
+            report_charts.Series(
+                product,
+                name,
+                color,
+                [
+                    None
+                    if p is None or p.cost_per_unit is None
+                    else Decimal(repr(significant(p.cost_per_unit * scale)))
                     for p in points
                 ],
-            }
+                per=scale,
+                label=per_units(units.get(product), scale),
+            )
         )
+    bars = [
+        report_charts.Bar(
+            c.customer_id,
+            c.label,
+            Decimal(repr(round(c.gross_margin, 4))),
+            f"{c.label} ({c.plan or ''}): gross margin {pct(c.gross_margin, 2)}; "
+            f"MRR {symbol_money(c.mrr, cur)}, cost {symbol_money(c.allocated_cost, cur)}",
+        )
+        for c in data.customers
+        if c.gross_margin is not None
+    ]
     return {
-        "month": f"{data.month:%Y-%m}",
-        "currency": data.currency,
-        "symbol": CURRENCY_SYMBOLS.get(data.currency, data.currency + " "),
-        "months": [f"{m:%Y-%m}" for m in months],
-        "monthLabels": [_month_label(m) for m in months],
-        "costTrend": series,
-        "customerMargin": [
-            {
-                "id": c.customer_id,
-                "name": c.label,
-                "plan": c.plan or "",
-                "margin": None if c.gross_margin is None else round(c.gross_margin, 4),
-                "mrr": cents(c.mrr),
-                "cost": cents(c.allocated_cost),
-            }
-            for c in data.customers
+        "cost_trend": Markup(
+            report_charts.cost_trend(
+                trend, months, data.month, cur, lambda v: symbol_money(v, cur), _short_money(symbol)
+            )
+        ),
+        "customer_margin": Markup(report_charts.customer_margin(bars, lambda r: pct(r, 0))),
+        "cost_per_unit": [
+            (
+                s,
+                Markup(
+                    report_charts.cost_per_unit_panel(
+                        s, months, data.month, cur, lambda v: format_significant(float(v))
+                    )
+                ),
+            )
+            for s in panels
         ],
-        "costPerUnit": unit_series,
     }
-
-
-def _json_for_script(payload: dict[str, Any]) -> str:
-    # "<" never appears raw, so a customer named "</script>" cannot end the data block.
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def _kpis(data: ReportData) -> str:
@@ -2263,7 +2276,8 @@ def _assumption_section(data: ReportData) -> str:
 
 
 def render_html(data: ReportData, generated_at: datetime | None = None) -> str:
-    """The self-contained HTML report (no network: inline CSS, inline script, inline data)."""
+    """The self-contained HTML report (no network: inline CSS, static SVG charts, one inline
+    script for the CSV links), rendered from ingest/templates/report.html.j2."""
     generated = (generated_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     cur = data.currency
     others = ""
@@ -2281,39 +2295,56 @@ def render_html(data: ReportData, generated_at: datetime | None = None) -> str:
             + "</p>"
         )
     title = f"Cost-to-serve growth review — {data.month:%B %Y} ({cur})"
-    return TEMPLATE.format(
-        title=_e(title),
-        month_long=_e(f"{data.month:%B %Y}"),
-        month=_e(f"{data.month:%Y-%m}"),
-        currency=_e(cur),
-        db=_e(data.db),
-        db_name=_e(data.db.name),
-        generated=_e(generated),
-        others=others,
-        kpis=_kpis(data),
-        reporting=_reporting_section(data),
-        product_table=_product_table(data),
-        customer_table=_customer_table(data),
-        top=data.top,
-        free_note=_e(
-            f"Free tenants (no revenue) count as −100 % and are left out here: "
-            f"{data.free_tenant_count} of them cost {money(data.free_tenant_cost)} {cur} in all."
-            + (f" {_unassigned_note(data)}" if data.unassigned_customer_cost else "")
-        ),
-        unit_table=_unit_table(data),
-        anomalies=_anomaly_section(data),
-        losses=_loss_section(data),
-        robustness=_robustness_section(data),
-        movers=_movers_section(data),
-        prev_month=_e(f"{data.previous_month:%B %Y}"),
-        coverage=_coverage_section(data),
-        commitments=_commitment_section(data),
-        teams=_team_table(data),
-        assumptions=_assumption_section(data),
-        n_assumptions=len(data.assumptions),
-        css=CSS,
-        script=SCRIPT,
-        data=_json_for_script(chart_data(data)),
+    sections = {
+        "others": others,
+        "kpis": _kpis(data),
+        "reporting": _reporting_section(data),
+        "product_table": _product_table(data),
+        "customer_table": _customer_table(data),
+        "unit_table": _unit_table(data),
+        "anomalies": _anomaly_section(data),
+        "losses": _loss_section(data),
+        "robustness": _robustness_section(data),
+        "movers": _movers_section(data),
+        "coverage": _coverage_section(data),
+        "commitments": _commitment_section(data),
+        "teams": _team_table(data),
+        "assumptions": _assumption_section(data),
+    }
+    return (
+        _templates()
+        .get_template("report.html.j2")
+        .render(
+            title=title,
+            month_long=f"{data.month:%B %Y}",
+            month=f"{data.month:%Y-%m}",
+            currency=cur,
+            db=data.db,
+            db_name=data.db.name,
+            generated=generated,
+            top=data.top,
+            free_note=(
+                f"Free tenants (no revenue) count as −100 % and are left out here: "
+                f"{data.free_tenant_count} of them cost {money(data.free_tenant_cost)} {cur} in all."
+                + (f" {_unassigned_note(data)}" if data.unassigned_customer_cost else "")
+            ),
+            prev_month=f"{data.previous_month:%B %Y}",
+            n_assumptions=len(data.assumptions),
+            # The sections' HTML is built above with every value escaped (_e).
+            sections={k: Markup(v) for k, v in sections.items()},
+            charts=charts(data),
+        )
+    )
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    """The page template, its CSS and its script (ingest/templates), autoescaped."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("ingest", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
     )
 
 
@@ -2374,451 +2405,3 @@ def report_json(data: ReportData, html_path: Path) -> str:
             "gross_margin": data.reporting.gross_margin,
         }
     return json.dumps(doc, indent=2, default=plain)
-
-
-CSS = """
-:root{--ink:#1f2933;--muted:#616e7c;--line:#d9dee3;--soft:#f4f6f8;--accent:#2f5d8a;
---neg:#c62828;--pos:#2e7d32;--warn:#b26a00}
-*{box-sizing:border-box}
-body{margin:0;background:#fff;color:var(--ink);
-font:14px/1.45 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
-main{max-width:1240px;margin:0 auto;padding:28px 32px 48px}
-header.top{border-bottom:3px solid var(--accent);padding-bottom:14px;margin-bottom:20px}
-h1{font-size:24px;margin:0 0 4px;font-weight:650;letter-spacing:-.01em}
-h2{font-size:17px;margin:34px 0 4px;font-weight:650}
-h3{font-size:14px;margin:18px 0 6px;font-weight:650}
-.meta{color:var(--muted);font-size:13px}
-.meta code,p code{font-size:12px;background:var(--soft);padding:1px 4px;border-radius:3px}
-.kpis{display:grid;grid-template-columns:repeat(5,minmax(0,1fr));gap:12px;margin:18px 0 6px}
-.kpi{border:1px solid var(--line);border-radius:6px;padding:10px 12px;background:var(--soft)}
-.kpi-label{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
-.kpi-value{font-size:22px;font-weight:650;font-variant-numeric:tabular-nums;margin:2px 0}
-.kpi-sub{font-size:12px;color:var(--muted)}
-.lead{color:var(--muted);margin:0 0 12px;max-width:900px}
-.pair{display:grid;grid-template-columns:minmax(0,1fr);gap:16px;align-items:start}
-.movers table.data{width:auto;min-width:640px}
-a.csv{display:inline-block;font-size:12px;margin:4px 0 10px;color:var(--accent)}
-figure{margin:0;border:1px solid var(--line);border-radius:6px;padding:10px 12px 6px}
-figcaption{font-size:12px;color:var(--muted);margin-top:2px}
-svg{display:block;width:100%;height:auto;font-family:inherit}
-svg text{fill:var(--ink)}
-svg .axis text,svg .tick{fill:var(--muted);font-size:12px}
-svg .grid{stroke:#e7eaee;stroke-width:1}
-svg .zero{stroke:#52606d;stroke-width:1.2}
-svg .axis-title{fill:var(--muted);font-size:12px}
-svg .mark:hover{opacity:.8}
-table.data{border-collapse:collapse;width:100%;font-size:13px;font-variant-numeric:tabular-nums}
-table.data th,table.data td{padding:5px 8px;border-bottom:1px solid var(--line);
-text-align:left;vertical-align:top}
-table.data thead th{font-size:11px;text-transform:uppercase;letter-spacing:.04em;
-color:var(--muted);font-weight:600;border-bottom:2px solid var(--line);white-space:nowrap}
-table.data tbody th{font-weight:500;white-space:nowrap}
-table.data .num{text-align:right;white-space:nowrap}
-table.data tfoot th,table.data tfoot td{font-weight:650;border-top:2px solid var(--line)}
-.swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
-.unit{font-size:11px;color:var(--muted);font-weight:400}
-.neg{color:var(--neg)} .pos{color:var(--pos)} .muted{color:var(--muted)} .warn{color:var(--warn)}
-td.up{color:var(--ink)} td.down{color:var(--ink)}
-.badge{display:inline-block;font-size:11px;font-weight:600;text-transform:uppercase;
-padding:1px 7px;border-radius:9px;letter-spacing:.03em}
-.badge.critical{background:#fdecea;color:var(--neg);border:1px solid #f5c2bd}
-.badge.warning{background:#fff4e0;color:var(--warn);border:1px solid #f3d19c}
-td.desc{color:var(--muted);font-size:12px;min-width:320px}
-.meter{position:relative;height:10px;width:140px;background:var(--soft);
-border:1px solid var(--line);border-radius:3px;margin-top:4px}
-.meter-fill{position:absolute;left:0;top:0;bottom:0;background:var(--accent);border-radius:2px}
-.meter-fill.neg{background:var(--neg)} .meter-fill.pos{background:var(--pos)} .meter-fill.warn{background:var(--warn)}
-.meter-budget{position:absolute;top:-3px;bottom:-3px;width:2px;background:var(--ink)}
-.note{color:var(--muted);font-size:12px;margin:6px 0}
-p.empty{color:var(--muted);font-style:italic}
-.topics{columns:2;column-gap:32px}
-.topic{break-inside:avoid}
-.topic ul{margin:0;padding-left:18px}
-.topic li{margin:0 0 6px}
-.topic em{color:var(--muted)}
-.src{font-size:11px;color:var(--muted);font-family:ui-monospace,SFMono-Regular,Menlo,monospace}
-footer{margin-top:36px;color:var(--muted);font-size:12px;border-top:1px solid var(--line);
-padding-top:10px}
-.chart-error{color:var(--neg);font-size:12px}
-@media (max-width:1000px){.kpis{grid-template-columns:repeat(2,1fr)}
-.topics{columns:1}}
-@media print{main{padding:0}.pair{break-inside:avoid}h2{break-after:avoid}}
-"""
-
-SCRIPT = r"""
-(function () {
-  "use strict";
-  var NS = "http://www.w3.org/2000/svg";
-  var D = JSON.parse(document.getElementById("report-data").textContent);
-  var SYM = D.symbol;
-
-  function el(name, attrs, parent, text) {
-    var node = document.createElementNS(NS, name);
-    for (var k in attrs) { if (attrs[k] !== null && attrs[k] !== undefined) node.setAttribute(k, attrs[k]); }
-    if (text !== undefined) node.textContent = text;
-    if (parent) parent.appendChild(node);
-    return node;
-  }
-  function tip(node, text) { el("title", {}, node, text); }
-  function group3(s) { return s.replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
-  function minus(s) { return s.replace("-", "\u2212"); }
-  function fixed(v, d) {
-    var s = Math.abs(v).toFixed(d), parts = s.split(".");
-    return (v < 0 ? "\u2212" : "") + group3(parts[0]) + (parts.length > 1 ? "." + parts[1] : "");
-  }
-  function money(v) { return (v < 0 ? "\u2212" : "") + SYM + fixed(Math.abs(v), 2); }
-  function moneyShort(v) {
-    var a = Math.abs(v), s = v < 0 ? "\u2212" : "";
-    if (a >= 1e6) return s + SYM + trim(a / 1e6) + "M";
-    if (a >= 1e3) return s + SYM + trim(a / 1e3) + "k";
-    return s + SYM + trim(a);
-  }
-  function trim(v) { return String(Math.round(v * 10) / 10); }
-  function pct(r, d) { return minus((r * 100).toFixed(d)) + " %"; }
-  function sig(v) {
-    if (v === 0) return "0";
-    var d = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(v))));
-    return fixed(v, d);
-  }
-  function niceStep(span, count) {
-    var raw = span / count, mag = Math.pow(10, Math.floor(Math.log10(raw))), n = raw / mag;
-    return (n <= 1 ? 1 : n <= 2 ? 2 : n <= 2.5 ? 2.5 : n <= 5 ? 5 : 10) * mag;
-  }
-  function ticks(lo, hi, count) {
-    if (hi === lo) { hi = lo + 1; }
-    var step = niceStep(hi - lo, count), out = [];
-    var start = Math.floor(lo / step) * step, end = Math.ceil(hi / step) * step;
-    for (var i = 0; start + i * step <= end + step / 2; i++) {
-      out.push(Math.round((start + i * step) / step * 1e6) / 1e6 * step);
-    }
-    return out;
-  }
-  function clear(svg) { while (svg.firstChild) svg.removeChild(svg.firstChild); }
-  function textWidth(s, size) { return s.length * size * 0.56; }
-  // One viewBox unit = one CSS pixel: a 12 px label is 12 px on screen at any window width.
-  function width(svg, fallback) {
-    var w = svg.getBoundingClientRect().width;
-    return w > 0 ? Math.round(w) : fallback;
-  }
-
-  // (a) cost by product per month: stacked bars, one colour per product.
-  function costTrend(svg) {
-    clear(svg);
-    var W = width(svg, 640), H = 340, m = {l: 60, r: 12, t: 46, b: 46};
-    var months = D.months, series = D.costTrend;
-    var pos = months.map(function () { return 0; }), neg = pos.slice();
-    series.forEach(function (s) { s.values.forEach(function (v, i) {
-      if (v === null) return; if (v >= 0) pos[i] += v; else neg[i] += v; }); });
-    var yt = ticks(Math.min(0, Math.min.apply(null, neg)), Math.max.apply(null, pos.concat([1])), 5);
-    var y0 = yt[0], y1 = yt[yt.length - 1];
-    var pw = W - m.l - m.r, ph = H - m.t - m.b;
-    function y(v) { return m.t + ph - (v - y0) / (y1 - y0) * ph; }
-    svg.setAttribute("viewBox", "0 0 " + W + " " + H);
-    var band = pw / Math.max(1, months.length), bw = Math.min(72, band * 0.62);
-    var axis = el("g", {"class": "axis"}, svg);
-    yt.forEach(function (t) {
-      el("line", {"class": t === 0 ? "zero" : "grid", x1: m.l, x2: W - m.r, y1: y(t), y2: y(t)}, axis);
-      el("text", {x: m.l - 8, y: y(t) + 4, "text-anchor": "end", "class": "tick"}, axis, moneyShort(t));
-    });
-    el("text", {"class": "axis-title", transform: "translate(14," + (m.t + ph / 2) + ") rotate(-90)",
-      "text-anchor": "middle"}, svg, "Cost (" + D.currency + ")");
-    months.forEach(function (mo, i) {
-      var cx = m.l + band * (i + 0.5);
-      if (mo === D.month) {
-        el("rect", {x: cx - band / 2 + 2, y: m.t - 4, width: band - 4, height: ph + 4, fill: "#eef3f8"}, svg);
-      }
-      el("text", {x: cx, y: H - m.b + 16, "text-anchor": "middle", "class": "tick",
-        "font-weight": mo === D.month ? "700" : null}, axis, D.monthLabels[i]);
-    });
-    el("text", {"class": "axis-title", x: m.l + pw / 2, y: H - 6, "text-anchor": "middle"}, svg,
-      "Month (report month shaded)");
-    var marks = el("g", {"class": "marks"}, svg);
-    months.forEach(function (mo, i) {
-      var up = 0, down = 0, cx = m.l + band * (i + 0.5);
-      series.forEach(function (s) {
-        var v = s.values[i]; if (v === null) return;
-        var from = v >= 0 ? up : down, to = from + v;
-        if (v >= 0) up = to; else down = to;
-        var r = el("rect", {"class": "mark", x: cx - bw / 2, y: Math.min(y(from), y(to)), width: bw,
-          height: Math.max(0.5, Math.abs(y(from) - y(to))), fill: s.color,
-          "data-value": v.toFixed(2), "data-product": s.key, "data-month": mo}, marks);
-        tip(r, s.name + ", " + D.monthLabels[i] + ": " + money(v));
-      });
-      el("text", {x: cx, y: y(up) - 6, "text-anchor": "middle", "font-size": 12, "font-weight": 600},
-        svg, moneyShort(up + down));
-    });
-    legend(svg, series, m.l, 16, W - m.r);
-  }
-
-  function legend(svg, series, x0, y0, xmax) {
-    var g = el("g", {"class": "legend"}, svg), x = x0, y = y0;
-    series.forEach(function (s) {
-      var w = 18 + textWidth(s.name, 12) + 14;
-      if (x + w > xmax) { x = x0; y += 16; }
-      el("rect", {x: x, y: y - 9, width: 11, height: 11, rx: 2, fill: s.color}, g);
-      el("text", {x: x + 16, y: y, "font-size": 12}, g, s.name);
-      x += w;
-    });
-  }
-
-  // (b) gross margin by customer, worst first; negative bars red.
-  function customerMargin(svg) {
-    clear(svg);
-    var rows = D.customerMargin.filter(function (c) { return c.margin !== null; });
-    var W = width(svg, 640), row = 24, m = {l: 150, r: 64, t: 30, b: 42};
-    var H = m.t + m.b + Math.max(1, rows.length) * row;
-    svg.setAttribute("viewBox", "0 0 " + W + " " + H);
-    var vals = rows.map(function (c) { return c.margin; });
-    var xt = ticks(Math.min(0, Math.min.apply(null, vals.concat([0]))),
-      Math.max(0, Math.max.apply(null, vals.concat([0]))), 6);
-    var x0 = xt[0], x1 = xt[xt.length - 1], pw = W - m.l - m.r;
-    function x(v) { return m.l + (v - x0) / (x1 - x0) * pw; }
-    var axis = el("g", {"class": "axis"}, svg), bottom = H - m.b;
-    xt.forEach(function (t) {
-      el("line", {"class": t === 0 ? "zero" : "grid", x1: x(t), x2: x(t), y1: m.t - 4, y2: bottom}, axis);
-      el("text", {x: x(t), y: bottom + 14, "text-anchor": "middle", "class": "tick"}, axis, pct(t, 0));
-    });
-    el("text", {"class": "axis-title", x: m.l + pw / 2, y: H - 8, "text-anchor": "middle"}, svg,
-      "Gross margin (% of MRR): (MRR \u2212 cost) / MRR");
-    var marks = el("g", {"class": "marks"}, svg);
-    rows.forEach(function (c, i) {
-      var top = m.t + i * row, v = c.margin, a = x(Math.min(0, v)), b = x(Math.max(0, v));
-      var label = c.name.length > 22 ? c.name.slice(0, 21) + "\u2026" : c.name;
-      el("text", {x: m.l - 8, y: top + row / 2 + 4, "text-anchor": "end", "font-size": 12}, svg, label);
-      var r = el("rect", {"class": "mark", x: a, y: top + 4, width: Math.max(1, b - a), height: row - 8,
-        rx: 2, fill: v < 0 ? "#c62828" : "#2e7d32", "data-value": v.toFixed(4),
-        "data-customer": c.id, "data-negative": v < 0 ? "true" : "false"}, marks);
-      tip(r, c.name + " (" + c.plan + "): gross margin " + pct(v, 2) + "; MRR " + money(c.mrr) +
-        ", cost " + money(c.cost));
-      var lx = v < 0 ? x(0) + 6 : b + 6;
-      el("text", {x: lx, y: top + row / 2 + 4, "font-size": 12, "font-weight": 600,
-        fill: v < 0 ? "#c62828" : "#2e7d32"}, svg, pct(v, 1));
-    });
-    var g = el("g", {"class": "legend"}, svg);
-    [["#c62828", "Negative margin (costs more than it pays)"], ["#2e7d32", "Positive margin"]]
-      .forEach(function (item, i) {
-        var lx = m.l - 40 + i * 290;
-        el("rect", {x: lx, y: 8, width: 11, height: 11, rx: 2, fill: item[0]}, g);
-        el("text", {x: lx + 16, y: 18, "font-size": 12}, g, item[1]);
-      });
-  }
-
-  // (c) cost per unit per product: small multiples, each on its own scale (units differ).
-  function costPerUnit(svg) {
-    clear(svg);
-    var W = width(svg, 640), list = D.costPerUnit, cols = list.length > 1 && W >= 560 ? 2 : 1;
-    var cw = W / cols, ch = 170, m = {l: 56, r: 30, t: 40, b: 28};
-    var nrows = Math.ceil(list.length / cols), H = Math.max(1, nrows) * ch;
-    svg.setAttribute("viewBox", "0 0 " + W + " " + H);
-    var months = D.months, every = Math.max(1, Math.ceil(months.length / 6));
-    list.forEach(function (s, k) {
-      var ox = (k % cols) * cw, oy = Math.floor(k / cols) * ch;
-      var g = el("g", {"class": "panel", "data-product": s.key, "data-per": s.per,
-        transform: "translate(" + ox + "," + oy + ")"}, svg);
-      el("text", {x: 8, y: 16, "font-size": 13, "font-weight": 650}, g, s.name);
-      el("text", {x: 8, y: 30, "class": "axis-title"}, g, D.currency + " " + s.label);
-      var vals = s.values.filter(function (v) { return v !== null; });
-      var yt = ticks(Math.min(0, Math.min.apply(null, vals.concat([0]))),
-        Math.max.apply(null, vals.concat([0])) * 1.1 || 1, 3);
-      var y0 = yt[0], y1 = yt[yt.length - 1], pw = cw - m.l - m.r, ph = ch - m.t - m.b;
-      function y(v) { return m.t + ph - (v - y0) / (y1 - y0) * ph; }
-      function x(i) { return m.l + (months.length === 1 ? pw / 2 : i / (months.length - 1) * pw); }
-      var axis = el("g", {"class": "axis"}, g);
-      yt.forEach(function (t) {
-        el("line", {"class": t === 0 ? "zero" : "grid", x1: m.l, x2: cw - m.r, y1: y(t), y2: y(t)}, axis);
-        el("text", {x: m.l - 6, y: y(t) + 4, "text-anchor": "end", "class": "tick"}, axis, sig(t));
-      });
-      months.forEach(function (mo, i) {
-        if (i % every && i !== months.length - 1) return;
-        el("text", {x: x(i), y: ch - m.b + 14, "text-anchor": "middle", "class": "tick",
-          "font-weight": mo === D.month ? "700" : null}, axis, D.monthLabels[i]);
-      });
-      var d = "", pen = false;
-      s.values.forEach(function (v, i) {
-        if (v === null) { pen = false; return; }
-        d += (pen ? "L" : "M") + x(i).toFixed(1) + "," + y(v).toFixed(1); pen = true;
-      });
-      if (d) el("path", {d: d, fill: "none", stroke: s.color, "stroke-width": 2.2}, g);
-      var last = -1;
-      s.values.forEach(function (v, i) {
-        if (v === null) return;
-        last = i;
-        var c = el("circle", {"class": "mark", cx: x(i), cy: y(v), r: mo(i) ? 4.5 : 3.5,
-          fill: mo(i) ? s.color : "#fff", stroke: s.color, "stroke-width": 2,
-          "data-value": String(v), "data-per": s.per, "data-product": s.key,
-          "data-month": months[i]}, g);
-        tip(c, s.name + ", " + D.monthLabels[i] + ": " + SYM + sig(v) + " " + s.label);
-      });
-      if (last >= 0) {
-        var lv = s.values[last];
-        el("text", {x: Math.min(x(last), cw - m.r - 4), y: y(lv) - 9, "text-anchor": "end",
-          "font-size": 12, "font-weight": 600}, g, SYM + sig(lv));
-      }
-      function mo(i) { return months[i] === D.month; }
-    });
-  }
-
-  function drawAll() {
-    var ok = true;
-    [["cost-trend", costTrend], ["customer-margin", customerMargin], ["cost-per-unit", costPerUnit]]
-      .forEach(function (c) {
-        var svg = document.querySelector('svg[data-chart="' + c[0] + '"]');
-        try { c[1](svg); } catch (err) {
-          ok = false;
-          if (window.console) console.error(err);
-          var p = document.createElement("p");
-          p.className = "chart-error";
-          p.textContent = "Chart could not be drawn: " + err + ". The table below it has the numbers.";
-          svg.parentNode.appendChild(p);
-        }
-      });
-    return ok;
-  }
-
-  // CSV of a table: the mart's exact number where a cell carries one (data-value), else the
-  // cell's text without its unit note.
-  function csvCell(cell) {
-    var v;
-    if (cell.hasAttribute("data-value")) { v = cell.getAttribute("data-value"); }
-    else {
-      var copy = cell.cloneNode(true);
-      Array.prototype.forEach.call(copy.querySelectorAll(".unit"), function (u) {
-        u.parentNode.removeChild(u); });
-      v = copy.textContent.trim();
-    }
-    return /[",\r\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v;
-  }
-  function csvLinks() {
-    Array.prototype.forEach.call(document.querySelectorAll("table.data"), function (t) {
-      var lines = Array.prototype.map.call(t.querySelectorAll("tr"), function (tr) {
-        return Array.prototype.map.call(tr.children, csvCell).join(",");
-      });
-      var a = document.createElement("a");
-      a.className = "csv";
-      a.setAttribute("data-csv-for", t.getAttribute("data-table"));
-      a.download = D.month + "-" + t.getAttribute("data-table") + ".csv";
-      a.href = "data:text/csv;charset=utf-8," + encodeURIComponent(lines.join("\r\n") + "\r\n");
-      a.textContent = "Download CSV";
-      t.parentNode.insertBefore(a, t.nextSibling);
-    });
-  }
-
-  var ok = drawAll();
-  csvLinks();
-  var pending = null;
-  window.addEventListener("resize", function () {
-    clearTimeout(pending);
-    pending = setTimeout(drawAll, 150);
-  });
-  document.body.dataset.rendered = ok ? "true" : "error";
-})();
-"""
-
-TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="python -m ingest report">
-<title>{title}</title>
-<style>{css}</style>
-</head>
-<body data-month="{month}" data-currency="{currency}">
-<main>
-<header class="top">
-<h1>Cost-to-serve growth review</h1>
-<div class="meta"><strong>{month_long}</strong> · all amounts in <strong>{currency}</strong>
-(effective, amortized cost) · warehouse <code title="{db}">{db_name}</code> ·
-generated {generated}</div>
-{others}
-</header>
-
-<section class="kpis" aria-label="Totals">
-{kpis}
-</section>
-{reporting}
-
-<h2>Cost and margin by product</h2>
-<p class="lead">Allocated cost per product per month; the table is the report month. Cost per
-unit is per the product's billing unit. The range is the lowest–highest cost if the shared pools
-with alternative drivers were split by those drivers instead of the rule's.</p>
-<div class="pair">
-<figure><svg data-chart="cost-trend" role="img" aria-label="Cost by product per month"
-viewBox="0 0 640 360"></svg>
-<figcaption>Stacked: allocated cost per product ({currency}); unallocated buckets are not
-shown.</figcaption></figure>
-{product_table}
-</div>
-
-<h2>Customers who lose money</h2>
-<p class="lead">Every customer whose cost to serve exceeded their revenue in {month_long}, by
-dollars lost (gross profit = MRR − cost). Free tenants (no revenue) are one row with their count
-and cost.</p>
-{losses}
-
-<h2>Biggest movers since {prev_month}</h2>
-<p class="lead">The {top} products, customers and services (cloud service code) whose cost
-changed most from {prev_month} to {month_long}, by absolute change.</p>
-{movers}
-
-<h2>Customers with the worst gross margin</h2>
-<p class="lead">The {top} paying customers with the lowest gross margins of {month_long}, worst
-first (margin rank 1 = worst of all customers). {free_note}</p>
-<div class="pair">
-<figure><svg data-chart="customer-margin" role="img" aria-label="Gross margin by customer"
-viewBox="0 0 640 300"></svg>
-<figcaption>Gross margin by customer, {month_long}.</figcaption></figure>
-{customer_table}
-</div>
-
-<h2>These conclusions depend on the allocation method</h2>
-<p class="lead">Customers and features of {month_long} whose gross margin changes sign, or whose
-margin rank (1 = worst) moves by more than the threshold, when one shared pool is split by one of
-its declared alternative drivers instead of the rule's (<code>marts.fct_margin_robustness_monthly</code>).
-Min and max count the rule as one of the methods.</p>
-{robustness}
-
-<h2>Cost per unit over time</h2>
-<p class="lead">Each product on its own scale: units differ (events, recordings, requests), so
-the panels are not comparable with each other, only over time.</p>
-<div class="pair">
-<figure><svg data-chart="cost-per-unit" role="img" aria-label="Cost per unit per product"
-viewBox="0 0 640 340"></svg>
-<figcaption>Filled point: report month.</figcaption></figure>
-{unit_table}
-</div>
-
-<h2>Tag coverage and unallocated cost</h2>
-<p class="lead">How much of {month_long}'s cost the tag rules and pools brought to a product,
-and why the rest stayed unallocated (<code>marts.fct_cost_allocation</code>).</p>
-{coverage}
-
-<h2>Commitments (Savings Plans and reservations)</h2>
-<p class="lead">Utilisation: the share of what was committed that covered usage. Coverage: the
-share of eligible usage (at on-demand prices) a commitment covered, {month_long}.</p>
-{commitments}
-
-<h2>Open anomalies</h2>
-{anomalies}
-
-<h2>Team budgets</h2>
-<p class="lead">Cost shown back to each team (tagged cost to the team, shared cost to the owner
-of the product) against its budget for {month_long}.</p>
-{teams}
-
-<h2>Assumptions</h2>
-<p class="lead">The {n_assumptions} assumptions behind these numbers, written from the allocation
-rules themselves (<code>marts.fct_allocation_assumptions</code>).</p>
-<div class="topics">
-{assumptions}
-</div>
-
-<footer>Generated by <code>python -m ingest report</code> from the dbt marts in {db}. Money is
-exact decimal in {currency}; nothing is converted between currencies.</footer>
-</main>
-<noscript><p>Charts need JavaScript; every number is also in the tables.</p></noscript>
-<script type="application/json" id="report-data">{data}</script>
-<script>{script}</script>
-</body>
-</html>
-"""

@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from ingest import report
+from ingest import report, report_charts
 from ingest.cli import build_parser
 from ingest.tests.conftest import PROJECT_DIR
 
@@ -388,19 +388,24 @@ def rendered(report_run: Report, tmp_path_factory: pytest.TempPathFactory) -> Do
 
 def test_html_is_self_contained(report_run: Report) -> None:
     text = report_run.html.read_text()
-    assert '<script type="application/json" id="report-data">' in text
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), "no network"
     assert "@import" not in text and "url(" not in text
-
-
-def test_chromium_runs_the_charts(rendered: DomIndex) -> None:
-    body = next(n for n in rendered.nodes if n.tag == "body")
-    assert body.attrs.get("data-rendered") == "true", "the chart script did not finish"
+    # The charts are in the file as drawn SVG, not drawn by a script in the browser.
     for chart in CHARTS:
-        svgs = [n for n in rendered.nodes if n.tag == "svg" and n.attrs.get("data-chart") == chart]
-        assert len(svgs) == 1, chart
-        marks = [n for n in rendered.nodes if "data-value" in n.attrs and _in(n, svgs[0])]
-        assert marks, f"{chart}: no marks drawn"
+        start = text.index(f'data-chart="{chart}"')
+        assert 0 <= text.find("<svg", start) < text.find("</figure>", start), f"{chart}: no SVG"
+    assert '<desc class="value">' in text
+    assert not re.search(r"<script[^>]*\bsrc\s*=", text), "no script loaded from anywhere"
+
+
+def test_chromium_shows_the_charts(rendered: DomIndex) -> None:
+    body = next(n for n in rendered.nodes if n.tag == "body")
+    assert body.attrs.get("data-rendered") == "true", "the page script did not finish"
+    for chart in CHARTS:
+        holders = [n for n in rendered.nodes if n.attrs.get("data-chart") == chart]
+        assert len(holders) == 1, chart
+        assert [n for n in rendered.nodes if n.tag == "svg" and _in(n, holders[0])], chart
+        assert _marks(rendered, chart), f"{chart}: no marks drawn"
 
 
 def _in(node: Node, ancestor: Node) -> bool:
@@ -412,33 +417,62 @@ def _in(node: Node, ancestor: Node) -> bool:
     return False
 
 
-def _marks(dom: DomIndex, chart: str) -> list[Node]:
-    svg = next(n for n in dom.nodes if n.tag == "svg" and n.attrs.get("data-chart") == chart)
-    return [n for n in dom.nodes if "data-value" in n.attrs and _in(n, svg)]
+@dataclass
+class Mark:
+    """One plotted bar or point, as pygal writes it: the group holding its shape and the
+    ``<desc>`` elements next to it (value: the number plotted, label: the product or customer
+    key, x_label: the month or customer axis label)."""
+
+    node: Node
+    shape: Node
+    value: str
+    key: str
+    x_label: str
+
+    def month(self) -> str:
+        return datetime.strptime(self.x_label, "%b %Y").strftime("%Y-%m")
+
+
+def _marks(dom: DomIndex, chart: str) -> list[Mark]:
+    holder = next(n for n in dom.nodes if n.attrs.get("data-chart") == chart)
+    out = []
+    for node in dom.nodes:
+        if node.tag != "g" or not _in(node, holder):
+            continue
+        desc = {
+            c.attrs.get("class", "").strip(): c.text_content()
+            for c in node.children()
+            if c.tag == "desc"
+        }
+        shapes = [c for c in node.children() if c.tag in ("rect", "circle", "path")]
+        if "value" in desc and shapes:
+            out.append(Mark(node, shapes[0], desc["value"], desc["label"], desc["x_label"]))
+    return out
 
 
 def test_chart_marks_match_the_marts(rendered: DomIndex, marts: Marts) -> None:
-    drawn = {
-        (n.attrs["data-product"], n.attrs["data-month"]): Decimal(n.attrs["data-value"])
-        for n in _marks(rendered, "cost-trend")
-    }
+    drawn = {(m.key, m.month()): Decimal(m.value) for m in _marks(rendered, "cost-trend")}
     assert drawn.keys() == marts.product_costs.keys()
     for key, cost in marts.product_costs.items():
         assert abs(drawn[key] - cost) <= Decimal("0.005"), key
 
-    bars = _marks(rendered, "customer-margin")
+    # Top to bottom on screen: worst margin first.
+    bars = sorted(_marks(rendered, "customer-margin"), key=lambda m: float(m.shape.attrs["y"]))
     expected = [c for c in marts.customers[:TOP] if c[4] is not None]
-    assert [b.attrs["data-customer"] for b in bars] == [c[0] for c in expected]
+    assert [b.key for b in bars] == [c[0] for c in expected]
     for bar, customer in zip(bars, expected, strict=True):
-        assert float(bar.attrs["data-value"]) == pytest.approx(customer[4], abs=1e-4)
-        red = bar.attrs["fill"].lower() == "#c62828"
+        assert float(bar.value) == pytest.approx(customer[4], abs=1e-4)
+        assert bar.x_label.rstrip("…") in (customer[1] or customer[0])
+        red = bar.shape.attrs["fill"].lower() == "#c62828"
         assert red == (customer[4] < 0), f"{customer[0]}: negative margins are red"
 
     points = _marks(rendered, "cost-per-unit")
     assert points
     for point in points:
-        key = (point.attrs["data-product"], point.attrs["data-month"])
-        shown = float(point.attrs["data-value"]) / float(point.attrs["data-per"])
+        key = (point.key, point.month())
+        panel = point.node.ancestor("data-per")
+        assert panel is not None and panel.attrs["data-product"] == point.key
+        shown = float(point.value) / float(panel.attrs["data-per"])
         assert shown == pytest.approx(marts.cost_per_unit[key], rel=5e-3), key
 
 
@@ -776,6 +810,18 @@ def test_chart_text_is_readable_at_1280_px(report_run: Report, tmp_path: Path) -
     body = next(n for n in dom.nodes if n.tag == "body")
     assert int(body.attrs["data-text-count"]) > 20
     assert float(body.attrs["data-min-font-px"]) >= 12 - 1e-6, body.attrs["data-min-font-px"]
+
+
+def test_names_are_escaped_in_charts_and_page() -> None:
+    """A customer or product named like markup stays text: pygal writes XML-escaped text and
+    the page template autoescapes."""
+    hostile = '</svg><script>alert("x")</script>'
+    svg = report_charts.customer_margin(
+        [report_charts.Bar("c1", hostile, Decimal("-0.5"), hostile)], lambda r: f"{r:.0%}"
+    )
+    assert "<script>" not in svg and "&lt;/svg&gt;" in svg
+    page = report._templates().from_string("<p>{{ name }}</p>").render(name=hostile)
+    assert "<script>" not in page
 
 
 # --------------------------------------------------------------------------- assumptions
