@@ -158,19 +158,12 @@ hop_shares as (
 
 ),
 
-absorbing as (
-
-    select * from hop_shares
-    where next_pool_id is null
-
-),
-
-links as (
-
-    select * from hop_shares
-    where next_pool_id is not null
-
-),
+{#- The walk carries every unit's state, one row per (origin, first hop, last pool, final
+    target, depth): at a pool (final target null) the mass moves on by the pool's hop shares,
+    to a final target (absorbed, keeping the pool it left from) or to the next pool; absorbed
+    mass is carried unchanged. Each hop reads the previous hop once, so the unrolled chain stays
+    linear for every engine's planner (a union of every hop's absorbed mass would read each hop
+    many times over). #}
 
 walk_0 as (
 
@@ -178,7 +171,8 @@ walk_0 as (
         graph_key,
         pool_id as origin_pool_id,
         cast(null as {{ dbt.type_string() }}) as first_pool_id,
-        pool_id as current_pool_id,
+        pool_id as last_pool_id,
+        cast(null as {{ dbt.type_string() }}) as product,
         0 as depth,
         cast(1.0 as double) as mass
     from service_nodes
@@ -194,49 +188,41 @@ walk_{{ hop }} as (
     select
         walk.graph_key,
         walk.origin_pool_id,
-        coalesce(walk.first_pool_id, links.next_pool_id) as first_pool_id,
-        links.next_pool_id as current_pool_id,
-        case when walk.depth >= 3 then 3 else walk.depth + 1 end as depth,
-        sum(walk.mass * links.share) as mass
+        coalesce(walk.first_pool_id, hop.next_pool_id) as first_pool_id,
+        coalesce(hop.next_pool_id, walk.last_pool_id) as last_pool_id,
+        coalesce(walk.product, hop.product) as product,
+        case
+            when hop.next_pool_id is null then walk.depth
+            when walk.depth >= 3 then 3
+            else walk.depth + 1
+        end as depth,
+        sum(walk.mass * coalesce(hop.share, 1.0)) as mass
     from walk_{{ hop - 1 }} as walk
-    inner join links
+    left join hop_shares as hop
         on
-            walk.graph_key = links.graph_key
-            and walk.current_pool_id = links.pool_id
+            walk.product is null
+            and walk.graph_key = hop.graph_key
+            and walk.last_pool_id = hop.pool_id
     group by
         walk.graph_key,
         walk.origin_pool_id,
-        coalesce(walk.first_pool_id, links.next_pool_id),
-        links.next_pool_id,
-        case when walk.depth >= 3 then 3 else walk.depth + 1 end
-    having sum(walk.mass * links.share) > 1e-18
+        coalesce(walk.first_pool_id, hop.next_pool_id),
+        coalesce(hop.next_pool_id, walk.last_pool_id),
+        coalesce(walk.product, hop.product),
+        case
+            when hop.next_pool_id is null then walk.depth
+            when walk.depth >= 3 then 3
+            else walk.depth + 1
+        end
+    having sum(walk.mass * coalesce(hop.share, 1.0)) > 1e-18
 
 ),
 {%- endfor %}
+-- noqa: enable=LT02
 
-hop_absorbed as (
+walked as (
 
-    {%- for hop in range(0, max_hops + 1) %}
-    {%- if not loop.first %}
-
-    union all
-    {%- endif %}
-
-    select
-        walk.graph_key,
-        walk.origin_pool_id,
-        walk.first_pool_id,
-        walk.current_pool_id,
-        walk.depth,
-        absorbing.product,
-        walk.mass * absorbing.share as mass
-    from walk_{{ hop }} as walk
-    inner join absorbing
-        on
-            walk.graph_key = absorbing.graph_key
-            and walk.current_pool_id = absorbing.pool_id
-    {%- endfor %}
-    -- noqa: enable=LT02
+    select * from walk_{{ max_hops }}
 
 ),
 
@@ -247,33 +233,42 @@ exits as (
     select distinct
         origin_pool_id as pool_id,
         graph_key
-    from hop_absorbed
-    where mass > 1e-9
+    from walked
+    where product is not null and mass > 1e-9
 
 ),
 
 absorbed as (
 
-    select * from hop_absorbed
+    select
+        graph_key,
+        origin_pool_id,
+        first_pool_id,
+        last_pool_id as current_pool_id,
+        depth,
+        product,
+        mass
+    from walked
+    where product is not null
 
     union all
 
     select
-        tail.graph_key,
-        tail.origin_pool_id,
-        tail.first_pool_id,
-        tail.current_pool_id,
-        tail.depth,
+        walked.graph_key,
+        walked.origin_pool_id,
+        walked.first_pool_id,
+        walked.last_pool_id as current_pool_id,
+        walked.depth,
         case
             when exits.pool_id is null then '(no_path_to_product)' else '(not_converged)'
         end as product,
-        tail.mass
-    from walk_{{ max_hops }} as tail
+        walked.mass
+    from walked
     left join exits
         on
-            tail.graph_key = exits.graph_key
-            and tail.current_pool_id = exits.pool_id
-    where tail.mass > 1e-9
+            walked.graph_key = exits.graph_key
+            and walked.last_pool_id = exits.pool_id
+    where walked.product is null and walked.mass > 1e-9
 
 ),
 
