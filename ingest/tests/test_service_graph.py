@@ -1,7 +1,7 @@
 """Pools that serve pools: the service graph solve (int_allocation__service_shares) and its split
 to the cent (int_allocation__shared), on hand-computed graphs.
 
-The two models are compiled by dbt and run in DuckDB on fixture tables put in place of their
+The models are compiled by dbt and run in DuckDB on fixture tables put in place of their
 inputs, so the SQL under test is the project's own, row for row.
 """
 
@@ -21,7 +21,11 @@ import pytest
 
 from ingest.tests.conftest import PROJECT_DIR, dbt_target
 
-MODELS = ("int_allocation__service_shares", "int_allocation__shared")
+MODELS = (
+    "int_allocation__service_nodes",
+    "int_allocation__service_shares",
+    "int_allocation__shared",
+)
 
 # pool_id, day, own cost, shares (target → share); `pool:<id>` targets another pool.
 # Each day is one graph.
@@ -110,8 +114,9 @@ def solved(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnectio
     sql = _compiled_sql(tmp_path_factory.mktemp("service_graph"))
     con = duckdb.connect()
     _load_fixtures(con)
-    con.execute(f"create table fx_int_allocation__service_shares as {sql[MODELS[0]]}")
-    con.execute(f"create table shared as {sql[MODELS[1]]}")
+    con.execute(f"create table fx_int_allocation__service_nodes as {sql[MODELS[0]]}")
+    con.execute(f"create table fx_int_allocation__service_shares as {sql[MODELS[1]]}")
+    con.execute(f"create table shared as {sql[MODELS[2]]}")
     return con
 
 

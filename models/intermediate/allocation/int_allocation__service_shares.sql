@@ -61,36 +61,9 @@ group_nodes as (
 
 ),
 
-{#- one group stands for its node: every group of a node has the same shares #}
-
-node_groups as (
-
-    select
-        graph_key,
-        pool_id,
-        min(pool_group_key) as pool_group_key
-    from group_nodes
-    group by graph_key, pool_id
-
-),
-
 node_shares as (
 
-    select
-        node_groups.graph_key,
-        node_groups.pool_id,
-        pool_shares.share_basis,
-        pool_shares.driver_name,
-        pool_shares.driver_quantity,
-        pool_shares.product,
-        pool_shares.share,
-        case
-            when pool_shares.product like 'pool:%'
-                then substring(pool_shares.product, 6, 200)
-        end as target_pool_id
-    from node_groups
-    inner join pool_shares
-        on node_groups.pool_group_key = pool_shares.pool_group_key
+    select * from {{ ref('int_allocation__service_nodes') }}
 
 ),
 
@@ -99,23 +72,12 @@ service_nodes as (
     select
         graph_key,
         pool_id,
-        sum(
-            case when target_pool_id = pool_id then share else 0 end
-        ) as self_share,
+        max(self_share) as self_share,
         max(share_basis) as share_basis,
         max(driver_name) as driver_name
     from node_shares
+    where is_service_node
     group by graph_key, pool_id
-    having max(case when target_pool_id is not null then 1 else 0 end) = 1
-
-),
-
-nodes_with_shares as (
-
-    select distinct
-        graph_key,
-        pool_id
-    from node_shares
 
 ),
 
@@ -124,26 +86,18 @@ nodes_with_shares as (
 hop_shares as (
 
     select
-        node_shares.graph_key,
-        node_shares.pool_id,
+        graph_key,
+        pool_id,
         case
-            when node_shares.target_pool_id is null then node_shares.product
-            when targets.pool_id is null then '(no_service_driver)'
+            when target_pool_id is null then product
+            when not target_has_shares then '(no_service_driver)'
         end as product,
-        case when targets.pool_id is not null then node_shares.target_pool_id end as next_pool_id,
-        node_shares.share / (1 - coalesce(service_nodes.self_share, 0)) as share
+        case when target_has_shares then target_pool_id end as next_pool_id,
+        share / (1 - coalesce(self_share, 0)) as share
     from node_shares
-    left join service_nodes
-        on
-            node_shares.graph_key = service_nodes.graph_key
-            and node_shares.pool_id = service_nodes.pool_id
-    left join nodes_with_shares as targets
-        on
-            node_shares.graph_key = targets.graph_key
-            and node_shares.target_pool_id = targets.pool_id
     where
-        coalesce(node_shares.target_pool_id, '') <> node_shares.pool_id
-        and coalesce(service_nodes.self_share, 0) < 1 - 1e-12
+        coalesce(target_pool_id, '') <> pool_id
+        and coalesce(self_share, 0) < 1 - 1e-12
 
     union all
 
