@@ -26,7 +26,7 @@ from ingest.demo import load_sample, run_dbt
 from ingest.load.db import connect
 from ingest.tests.conftest import copy_project, ingest_cli, seed_file
 
-KNOWN = "active_tenants, ai_requests, events, flag_requests, gb_stored, recordings, requests"
+KNOWN = "active_tenants, ai_requests, events, flag_requests, gb_stored, monitored_series, recordings, requests"
 PRODUCTS = "ai_assistant, analytics, flags, replay"
 SOURCES = (
     "tag, tag_equals, account, service, service_code, usage_type, resource_id, "

@@ -196,21 +196,25 @@ unioned as (
 final as (
 
     select
-        contract_id,
-        contract_commitment_id,
-        contract_commitment_type,
-        contract_commitment_category,
-        contract_commitment_description,
-        contract_commitment_period_start,
-        contract_commitment_period_end,
-        billing_currency,
-        committed_cost,
-        committed_quantity,
-        contract_commitment_unit,
-        applied_cost,
-        applied_quantity,
-        n_applied_lines,
-        committed_amount - applied_amount as remaining_amount,
+        cast(contract_id as {{ dbt.type_string() }}) as contract_id,
+        cast(contract_commitment_id as {{ dbt.type_string() }}) as contract_commitment_id,
+        cast(contract_commitment_type as {{ dbt.type_string() }}) as contract_commitment_type,
+        cast(contract_commitment_category as {{ dbt.type_string() }})
+            as contract_commitment_category,
+        cast(contract_commitment_description as {{ dbt.type_string() }})
+            as contract_commitment_description,
+        cast(contract_commitment_period_start as {{ dbt.type_timestamp() }})
+            as contract_commitment_period_start,
+        cast(contract_commitment_period_end as {{ dbt.type_timestamp() }})
+            as contract_commitment_period_end,
+        cast(billing_currency as {{ dbt.type_string() }}) as billing_currency,
+        cast(committed_cost as decimal(38, 12)) as committed_cost,
+        cast(committed_quantity as decimal(38, 12)) as committed_quantity,
+        cast(contract_commitment_unit as {{ dbt.type_string() }}) as contract_commitment_unit,
+        cast(applied_cost as decimal(38, 12)) as applied_cost,
+        cast(applied_quantity as decimal(38, 12)) as applied_quantity,
+        cast(n_applied_lines as {{ dbt.type_bigint() }}) as n_applied_lines,
+        cast(committed_amount - applied_amount as decimal(38, 12)) as remaining_amount,
         cast(applied_amount as {{ type_double() }})
         / nullif(cast(committed_amount as {{ type_double() }}), 0) as fulfilled_ratio,
         cast(elapsed_ratio as {{ type_double() }}) as elapsed_ratio,
@@ -221,7 +225,7 @@ final as (
                 >= cast(elapsed_ratio as {{ type_double() }})
                 * cast(committed_amount as {{ type_double() }})
         end as is_on_track,
-        unmatched_reason
+        cast(unmatched_reason as {{ dbt.type_string() }}) as unmatched_reason
     from unioned
 
 )

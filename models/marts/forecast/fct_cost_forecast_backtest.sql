@@ -80,8 +80,11 @@ final as (
     select
         as_of_date,
         {{ month_start('as_of_date') }} as cost_month,
-        {{ dbt.datediff(month_start('as_of_date'), 'as_of_date', 'day') }} + 1  -- noqa: LT05
-            as as_of_day,
+        {#- bigint on every engine (Spark's day arithmetic gives int) #}
+        cast(
+            {{ dbt.datediff(month_start('as_of_date'), 'as_of_date', 'day') }} + 1  -- noqa: LT05
+            as {{ dbt.type_bigint() }}
+        ) as as_of_day,
         billing_currency,
         level,
         level_value,

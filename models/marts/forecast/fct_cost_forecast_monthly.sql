@@ -23,9 +23,10 @@ final as (
         billing_currency,
         level,
         level_value,
-        days_in_month,
-        days_elapsed,
-        days_remaining,
+        {#- bigint on every engine (Spark's day arithmetic gives int) #}
+        cast(days_in_month as {{ dbt.type_bigint() }}) as days_in_month,
+        cast(days_elapsed as {{ dbt.type_bigint() }}) as days_elapsed,
+        cast(days_remaining as {{ dbt.type_bigint() }}) as days_remaining,
         history_days,
         forecast_method,
         month_to_date_cost,
