@@ -29,7 +29,13 @@ final as (
                     cast(sum(abs(forecast_error)) as {{ type_double() }})
                     / cast(sum(abs(actual_cost)) as {{ type_double() }})
         end as wape,
-        avg(case when is_within_band then 1.0 when has_band then 0.0 end) as band_coverage
+        {#- double on every engine (Spark averages decimal literals as decimal) #}
+        avg(
+            case
+                when is_within_band then cast(1 as {{ type_double() }})
+                when has_band then cast(0 as {{ type_double() }})
+            end
+        ) as band_coverage
     from backtest
     group by
         billing_currency,
