@@ -467,10 +467,10 @@ def open_marts(db: Path) -> duckdb.DuckDBPyConnection:
         ) from None
 
 
-def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """Names of the tables and views in the marts schema."""
+def existing_tables(con: duckdb.DuckDBPyConnection, schema: str = SCHEMA) -> set[str]:
+    """Names of the tables and views in ``schema`` (default: the marts)."""
     rows = con.execute(
-        "select table_name from information_schema.tables where table_schema = ?", [SCHEMA]
+        "select table_name from information_schema.tables where table_schema = ?", [schema]
     ).fetchall()
     return {name for (name,) in rows}
 
@@ -1008,19 +1008,17 @@ def reporting_query(con: duckdb.DuckDBPyConnection, month: date) -> ReportingVie
     currency = _reporting_currency(con, month)
     if currency is None:
         return None
-    rates = {
-        frm: rate
-        for frm, rate in _rows_if_table(
-            con,
-            RATES_SCHEMA,
-            RATES_TABLE,
-            f"""
-            select from_currency, rate from {RATES_SCHEMA}.{RATES_TABLE}
-            where rate_month = ? and to_currency = ?
-            """,
-            [month, currency],
+    rates: dict[str, Decimal] = {}
+    if RATES_TABLE in existing_tables(con, RATES_SCHEMA):
+        rates = dict(
+            con.execute(
+                f"""
+                select from_currency, rate from {RATES_SCHEMA}.{RATES_TABLE}
+                where rate_month = ? and to_currency = ?
+                """,
+                [month, currency],
+            ).fetchall()
         )
-    }
     bills = con.execute(
         f"""
         select billing_currency, sum(total_cost), sum(total_cost_reporting)
@@ -1050,17 +1048,6 @@ def reporting_query(con: duckdb.DuckDBPyConnection, month: date) -> ReportingVie
         products=tuple(ReportingRow(*r) for r in products),
         total_cost=sum((rep for _, _, rep in bills), Decimal(0)),
     )
-
-
-def _rows_if_table(
-    con: duckdb.DuckDBPyConnection, schema: str, table: str, sql: str, params: list[Any]
-) -> list[tuple[Any, ...]]:
-    """``sql``'s rows, or none when ``schema.table`` is not in the warehouse."""
-    [(n,)] = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return con.execute(sql, params).fetchall() if n else []
 
 
 def load_assumptions(con: duckdb.DuckDBPyConnection) -> list[Assumption]:
