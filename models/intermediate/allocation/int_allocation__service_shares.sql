@@ -33,9 +33,6 @@
     (int_allocation__shared) by largest remainder per pool group, so every hop ties exactly.
 -#}
 {%- set max_hops = var('service_max_hops', 64) -%}
-{#- Spark's listagg cannot order (it warns): there the paths come in any order -#}
-{%- set paths_ordered_by = none if target.type == 'spark'
-    else 'order by paths.portion desc, paths.hop_path' -%}
 with
 
 pool_shares as (
@@ -276,12 +273,14 @@ resolved as (
         paths.origin_pool_id,
         paths.product,
         sum(paths.portion) / max(origin_totals.total_portion) as share,
-        {{ dbt.listagg(
+        {#- largest first; portions equal to 12 places (the same share computed in another
+            order) fall back to the path, so every engine lists them alike #}
+        {{ ordered_listagg(
             "paths.hop_path || ' ' || case when paths.portion < 0.00005 then '<0.01'"
             ~ " else cast(round(paths.portion * 100, 2) as " ~ dbt.type_string()
             ~ ") end || '%'",
             "'; '",
-            paths_ordered_by,
+            ['-round(paths.portion, 12)', 'paths.hop_path'],
         ) }} as service_path
     from paths
     inner join origin_totals

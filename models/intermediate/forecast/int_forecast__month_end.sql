@@ -251,22 +251,30 @@ forecasts as (
         end as forecast_method,
         cast(coalesce(month_to_date.month_to_date_cost, 0) as decimal(38, 12))
             as month_to_date_cost,
+        {#- cent-exact days over a few days' mean land on half cents (1,718.795): the
+            double is settled to 6 places first and the cent rounded as a decimal, so no
+            engine's last-bit noise picks the cent #}
         round(
-            case
-                when series_stats.history_days >= {{ min_history_days }}
-                    then weekday_run_rate.remaining_cost
-                else series_stats.mean_cost * remaining.days_remaining
-            end,
+            cast(
+                round(
+                    case
+                        when series_stats.history_days >= {{ min_history_days }}
+                            then weekday_run_rate.remaining_cost
+                        else series_stats.mean_cost * remaining.days_remaining
+                    end,
+                    6
+                ) as decimal(38, 6)
+            ),
             2
         ) as remaining_cost,
         case
             when remaining.days_remaining = 0 then 0
             when series_stats.history_days >= {{ band_min_history_days }}
-                then round(
+                then cast(round(
                     {{ settings['band_k'] }} * 1.4826 * spread.residual_mad
                     * sqrt(remaining.days_remaining),
                     2
-                )
+                ) as decimal(38, 2))
         end as band_half_width,
         spread.residual_mad
     from series_stats
